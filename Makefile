@@ -1,0 +1,61 @@
+# Two commands from a fresh clone:  make book   and   make test
+# Only python3 (>= 3.10) and make are assumed; everything else goes into .venv.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+STAMP  := $(VENV)/.installed
+JOBS   ?= 2
+
+export PATH := $(BIN):$(PATH)
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+
+.PHONY: help setup book book-strict test test-unit test-notebooks test-browser bench weights assignments clean
+
+help:
+	@echo "make book          build the HTML book (quick profile) -> _build/html/index.html"
+	@echo "make test          unit tests + every notebook under nbval (quick profile)"
+	@echo "make test-browser  open every page of the built book in headless Chromium"
+	@echo "make bench         run the benchmarks in benchmarks/"
+	@echo "make clean         remove .venv, _build and caches"
+
+# Setup is idempotent: it reinstalls only when pyproject.toml or constraints.txt change.
+setup: $(STAMP)
+$(STAMP): pyproject.toml constraints.txt
+	@echo ">>> setup: creating $(VENV) and installing reidlib with the pinned versions in constraints.txt"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 is needed, found " + sys.version'
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[book,test]"
+	@touch $(STAMP)
+	@echo ">>> setup: done ($$(du -sh $(VENV) | cut -f1) in $(VENV))"
+
+book: $(STAMP)
+	@echo ">>> book: executing every notebook (REIDLIB_PROFILE=quick, cached) and building the HTML"
+	REIDLIB_PROFILE=quick $(BIN)/jupyter-book build . --keep-going
+	@echo ">>> book: open $(CURDIR)/_build/html/index.html"
+
+# The CI build: warnings are errors, references are checked (nitpicky).
+book-strict: $(STAMP)
+	@echo ">>> book-strict: building with warnings as errors"
+	REIDLIB_PROFILE=quick $(BIN)/jupyter-book build . -W -n --keep-going
+	@echo ">>> book: open $(CURDIR)/_build/html/index.html"
+
+test: $(STAMP)
+	@echo ">>> test: unit tests and every notebook under nbval (REIDLIB_PROFILE=quick, $(JOBS) workers)"
+	REIDLIB_PROFILE=quick OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests book \
+		--nbval-lax --nbval-cell-timeout=600 -n $(JOBS) --dist loadscope -p no:cacheprovider
+
+test-unit: $(STAMP)
+	REIDLIB_PROFILE=quick $(BIN)/python -m pytest tests -n $(JOBS) -p no:cacheprovider
+
+test-notebooks: $(STAMP)
+	REIDLIB_PROFILE=quick OMP_NUM_THREADS=1 $(BIN)/python -m pytest book --nbval-lax \
+		--nbval-cell-timeout=600 -n $(JOBS) --dist loadscope -p no:cacheprovider
+
+bench: $(STAMP)
+	@for b in benchmarks/bench_*.py; do echo ">>> bench: $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) _build .pytest_cache *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

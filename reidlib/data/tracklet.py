@@ -1,0 +1,41 @@
+"""The unit of video re-ID data: one person seen by one camera."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+import numpy as np
+
+Frames = Union[np.ndarray, Sequence[Union[str, Path]]]
+
+
+@dataclass
+class Tracklet:
+    """One person in one camera.
+
+    Attributes:
+        pid: person identity (an integer label, unique within a dataset).
+        camid: camera index (0-based: camera 1 of a dataset is ``camid=0``).
+        frames: either a uint8 array of shape (T, H, W, 3), RGB, or a list of T image
+            paths in temporal order.
+        visibility: optional float array (T,), fraction of the person visible in
+            each frame (1 = fully visible). Synthetic data only.
+        flow_truth: optional float array (T, 2), the true displacement (dx, dy) in
+            pixels of the person between frame t-1 and frame t (row 0 is zero).
+        meta: free-form extra facts (dataset name, source folder, ...).
+    """
+
+    pid: int
+    camid: int
+    frames: Frames
+    visibility: Optional[np.ndarray] = None
+    flow_truth: Optional[np.ndarray] = None
+    meta: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __repr__(self) -> str:
+        kind = "array" if isinstance(self.frames, np.ndarray) else "paths"
+        return f"Tracklet(pid={self.pid}, camid={self.camid}, frames={len(self)} {kind})"

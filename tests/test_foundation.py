@@ -1,0 +1,65 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import reidlib
+from reidlib.exercises import CheckFailed, check_rank_gallery
+
+
+@pytest.mark.parametrize("value", ["quick", "cpu", "full", " QUICK "])
+def test_profile_reads_environment(monkeypatch, value):
+    monkeypatch.setenv("REIDLIB_PROFILE", value)
+    assert reidlib.profile() == value.strip().lower()
+
+
+def test_profile_default_follows_hardware(monkeypatch):
+    monkeypatch.delenv("REIDLIB_PROFILE", raising=False)
+    assert reidlib.profile() == ("full" if torch.cuda.is_available() else "cpu")
+
+
+def test_profile_rejects_unknown_name(monkeypatch):
+    monkeypatch.setenv("REIDLIB_PROFILE", "fast")
+    with pytest.raises(ValueError, match="quick, cpu, full.*'fast'"):
+        reidlib.profile()
+
+
+def test_pick_selects_the_profile_value(monkeypatch):
+    for name, want in [("quick", 1), ("cpu", 2), ("full", 3)]:
+        monkeypatch.setenv("REIDLIB_PROFILE", name)
+        assert reidlib.pick(quick=1, cpu=2, full=3) == want
+
+
+def test_device_prefers_cuda_then_mps(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert reidlib.device().type == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert reidlib.device().type == "mps"
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert reidlib.device().type == "cpu"
+
+
+def test_cli_info_runs():
+    out = subprocess.run([sys.executable, "-m", "reidlib", "info"], capture_output=True, text=True, check=True)
+    assert f"reidlib {reidlib.__version__}" in out.stdout
+
+
+def test_check_rank_gallery_accepts_a_right_answer(capsys):
+    assert check_rank_gallery(lambda q, g: np.argsort(np.linalg.norm(g - q, axis=1)))
+    assert "correct" in capsys.readouterr().out
+
+
+def test_check_rank_gallery_explains_a_wrong_answer():
+    farthest_first = lambda q, g: np.argsort(-np.linalg.norm(g - q, axis=1))
+    with pytest.raises(CheckFailed, match=r"(?s)expected: \[1, 2, 0\].*returned: \[0, 2, 1\]"):
+        check_rank_gallery(farthest_first)
+
+
+def test_check_reports_a_stub_without_crashing():
+    def stub(q, g):
+        raise NotImplementedError("sort the gallery by distance")
+    with pytest.raises(CheckFailed, match="not implemented yet. sort the gallery"):
+        check_rank_gallery(stub)
