@@ -1,7 +1,9 @@
 """Notebook hygiene for the book: what every chapter notebook must look like.
 
 ``python tools/nbtools.py check``  reports problems in every notebook under book/;
-``python tools/nbtools.py strip``  removes outputs and execution counts in place.
+``python tools/nbtools.py strip``  removes outputs and execution counts in place;
+``python tools/nbtools.py sync``   rewrites Colab links and setup cells from _config.yml;
+``python tools/nbtools.py build SRC.py book/X.ipynb``  makes a notebook from a py:percent script.
 """
 from __future__ import annotations
 
@@ -92,6 +94,17 @@ def book_notebooks(root: Path = ROOT) -> list[Path]:
     return sorted(p for p in (root / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
+def sync(path: Path, root: Path = ROOT) -> None:
+    """Rewrite a notebook's Colab link and setup cell from the repository setting."""
+    nb = json.loads(Path(path).read_text())
+    for c in nb["cells"]:
+        if c.get("id") == "colab-link":
+            c["source"] = f"[Open this chapter in Colab]({colab_url(Path(path), root)})"
+        if c.get("id") == "colab-setup":
+            c["source"] = setup_source(root)
+    Path(path).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+
+
 def strip(path: Path) -> None:
     nb = json.loads(Path(path).read_text())
     for c in nb["cells"]:
@@ -150,6 +163,8 @@ if __name__ == "__main__":
     for nb in book_notebooks():
         if cmd == "strip":
             strip(nb)
+        elif cmd == "sync":
+            sync(nb)
         for p in check_notebook(nb):
             print(f"{nb.relative_to(ROOT)}: {p}")
             bad += 1
