@@ -8,7 +8,6 @@ STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
 export PATH := $(BIN):$(PATH)
-export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
 .PHONY: help setup book book-strict test test-unit test-notebooks test-browser bench weights assignments clean
@@ -17,7 +16,9 @@ help:
 	@echo "make book          build the HTML book (quick profile) -> _build/html/index.html"
 	@echo "make test          unit tests + every notebook under nbval (quick profile)"
 	@echo "make test-browser  open every page of the built book in headless Chromium"
+	@echo "make assignments   student versions of book/assignments -> _build/assignments/student"
 	@echo "make bench         run the benchmarks in benchmarks/"
+	@echo "make weights       train the shipped models into reidlib/weights/"
 	@echo "make clean         remove .venv, _build and caches"
 
 # Setup is idempotent: it reinstalls only when pyproject.toml or constraints.txt change.
@@ -30,15 +31,18 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 	@echo ">>> setup: done ($$(du -sh $(VENV) | cut -f1) in $(VENV))"
 
+# The book's kernels must not inherit MPLBACKEND=Agg: with it, plt.show() puts no figure in the page.
+# --all rewrites every page (cheap: execution stays cached), so no page keeps an old sidebar
+# after _toc.yml changes.
 book: $(STAMP)
 	@echo ">>> book: executing every notebook (REIDLIB_PROFILE=quick, cached) and building the HTML"
-	REIDLIB_PROFILE=quick $(BIN)/jupyter-book build . --keep-going
+	REIDLIB_PROFILE=quick env -u MPLBACKEND $(BIN)/jupyter-book build . --all --keep-going
 	@echo ">>> book: open $(CURDIR)/_build/html/index.html"
 
 # The CI build: warnings are errors, references are checked (nitpicky).
 book-strict: $(STAMP)
 	@echo ">>> book-strict: building with warnings as errors"
-	REIDLIB_PROFILE=quick $(BIN)/jupyter-book build . -W -n --keep-going
+	REIDLIB_PROFILE=quick env -u MPLBACKEND $(BIN)/jupyter-book build . --all -W -n --keep-going
 	@echo ">>> book: open $(CURDIR)/_build/html/index.html"
 
 test: $(STAMP)
@@ -53,8 +57,31 @@ test-notebooks: $(STAMP)
 	REIDLIB_PROFILE=quick OMP_NUM_THREADS=1 $(BIN)/python -m pytest book --nbval-lax \
 		--nbval-cell-timeout=600 -n $(JOBS) --dist loadscope -p no:cacheprovider
 
+# Every page of the built book, opened offline in headless Chromium (Debian's chromium and
+# chromium-driver, installed here when missing), then the checker's own tests on a fixture book.
+test-browser: $(STAMP)
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		echo ">>> test-browser: installing Debian's chromium and chromium-driver"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver; \
+	fi
+	@test -f _build/html/index.html || { echo "test-browser: no book in _build/html; run make book-strict first"; exit 1; }
+	$(BIN)/python tools/browser_check.py _build/html --screenshots _build/screenshots
+	REIDLIB_PROFILE=quick OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests/test_browser.py tests/test_links.py \
+		tests/test_colab.py -q -p no:cacheprovider
+
+# Student versions of the assignments (solutions become stubs), generated, never stored.
+assignments: $(STAMP)
+	$(BIN)/python tools/make_assignments.py book/assignments --out _build/assignments/student
+
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo ">>> bench: $$b"; $(BIN)/python $$b || exit 1; done
+
+# Train the shipped models (paper's "combined", "mean", "rnn_attention") on synthetic data -> reidlib/weights/.
+# Runs resume from runs/weights/ when interrupted; delete that folder to train afresh.
+weights: $(STAMP)
+	@echo ">>> weights: training the shipped models (see reidlib/training/shipped.py for the recipe)"
+	$(BIN)/python -m reidlib.training.shipped --work runs/weights
 
 clean:
 	rm -rf $(VENV) _build .pytest_cache *.egg-info

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import sys
 from typing import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -73,5 +74,9 @@ def explorer(draw: Callable, static: Sequence[Mapping], controls: Mapping | None
         plt.close(fig)
 
     ui = widgets.interactive(_show, **controls)
+    if "google.colab" in sys.modules:  # Colab draws ipywidgets 8 through its custom widget manager
+        from google.colab import output
+
+        output.enable_custom_widget_manager()
     display(ui)
     return ui

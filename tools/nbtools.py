@@ -19,8 +19,16 @@ SETUP_MARKER = "google.colab"
 
 def repository_url(root: Path = ROOT) -> str:
     """The one repository URL setting, from _config.yml."""
-    cfg = yaml.safe_load((root / "_config.yml").read_text())
-    return cfg["repository"]["url"].rstrip("/")
+    return _repository(root)["url"].rstrip("/")
+
+
+def repository_branch(root: Path = ROOT) -> str:
+    """The branch the book is published from (``repository.branch`` in _config.yml)."""
+    return _repository(root).get("branch", "main")
+
+
+def _repository(root: Path) -> dict:
+    return yaml.safe_load((root / "_config.yml").read_text())["repository"]
 
 
 def toc_files(root: Path = ROOT) -> set[str]:
@@ -47,7 +55,7 @@ def colab_url(notebook: Path, root: Path = ROOT) -> str:
     """The Colab address of a notebook of this repository."""
     repo = repository_url(root).split("github.com/")[-1]
     rel = notebook.resolve().relative_to(root.resolve()).as_posix()
-    return f"https://colab.research.google.com/github/{repo}/blob/main/{rel}"
+    return f"https://colab.research.google.com/github/{repo}/blob/{repository_branch(root)}/{rel}"
 
 
 def setup_source(root: Path = ROOT) -> str:
@@ -57,7 +65,7 @@ def setup_source(root: Path = ROOT) -> str:
         "# anywhere else (a laptop, the book build, the tests) it does nothing.\n"
         "import sys\n"
         f"if \"{SETUP_MARKER}\" in sys.modules:\n"
-        f"    %pip install -q \"reidlib @ git+{repository_url(root)}@main\""
+        f"    %pip install -q \"reidlib @ git+{repository_url(root)}@{repository_branch(root)}\""
     )
 
 

@@ -39,3 +39,7 @@ class Tracklet:
     def __repr__(self) -> str:
         kind = "array" if isinstance(self.frames, np.ndarray) else "paths"
         return f"Tracklet(pid={self.pid}, camid={self.camid}, frames={len(self)} {kind})"
+
+
+class SkippedDataWarning(UserWarning):
+    """Data was left out (persons, tracklets, frames); the message counts what and says why."""

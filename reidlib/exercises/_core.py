@@ -63,8 +63,8 @@ def close(title: str, expected, got, atol: float = 1e-5, rtol: float = 1e-4, hin
         fail(title, "finite values", "NaN or inf", hint or "look for a division by zero or a log of zero")
     if not np.allclose(g, e, atol=atol, rtol=rtol, equal_nan=True):
         worst = np.unravel_index(np.argmax(np.abs(g - e)), e.shape) if e.ndim else ()
-        fail(title, f"{e[worst]!r} at index {tuple(int(i) for i in worst)} (and {e.size - 1} other values)",
-             f"{g[worst]!r} there", hint)
+        fail(title, f"{e[worst].item()!r} at index {tuple(int(i) for i in worst)} (and {e.size - 1} other values)",
+             f"{g[worst].item()!r} there", hint)
 
 
 def _short(x: Any, limit: int = 200) -> str:

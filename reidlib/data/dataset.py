@@ -1,0 +1,81 @@
+"""A video re-ID dataset: tracklets, the persons they show, and train/test splits."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .splits import Split, check_splits, make_splits
+from .tracklet import Tracklet
+
+
+class VideoReIDDataset:
+    """A named list of tracklets and its splits of persons into train and test.
+
+    ``split(i)`` returns ``(train, query, gallery)`` lists of tracklets: ``train`` holds
+    every tracklet (all cameras) of the split's training persons; ``query`` the tracklets
+    of its test persons in camera ``query_cam`` (camid 0, "camera 1"); ``gallery`` those
+    of its test persons in the other cameras.
+
+    Args:
+        name: e.g. ``"ilidsvid"`` or ``"synthetic-quick"``.
+        tracklets: the tracklets (at least one).
+        splits: list of ``{"train": [pid, ...], "test": [pid, ...]}``; None makes the
+            10 random half/half splits ``make_splits(pids, seed=0)``.
+        root: the folder the data came from (None for generated data).
+        meta: facts about how the data was read (protocol, dropped persons, ...).
+        fingerprint: a string that identifies the frames exactly (the synthetic benchmark
+            gives its generator's key), so caches need not hash every frame; None when unknown.
+    """
+
+    def __init__(self, name: str, tracklets: list[Tracklet], splits: list[Split] | None = None,
+                 root: str | os.PathLike | None = None, query_cam: int = 0, meta: dict | None = None,
+                 fingerprint: str | None = None):
+        tracklets = list(tracklets)
+        if not tracklets:
+            raise ValueError(f"Dataset {name!r} has no tracklets. Check that its folder holds the person "
+                             "folders with frames (see load_dataset's docstring for the layouts).")
+        bad = [type(t).__name__ for t in tracklets if not isinstance(t, Tracklet)]
+        if bad:
+            raise TypeError(f"Dataset {name!r} expects Tracklet objects; found {len(bad)} of type {bad[0]}.")
+        self.name, self.tracklets, self.query_cam = name, tracklets, int(query_cam)
+        self.root = None if root is None else Path(root)
+        self.meta = dict(meta or {})
+        self.fingerprint = fingerprint
+        self.pids = sorted({int(t.pid) for t in tracklets})
+        self.camids = sorted({int(t.camid) for t in tracklets})
+        if self.query_cam not in self.camids:
+            raise ValueError(f"query_cam={query_cam} but dataset {name!r} has cameras {self.camids}.")
+        self.splits = make_splits(self.pids, seed=0) if splits is None else [dict(s) for s in splits]
+        check_splits(self.splits, self.pids)
+
+    @property
+    def num_splits(self) -> int:
+        return len(self.splits)
+
+    def __len__(self) -> int:
+        return len(self.tracklets)
+
+    def __repr__(self) -> str:
+        return (f"VideoReIDDataset({self.name!r}: {len(self.pids)} persons, {len(self)} tracklets, "
+                f"cameras {self.camids}, {self.num_splits} splits)")
+
+    def split(self, i: int = 0) -> tuple[list[Tracklet], list[Tracklet], list[Tracklet]]:
+        """(train, query, gallery) tracklets of split ``i``."""
+        if not 0 <= int(i) < self.num_splits:
+            raise IndexError(f"Dataset {self.name!r} has splits 0 .. {self.num_splits - 1}; found split {i}.")
+        train, test = set(self.splits[i]["train"]), set(self.splits[i]["test"])
+        return ([t for t in self.tracklets if t.pid in train],
+                [t for t in self.tracklets if t.pid in test and t.camid == self.query_cam],
+                [t for t in self.tracklets if t.pid in test and t.camid != self.query_cam])
+
+    def summary(self) -> dict:
+        """Counts and sequence lengths, overall and per camera."""
+        lengths = np.array([len(t) for t in self.tracklets])
+        out = dict(name=self.name, persons=len(self.pids), tracklets=len(self), cameras=len(self.camids),
+                   frames=int(lengths.sum()), min_len=int(lengths.min()), mean_len=round(float(lengths.mean()), 1),
+                   max_len=int(lengths.max()), splits=self.num_splits)
+        for c in self.camids:
+            out[f"tracklets_cam{c}"] = sum(t.camid == c for t in self.tracklets)
+        return out

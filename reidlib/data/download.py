@@ -1,0 +1,238 @@
+"""Fetch and unpack the real datasets: where each one comes from and where it must end up.
+
+None of the datasets may be redistributed, so the book never ships them. :func:`prepare`
+puts a dataset where :func:`reidlib.data.load_dataset` looks for it: it does nothing if the
+data is already there, extracts the archive if you downloaded it by hand, and otherwise
+downloads it (iLIDS-VID and PRID-2011 have direct links; SDU-VID is given out by its
+authors). Without a network it fails with a message that says where to get the archive
+and where to put it.
+
+Layout under the data root (``root=``, else ``$REIDLIB_DATA``, else ``~/reid-data``)::
+
+    <root>/i-LIDS-VID/sequences/...     <root>/train-test people splits/...   (iLIDS-VID.tar)
+    <root>/prid_2011/multi_shot/...                                            (prid_2011.zip)
+    <root>/SDU-VID/sequences/...                                               (from the authors)
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tarfile
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Union
+
+from tqdm.auto import tqdm
+
+PathLike = Union[str, os.PathLike]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a dataset comes from and how it unpacks.
+
+    ``folder/marker`` is the path that proves the dataset is in place (relative to the
+    data root); ``md5`` and ``size`` are checked when known (None: not checked)."""
+
+    title: str
+    page: str                 # the official page, for a person to read
+    url: str | None           # the archive itself (None: no public link)
+    archive: str              # the archive's file name
+    folder: str               # the top folder the loader looks for
+    marker: str               # a sub-folder that must exist inside it
+    md5: str | None = None
+    size: int | None = None
+    note: str = ""
+
+
+SOURCES = {
+    "ilidsvid": Source(
+        "iLIDS-VID", "http://www.eecs.qmul.ac.uk/~xiatian/downloads_qmul_iLIDS-VID_ReID_dataset.html",
+        "http://www.eecs.qmul.ac.uk/~xiatian/iLIDS-VID/iLIDS-VID.tar", "iLIDS-VID.tar", "i-LIDS-VID", "sequences",
+        md5="7752bd15b611558701bb0e2380ed8950",  # as recorded by the open-reid loader; check=False skips
+        note="The tar also holds 'train-test people splits/' (the official splits); both go to the data root."),
+    "prid2011": Source(
+        "PRID-2011", "https://www.tugraz.at/institute/icg/research/team-bischof/lrs/downloads/prid11",
+        "https://files.icg.tugraz.at/f/6ab7e8ce8f/?raw=1", "prid_2011.zip", "prid_2011", "multi_shot",
+        note="Only multi_shot/ is used (cam_a, cam_b)."),
+    "sduvid": Source(
+        "SDU-VID", "SDU-VID was introduced by Liu et al. (ICCV 2015, 'A spatio-temporal appearance "
+        "representation for video-based pedestrian re-identification'); ask its authors for a copy",
+        None, "SDU-VID.zip", "SDU-VID", "sequences",
+        note="No public link is known; arrange the copy you receive as SDU-VID/sequences/<camera>/<person>/<frames>."),
+}
+
+
+class DownloadError(ConnectionError):
+    """A dataset could not be downloaded; the message says how to get it by hand."""
+
+
+def data_root(root: PathLike | None = None) -> Path:
+    """``root`` if given, else ``$REIDLIB_DATA``, else ``~/reid-data``."""
+    return Path(root or os.environ.get("REIDLIB_DATA") or Path.home() / "reid-data").expanduser()
+
+
+def source(name: str) -> Source:
+    """The :class:`Source` of ``"ilidsvid" | "prid2011" | "sduvid"``."""
+    key = name.lower().replace("-", "").replace("_", "")
+    if key not in SOURCES:
+        raise ValueError(f"No download source for {name!r}; known: {', '.join(SOURCES)}. The synthetic benchmark "
+                         "needs no download.")
+    return SOURCES[key]
+
+
+def is_ready(name: str, root: PathLike | None = None) -> bool:
+    """True when ``<root>/<folder>/<marker>`` exists, i.e. the loader will find the dataset."""
+    s = source(name)
+    return (data_root(root) / s.folder / s.marker).is_dir()
+
+
+def manual_instructions(name: str, root: PathLike | None = None) -> str:
+    """Where to get a dataset by hand and where to put it."""
+    s, base = source(name), data_root(root)
+    get = f"download {s.url} (page: {s.page})" if s.url else s.page
+    return (f"To install {s.title} by hand: {get}; save it as {base / s.archive} and run "
+            f"reidlib.data.download.prepare({name!r}, root={str(base)!r}), or extract it yourself so that "
+            f"{base / s.folder / s.marker} exists. {s.note}").strip()
+
+
+def md5sum(path: PathLike, chunk: int = 1 << 20) -> str:
+    """The MD5 hex digest of a file."""
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify(name: str, archive: PathLike, check: bool = True) -> None:
+    """Raise ValueError if ``archive``'s size or MD5 differs from the known ones (``check=False`` skips)."""
+    s, archive = source(name), Path(archive)
+    if not check:
+        return
+    if s.size is not None and archive.stat().st_size != s.size:
+        raise ValueError(f"{archive} has {archive.stat().st_size} bytes; the {s.title} archive has {s.size}. "
+                         "The download is incomplete: delete the file and download it again.")
+    if s.md5 is not None and (found := md5sum(archive)) != s.md5:
+        raise ValueError(f"{archive} has MD5 {found}; the {s.title} archive has {s.md5}. Delete the file and "
+                         "download it again (or pass check=False if you trust this copy, e.g. a newer release).")
+
+
+def download(name: str, root: PathLike | None = None, url: str | None = None, check: bool = True,
+             timeout: float = 60.0, progress: bool = True,
+             opener: Callable = urllib.request.urlopen) -> Path:
+    """Download a dataset's archive to ``<root>/<archive>`` and verify it; returns its path.
+
+    The file is written as ``<archive>.part`` and renamed when complete, so an interrupted
+    download never looks finished. ``url`` overrides the official link (e.g. a mirror or a
+    ``file://`` URL); ``opener`` is the function that opens URLs (``urllib.request.urlopen``).
+    Raises :class:`DownloadError` with the manual instructions when the network fails.
+    """
+    s, base = source(name), data_root(root)
+    url = url or s.url
+    if url is None:
+        raise DownloadError(f"{s.title} has no public download link. {manual_instructions(name, root)}")
+    target = base / s.archive
+    part = target.with_name(target.name + ".part")
+    base.mkdir(parents=True, exist_ok=True)
+    try:
+        with opener(url, timeout=timeout) as response, open(part, "wb") as out:
+            total = response.headers.get("Content-Length") if getattr(response, "headers", None) else None
+            with tqdm(total=int(total) if total else None, unit="B", unit_scale=True, desc=s.archive,
+                      disable=not progress) as bar:
+                for block in iter(lambda: response.read(1 << 20), b""):
+                    out.write(block)
+                    bar.update(len(block))
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        part.unlink(missing_ok=True)
+        raise DownloadError(f"Could not download {s.title} from {url}: {e}. {manual_instructions(name, root)}") from e
+    part.replace(target)
+    verify(name, target, check)
+    return target
+
+
+def _safe_members(names: list[str], archive: Path) -> None:
+    for n in names:
+        p = Path(n)
+        if p.is_absolute() or ".." in p.parts:
+            raise ValueError(f"{archive} holds the entry {n!r}, which would be written outside the target folder. "
+                             "Refusing to extract it; get the archive from the official page.")
+
+
+def extract(archive: PathLike, dest: PathLike) -> list[Path]:
+    """Unpack a .zip or .tar(.gz/.bz2/.xz) archive into ``dest``; returns the top-level entries made.
+
+    Entries that would land outside ``dest`` (absolute paths, ``..``) are refused."""
+    archive, dest = Path(archive), Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    before = set(dest.iterdir())
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as z:
+            _safe_members(z.namelist(), archive)
+            z.extractall(dest)
+    elif tarfile.is_tarfile(archive):
+        with tarfile.open(archive) as t:
+            _safe_members(t.getnames(), archive)
+            if hasattr(tarfile, "data_filter"):           # Python >= 3.10.12 / 3.11.4: also refuses links out
+                t.extractall(dest, filter="data")
+            else:
+                t.extractall(dest)
+    else:
+        raise ValueError(f"{archive} is neither a zip nor a tar archive (it may be an HTML error page saved by a "
+                         "browser, or a partial download). Download it again.")
+    return sorted(set(dest.iterdir()) - before)
+
+
+def prepare(name: str, root: PathLike | None = None, url: str | None = None, check: bool = True,
+            download_ok: bool = True, keep_archive: bool = True, progress: bool = True,
+            opener: Callable = urllib.request.urlopen) -> Path:
+    """Make sure ``<root>/<folder>/<marker>`` exists; returns ``<root>/<folder>``.
+
+    In order: if the dataset is in place, nothing happens; if the archive is in the data
+    root (downloaded by hand), it is verified and extracted; otherwise it is downloaded
+    (``download_ok=False`` raises FileNotFoundError with the manual instructions instead).
+    Archives that unpack without their top folder (e.g. ``multi_shot/`` at the top of
+    ``prid_2011.zip``) are put into it.
+    """
+    s, base = source(name), data_root(root)
+    if is_ready(name, root):
+        return base / s.folder
+    archive = base / s.archive
+    if not archive.is_file():
+        if not download_ok:
+            raise FileNotFoundError(f"{s.title} is not in {base}: expected {base / s.folder / s.marker} or the "
+                                    f"archive {archive}; found neither. {manual_instructions(name, root)}")
+        archive = download(name, root, url=url, check=check, progress=progress, opener=opener)
+    else:
+        verify(name, archive, check)
+    tmp = base / f".extract-{s.folder}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    extract(archive, tmp)
+    if (tmp / s.folder / s.marker).is_dir():          # the usual case: the archive holds <folder>/ (and maybe more)
+        entries = list(tmp.iterdir())
+    elif (tmp / s.marker).is_dir():                    # the archive holds <marker>/ at its top
+        (tmp / s.folder).mkdir()
+        for entry in list(tmp.iterdir()):
+            if entry.name != s.folder:
+                entry.rename(tmp / s.folder / entry.name)
+        entries = [tmp / s.folder]
+    else:
+        found = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_dir())[:8]
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ValueError(f"{archive} does not hold the {s.title} layout: expected {s.folder}/{s.marker}/ "
+                         f"(or {s.marker}/) inside; found folders {found}. Check that it is the right archive.")
+    clash = [e.name for e in entries if (base / e.name).exists()]
+    if clash:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise FileExistsError(f"Extracting {archive} would overwrite {[str(base / c) for c in clash]}, which exist "
+                              f"but do not hold {s.folder}/{s.marker}/. Move or delete them, then run prepare again.")
+    for e in entries:
+        e.rename(base / e.name)
+    shutil.rmtree(tmp, ignore_errors=True)
+    if not keep_archive:
+        archive.unlink()
+    return base / s.folder

@@ -1,0 +1,114 @@
+"""The whole model: frame CNN + temporal head -> video feature, and a shared identity classifier."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .frame_cnn import INPUT_SIZE, FrameCNN
+from .pooling import make_head
+
+
+class VideoReIDNet(nn.Module):
+    """One Siamese branch (both branches are this module, so they share every weight).
+
+    forward: x (B, T, C, 56, 40), mask (B, T) bool or None -> (features (B, D), scores (B, T) or None).
+
+    Args:
+        num_classes: identities of the training set, for :meth:`identity_logits`.
+        head: pooling head name for :func:`~reidlib.models.pooling.make_head` ("combined" = the paper).
+        in_channels: 5 (YUV + flow) or 3 (YUV only).
+        feature_dim: D (128).
+        dropout: dropout of the frame CNN (0.6).
+        **head_kw: options of the head.
+    """
+
+    def __init__(self, num_classes: int, head: str = "combined", in_channels: int = 5, feature_dim: int = 128,
+                 dropout: float = 0.6, **head_kw):
+        super().__init__()
+        if num_classes < 1:
+            raise ValueError(f"num_classes must be >= 1 (the number of training identities); found {num_classes}.")
+        self.head_name = head
+        self.cnn = FrameCNN(in_channels, feature_dim, dropout)
+        self.head = make_head(head, feature_dim, **head_kw)
+        self.classifier = nn.Linear(feature_dim, num_classes)
+
+    def frame_features(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Per-frame features z (B, T, D); padded frames are not run through the CNN and stay 0."""
+        if x.dim() != 5:
+            raise ValueError(f"VideoReIDNet expects x of shape (B, T, C, 56, 40); found {tuple(x.shape)}. "
+                             "Use x.unsqueeze(0) for a single sequence.")
+        if mask is None:
+            return self.cnn(x)                                             # (B, T, D)
+        if mask.shape != x.shape[:2] or mask.dtype != torch.bool:
+            raise ValueError(f"mask must be a bool tensor of shape (B, T) = {tuple(x.shape[:2])}; "
+                             f"found {mask.dtype} {tuple(mask.shape)}.")
+        z = x.new_zeros(*x.shape[:2], self.cnn.feature_dim)
+        return z.masked_scatter(mask[..., None], self.cnn(x[mask]))       # (B, T, D)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.head(self.frame_features(x, mask), mask)
+
+    def identity_logits(self, features: torch.Tensor) -> torch.Tensor:
+        """Video features (B, D) -> identity logits (B, num_classes)."""
+        return self.classifier(features)
+
+    def summary(self, num_frames: int = 16, show: bool = True) -> dict[str, int]:
+        """Print (and return) parameters and multiply-accumulates (MACs) per frame and per N-frame sequence."""
+        table = {
+            "params_cnn": _params(self.cnn), "params_head": _params(self.head),
+            "params_classifier": _params(self.classifier), "params_total": _params(self),
+            "macs_per_frame": count_macs(self.cnn, torch.zeros(1, self.cnn.in_channels, *INPUT_SIZE)),
+        }
+        z = torch.zeros(1, num_frames, self.cnn.feature_dim)
+        table["macs_head"] = count_macs(self.head, z)
+        table["macs_per_sequence"] = num_frames * table["macs_per_frame"] + table["macs_head"]
+        if show:
+            print(f"VideoReIDNet(head={self.head_name!r}), N = {num_frames} frames of "
+                  f"{self.cnn.in_channels} x {INPUT_SIZE[0]} x {INPUT_SIZE[1]}")
+            print(f"  parameters: frame CNN {table['params_cnn']:,} + head {table['params_head']:,} + "
+                  f"identity classifier {table['params_classifier']:,} = {table['params_total']:,}")
+            print(f"  multiply-accumulates: {table['macs_per_frame']:,} per frame (CNN); head {table['macs_head']:,} "
+                  f"per sequence; {table['macs_per_sequence']:,} per sequence of {num_frames} frames "
+                  f"({2 * table['macs_per_sequence'] / 1e9:.3f} GFLOP forward)")
+        return table
+
+
+def _params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def count_macs(module: nn.Module, *inputs: torch.Tensor) -> int:
+    """Multiply-accumulates of one forward pass (batch 1), counted by hooks on the layers that do them.
+
+    Counts Conv1d/2d, ConvTranspose1d/2d, Linear and RNN/LSTM/GRU (gates x hidden x (input + hidden)
+    per step); poolings, activations and elementwise products are not MACs and are left out.
+    """
+    total = 0
+
+    def hook(m, args, out):
+        nonlocal total
+        x = args[0]
+        if isinstance(m, (nn.Conv1d, nn.Conv2d)):
+            total += out.numel() * (m.in_channels // m.groups) * int(torch.tensor(m.kernel_size).prod())
+        elif isinstance(m, (nn.ConvTranspose1d, nn.ConvTranspose2d)):
+            total += x.numel() * (m.out_channels // m.groups) * int(torch.tensor(m.kernel_size).prod())
+        elif isinstance(m, nn.Linear):
+            total += out.numel() * m.in_features
+        elif isinstance(m, nn.RNNBase):
+            steps = int(x.data.shape[0]) if hasattr(x, "batch_sizes") else x.shape[0] * x.shape[1]
+            gates = {"LSTM": 4, "GRU": 3}.get(m.mode, 1)
+            dirs = 2 if m.bidirectional else 1
+            total += steps * dirs * gates * m.hidden_size * (m.input_size + m.hidden_size)
+
+    kinds = (nn.Conv1d, nn.Conv2d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.Linear, nn.RNNBase)
+    handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, kinds)]
+    was_training = module.training
+    try:
+        module.eval()
+        with torch.no_grad():
+            module(*inputs)
+    finally:
+        module.train(was_training)
+        for h in handles:
+            h.remove()
+    return total
