@@ -63,3 +63,14 @@ def test_check_reports_a_stub_without_crashing():
         raise NotImplementedError("sort the gallery by distance")
     with pytest.raises(CheckFailed, match="not implemented yet. sort the gallery"):
         check_rank_gallery(stub)
+
+
+def test_check_pairwise_distances_both_sides(capsys):
+    from reidlib.exercises import check_pairwise_distances
+    assert check_pairwise_distances(lambda a, b: np.linalg.norm(a[:, None] - b[None], axis=-1))
+    assert "correct" in capsys.readouterr().out
+    squared = lambda a, b: (np.linalg.norm(a[:, None] - b[None], axis=-1)) ** 2  # forgot the root
+    with pytest.raises(CheckFailed, match=r"(?s)expected: \[\[5\.0, 1\.4142\].*returned: \[\[25\.0, 2\.0\]"):
+        check_pairwise_distances(squared)
+    with pytest.raises(CheckFailed, match=r"(?s)shape \(2, 2\).*shape \(2,\)"):
+        check_pairwise_distances(lambda a, b: np.linalg.norm(a - b, axis=-1))
