@@ -1,0 +1,110 @@
+"""Weights shipped with reidlib, so later chapters can show trained models without training.
+
+``make weights`` (= ``python -m reidlib.training.shipped``) trains the paper's model
+("combined": 1-D FCN attention + mean pooling) and two baselines ("mean" pooling and
+"rnn_attention") on the synthetic data of :data:`RECIPE`, with the ``synthetic``
+training preset, and writes ``reidlib/weights/synthetic_<head>.pt`` (float32
+weights, ~1.7 MB each) and ``synthetic_<head>.json`` (recipe, settings, results,
+training time). Use them with :func:`pretrained`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+HEADS = ("combined", "mean", "rnn_attention")
+# The data, split and training preset of the shipped weights.
+RECIPE = dict(data=dict(preset="small", seed=0, occlusion=None), split=0, train_preset="synthetic")
+
+
+def weights_path(head: str, folder: str | Path | None = None) -> Path:
+    return Path(folder or WEIGHTS_DIR) / f"synthetic_{head}.pt"
+
+
+def pretrained(head: str = "combined", device: str | torch.device | None = None) -> tuple[nn.Module, dict]:
+    """A shipped model in eval mode and its record (recipe, settings, ``results`` in %, training time)."""
+    from .checkpoint import load_model
+
+    path = weights_path(head)
+    if not path.exists():
+        have = sorted(p.stem.removeprefix("synthetic_") for p in WEIGHTS_DIR.glob("synthetic_*.pt"))
+        raise FileNotFoundError(f"no shipped weights for head {head!r}; available: {have}. Run `make weights` "
+                                "to (re)build them.")
+    model, _ = load_model(path, device)
+    return model, json.loads(path.with_suffix(".json").read_text())
+
+
+def recorded_test_split(record: dict) -> tuple[list, list]:
+    """(query, gallery) of the record's synthetic test split, rendering only those persons."""
+    from ..data import PRESETS, SyntheticReID, make_splits
+
+    d = record["data"]
+    args = {**PRESETS[d["preset"]], "seed": d["seed"]}
+    if d["occlusion"] is not None:
+        args["occlusion"] = d["occlusion"]
+    gen = SyntheticReID(**args)
+    test = sorted(make_splits(range(gen.num_ids), 10, seed=d["seed"])[record["split"]]["test"])
+    return [gen.tracklet(p, 0) for p in test], [gen.tracklet(p, 1) for p in test]
+
+
+def make_weights(heads=HEADS, out_dir: str | Path | None = None, work_dir: str | Path = "runs/weights",
+                 progress: bool = True, **overrides) -> dict:
+    """Train each head on the recipe's data and export it -> {head: record}. Resumes runs found in work_dir."""
+    from ..data import load_dataset
+    from ..evaluation import evaluate_tracklets
+    from ..models import VideoReIDNet
+    from ..preprocess import cache_root, preprocess_dataset
+    from .checkpoint import export_weights, load_model
+    from .loop import CHECKPOINT, train
+    from .presets import get_config
+
+    cfg = get_config(RECIPE["train_preset"], **overrides)
+    ds = load_dataset("synthetic", **RECIPE["data"], cache_dir=cache_root().parent / "synthetic", progress=progress)
+    data = preprocess_dataset(ds, progress=progress)
+    split = RECIPE["split"]
+    records = {}
+    for head in heads:
+        torch.manual_seed(cfg.seed * 1000 + split)
+        model = VideoReIDNet(len(ds.splits[split]["train"]), head=head)
+        run = Path(work_dir) / head
+        t0 = time.perf_counter()
+        history = train(model, ds, split, cfg, data=data, out_dir=run, resume=True, progress=progress)
+        seconds = time.perf_counter() - t0
+        path = export_weights(run / CHECKPOINT, weights_path(head, out_dir))
+        shipped, _ = load_model(path)  # evaluate the file that ships, as its test will
+        record = dict(head=head, data=RECIPE["data"], split=split, train_preset=RECIPE["train_preset"],
+                      config=cfg.to_dict(), train_seconds=round(seconds, 1), torch_threads=torch.get_num_threads(),
+                      machine=platform.machine(), final_loss=history["loss"][-1])
+        query, gallery = recorded_test_split(record)
+        res = evaluate_tracklets(shipped, query, gallery, data=data)
+        record["results"] = {k: round(res[k], 2) for k in ("rank1", "rank5", "rank10", "rank20", "mAP")}
+        path.with_suffix(".json").write_text(json.dumps(record, indent=1))
+        records[head] = record
+        if progress:
+            print(f"{head}: rank-1 {res['rank1']:.1f}%, mAP {res['mAP']:.1f}%, trained in {seconds:.0f} s -> {path}")
+    return records
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Train and export the shipped weights (make weights).")
+    p.add_argument("--heads", nargs="+", default=list(HEADS), help=f"heads to train (default: {' '.join(HEADS)})")
+    p.add_argument("--out", default=None, help=f"where to write the weights (default: {WEIGHTS_DIR})")
+    p.add_argument("--work", default="runs/weights", help="folder of the training runs (resumed when present)")
+    p.add_argument("--epochs", type=int, help="override the preset's epochs")
+    args = p.parse_args(argv)
+    overrides = {} if args.epochs is None else {"epochs": args.epochs}
+    t0 = time.perf_counter()
+    make_weights(args.heads, args.out, args.work, **overrides)
+    print(f"make weights: {time.perf_counter() - t0:.0f} s in total")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,126 @@
+"""Feature extraction, the evaluation protocol and its errors, on the synthetic `tiny` data."""
+import numpy as np
+import pytest
+import torch
+
+from reidlib.data import VideoReIDDataset, load_dataset
+from reidlib.evaluation import (evaluate, evaluate_splits, extract_features, flip_input, format_table,
+                                sequence_feature, summarize)
+from reidlib.models import VideoReIDNet
+from reidlib.preprocess import preprocess_dataset
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    ds = load_dataset("synthetic", preset="tiny", seed=0)
+    data = preprocess_dataset(ds, cache_dir=tmp_path_factory.mktemp("cache"), progress=False)
+    torch.manual_seed(0)
+    return ds, data, VideoReIDNet(4).eval()
+
+
+def test_chunked_features_equal_one_pass(tiny):
+    ds, data, model = tiny
+    tracklets = ds.split(0)[1]
+    f_small, s_small = extract_features(model, tracklets, data, chunk=3)
+    f_big, s_big = extract_features(model, tracklets, data, chunk=1000)
+    torch.testing.assert_close(f_small, f_big, rtol=1e-5, atol=1e-6)
+    x = data.input(tracklets[0])
+    with torch.no_grad():
+        want, scores = model(x[None])
+    torch.testing.assert_close(f_small[0], want[0], rtol=1e-5, atol=1e-6)
+    assert [len(s) for s in s_small] == [len(t) for t in tracklets]
+    torch.testing.assert_close(s_small[0], scores[0], rtol=1e-5, atol=1e-6)
+    assert model.training is False and f_small.shape == (len(tracklets), 128)
+
+
+def test_flip_augmentation_averages_the_mirror(tiny):
+    ds, data, model = tiny
+    t = ds.split(0)[1][0]
+    x = data.input(t)
+    flipped = flip_input(x)
+    torch.testing.assert_close(flipped[..., 0], x[..., -1] * torch.tensor([1, 1, 1, -1, 1.0])[:, None])
+    torch.testing.assert_close(flip_input(flipped), x)
+    f, _ = extract_features(model, [t], data, flip=True)
+    want = (sequence_feature(model, x)[0] + sequence_feature(model, flipped)[0]) / 2
+    torch.testing.assert_close(f[0], want)
+
+
+def test_evaluate_reports_the_paper_metrics(tiny):
+    ds, data, model = tiny
+    r = evaluate(model, ds, 0, data=data, details=True)
+    assert r["num_query"] == r["num_gallery"] == 4
+    assert r["rank20"] == 100.0 and r["rank1"] <= r["rank5"] <= r["rank10"] <= r["rank20"]
+    ranks = r["ranks"]
+    assert r["rank1"] == pytest.approx(100 * np.mean(ranks == 1))
+    assert r["mAP"] == pytest.approx(100 * np.mean(1 / ranks))  # one gallery sequence per person: AP = 1 / rank
+    assert r["distmat"].shape == (4, 4) and len(r["query_scores"]) == 4
+
+
+def test_split_with_a_person_missing_from_the_gallery(tiny):
+    ds, _, model = tiny
+    test_pid = ds.splits[0]["test"][0]
+    kept = [t for t in ds.tracklets if not (t.pid == test_pid and t.camid == 1)]
+    broken = VideoReIDDataset("broken", kept, ds.splits)
+    with pytest.raises(ValueError, match=rf"no sequence in the gallery, e\.g\. pids \[{test_pid}\]"):
+        evaluate(model, broken, 0)
+
+
+def test_empty_query_set(tiny):
+    ds, _, model = tiny
+    test = set(ds.splits[0]["test"])
+    no_queries = VideoReIDDataset("noquery", [t for t in ds.tracklets if not (t.pid in test and t.camid == 0)],
+                                  ds.splits)
+    with pytest.raises(ValueError, match="0 query and 4 gallery"):
+        evaluate(model, no_queries, 0)
+    with pytest.raises(ValueError, match="got no tracklets"):
+        extract_features(model, [], None)
+
+
+def test_model_and_data_on_different_devices(tiny):
+    ds, data, model = tiny
+    with pytest.raises(RuntimeError, match="model is on cpu but device=meta"):
+        extract_features(model, ds.split(0)[1], data, device="meta")
+
+
+def test_evaluate_splits_and_cross_dataset(tiny, tmp_path):
+    ds, data, _ = tiny
+    other = load_dataset("synthetic", preset="tiny", seed=1)
+    other_data = preprocess_dataset(other, cache_dir=tmp_path / "cache", progress=False)
+    out = evaluate_splits(ds, [0, 1], head="mean", preset="quick", data=data, test_dataset=other,
+                          test_data=other_data, progress=False,
+                          out_dir=tmp_path, device="cpu", epochs=1, window=4, batch_size=8, val_every=0)
+    assert [r["split"] for r in out["splits"]] == [0, 1] and out["test_dataset"] == "synthetic-tiny"
+    r1 = [r["rank1"] for r in out["splits"]]
+    assert out["mean"]["rank1"] == pytest.approx(np.mean(r1))
+    assert out["std"]["rank1"] == pytest.approx(np.std(r1, ddof=1))
+    assert (tmp_path / "results.json").exists() and (tmp_path / "split1" / "checkpoint.pt").exists()
+    table = format_table({"mean pooling": out})
+    want = f"| mean pooling | {out['mean']['rank1']:.1f} ± {out['std']['rank1']:.1f} |"
+    assert table.splitlines()[2].startswith(want)
+
+
+def test_summarize_one_run_has_zero_std():
+    s = summarize([{"rank1": 50.0, "rank5": 60.0, "rank10": 70.0, "rank20": 80.0, "mAP": 55.0}])
+    assert s["mean"]["rank1"] == 50.0 and s["std"]["mAP"] == 0.0 and s["n"] == 1
+    with pytest.raises(ValueError, match="at least one result"):
+        summarize([])
+
+
+def test_attention_visibility_correlation():
+    from reidlib.data import Tracklet
+    from reidlib.evaluation import attention_visibility
+
+    def t(vis):
+        return Tracklet(0, 0, np.zeros((len(vis), 4, 4, 3), np.uint8), visibility=np.array(vis, float))
+    tracks = [t([1, 0.2, 0.5, 0.9]), t([0.1, 0.3, 1.0]), t([1, 1, 1])]  # the last never occluded: left out
+    follows = [torch.tensor([0.9, 0.1, 0.4, 0.8]), torch.tensor([0.0, 0.5, 0.6]), torch.tensor([0.3, 0.2, 0.1])]
+    r = attention_visibility(follows, tracks)
+    assert r == {"per_tracklet": 1.0, "pooled": pytest.approx(r["pooled"]), "n": 2} and r["pooled"] > 0.8
+    against = [-s for s in follows]
+    assert attention_visibility(against, tracks)["per_tracklet"] == -1.0
+    flat = [torch.full((4,), 0.5), torch.tensor([0.0, 0.5, 0.6]), torch.zeros(3)]
+    assert attention_visibility(flat, tracks)["per_tracklet"] == pytest.approx(0.5)  # constant scores count as 0
+    with pytest.raises(ValueError, match="no attention"):
+        attention_visibility([None, None, None], tracks)
+    with pytest.raises(ValueError, match="3 scores for 4 frames"):
+        attention_visibility([torch.zeros(3)] * 3, tracks)
