@@ -2,12 +2,14 @@
 
 Every method gets the same budget (data, training preset, epochs, splits); the table
 gives rank-1/5/10/20 and mAP as mean ± std over the splits, and, for heads with
-attention, the Spearman correlation of the learned per-frame scores with the true
-visibility of the person (within each occluded test tracklet, averaged).
+attention, the Spearman correlation of the per-frame scores with the true visibility
+of the person (within each test tracklet whose visibility varies, averaged), after
+training and, for reference, of the same model untrained.
 
-Run (the recorded budget):
-  .venv/bin/python benchmarks/bench_accuracy.py --data small --epochs 20 --splits 0 1 2
-Larger runs: --data standard --epochs 40 (on a GPU: add --device cuda).
+Run (the budget recorded in benchmarks/RESULTS.md, ~25 min on a shared 2-core CPU):
+  .venv/bin/python benchmarks/bench_accuracy.py --data quick --epochs 8 --splits 0 1 2
+Larger runs (not yet done): --data small (the preset's 20 epochs, the budget of the
+shipped weights; ~2.5 h on that CPU), or --data standard --epochs 40 --device cuda.
 Finished runs are kept in --work (default runs/bench_accuracy) and reused, so an
 interrupted benchmark continues where it stopped.
 """

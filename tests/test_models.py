@@ -259,3 +259,17 @@ def test_network_rejects_bad_input():
         net(torch.randn(1, 4, 5, 56, 40), torch.ones(1, 4))
     with pytest.raises(ValueError, match="num_classes must be >= 1"):
         VideoReIDNet(num_classes=0)
+
+
+def test_masked_frame_features_under_autocast():
+    """Mixed precision: the CNN's output dtype (bfloat16 here, float16 on cuda) must fill the padded batch."""
+    from reidlib.models import VideoReIDNet
+    torch.manual_seed(0)
+    net = VideoReIDNet(num_classes=3).eval()
+    x = torch.randn(2, 4, 5, 56, 40)
+    mask = torch.tensor([[True, True, True, False], [True, True, True, True]])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        z = net.frame_features(x, mask)
+    assert z.dtype == torch.bfloat16 and z.shape == (2, 4, 128)
+    assert torch.all(z[0, 3] == 0)
+    torch.testing.assert_close(z[1].float(), net.frame_features(x[1:2])[0], atol=0.1, rtol=0.05)

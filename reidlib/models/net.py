@@ -42,8 +42,9 @@ class VideoReIDNet(nn.Module):
         if mask.shape != x.shape[:2] or mask.dtype != torch.bool:
             raise ValueError(f"mask must be a bool tensor of shape (B, T) = {tuple(x.shape[:2])}; "
                              f"found {mask.dtype} {tuple(mask.shape)}.")
-        z = x.new_zeros(*x.shape[:2], self.cnn.feature_dim)
-        return z.masked_scatter(mask[..., None], self.cnn(x[mask]))       # (B, T, D)
+        real = self.cnn(x[mask])                                            # (real frames, D)
+        z = real.new_zeros(*x.shape[:2], real.shape[-1])                    # output dtype: autocast-safe
+        return z.masked_scatter(mask[..., None], real)                      # (B, T, D)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         return self.head(self.frame_features(x, mask), mask)
