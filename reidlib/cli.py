@@ -108,7 +108,6 @@ def _load(args, name: str | None = None):
 
 def _preprocess(args, dataset):
     from .preprocess import preprocess_dataset
-
     from .training.distributed import is_main
 
     return preprocess_dataset(dataset, cache_dir=args.cache_dir, flow_method=args.flow, use_flow=not args.no_flow,
