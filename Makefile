@@ -35,15 +35,13 @@ $(STAMP): pyproject.toml constraints.txt
 # --all rewrites every page (cheap: execution stays cached), so no page keeps an old sidebar
 # after _toc.yml changes.
 book: $(STAMP)
-	@echo ">>> book: executing every notebook (REIDLIB_PROFILE=quick, cached) and building the HTML"
-	REIDLIB_PROFILE=quick env -u MPLBACKEND $(BIN)/jupyter-book build . --all --keep-going
+	@echo ">>> book: executing every notebook (REIDLIB_PROFILE=quick, cached) and building the HTML $(JB_FLAGS)"
+	REIDLIB_PROFILE=quick env -u MPLBACKEND $(BIN)/jupyter-book build . --all $(JB_FLAGS) --keep-going
 	@echo ">>> book: open $(CURDIR)/_build/html/index.html"
 
-# The CI build: warnings are errors, references are checked (nitpicky).
-book-strict: $(STAMP)
-	@echo ">>> book-strict: building with warnings as errors"
-	REIDLIB_PROFILE=quick env -u MPLBACKEND $(BIN)/jupyter-book build . --all -W -n --keep-going
-	@echo ">>> book: open $(CURDIR)/_build/html/index.html"
+# The CI build: the same build with warnings as errors and references checked (nitpicky).
+book-strict:
+	@$(MAKE) --no-print-directory book JB_FLAGS="-W -n"
 
 test: $(STAMP)
 	@echo ">>> test: unit tests and every notebook under nbval (REIDLIB_PROFILE=quick, $(JOBS) workers)"
