@@ -6,12 +6,15 @@ attention, the Spearman correlation of the per-frame scores with the true visibi
 of the person (within each test tracklet whose visibility varies, averaged), after
 training and, for reference, of the same model untrained.
 
-Run (the budget recorded in benchmarks/RESULTS.md, ~25 min on a shared 2-core CPU):
+Recorded in benchmarks/RESULTS.md:
   .venv/bin/python benchmarks/bench_accuracy.py --data quick --epochs 8 --splits 0 1 2
-Larger runs (not yet done): --data small (the preset's 20 epochs, the budget of the
-shipped weights; ~2.5 h on that CPU), or --data standard --epochs 40 --device cuda.
+      (a CPU-sized budget, ~7 min on a 2-core CPU; too few test persons to rank the methods)
+  python benchmarks/bench_accuracy.py --data standard --device cuda
+      (the budget of the shipped weights: 20 epochs on 300 persons; ~10 h on that CPU, 4 min on
+      one H100 running the 30 runs as parallel processes: benchmarks/gpu_run.sh)
+  ... --data standard --device cuda --occlusions 0.5 --epochs 60 --milestones 45
 Finished runs are kept in --work (default runs/bench_accuracy) and reused, so an
-interrupted benchmark continues where it stopped.
+interrupted benchmark continues where it stopped; --report prints the finished runs only.
 """
 from __future__ import annotations
 
@@ -41,11 +44,17 @@ METHODS = {
 }
 
 
-def run_one(ds, data, head: str, head_kw: dict, split: int, cfg, work: Path, device) -> dict:
-    """Train one model on ``split`` (resumed/reused from ``work``) and evaluate it -> result dict."""
+def run_one(ds, data, head: str, head_kw: dict, split: int, cfg, work: Path, device, train_missing: bool = True
+            ) -> dict | None:
+    """Train one model on ``split`` (resumed/reused from ``work``) and evaluate it -> result dict.
+
+    With ``train_missing=False`` a run not finished yet gives None instead of training it.
+    """
     done = work / "result.json"
     if done.exists():
         return json.loads(done.read_text())
+    if not train_missing:
+        return None
     torch.manual_seed(cfg.seed * 1000 + split)
     model = VideoReIDNet(len(ds.splits[split]["train"]), head=head, **head_kw).to(device)
     init = _spearman(evaluate(model, ds, split, data=data, details=True))  # the untrained model, for reference
@@ -83,11 +92,15 @@ def main() -> None:
     ap.add_argument("--splits", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument("--preset", default="synthetic", help="training preset (default: synthetic)")
     ap.add_argument("--epochs", type=int, help="override the preset's epochs")
+    ap.add_argument("--milestones", nargs="*", type=int, help="override the preset's milestones (epochs)")
+    ap.add_argument("--report", action="store_true",
+                    help="train nothing: print the table of the runs already finished in --work")
     ap.add_argument("--methods", nargs="+", default=list(METHODS), help="subset of the method names")
     ap.add_argument("--work", default="runs/bench_accuracy")
     ap.add_argument("--device", default=None)
     args = ap.parse_args()
-    cfg = get_config(args.preset, **({} if args.epochs is None else {"epochs": args.epochs}))
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("milestones", args.milestones)) if v is not None}
+    cfg = get_config(args.preset, **overrides)
     device = torch.device(args.device) if args.device else reidlib.device()
 
     key = hashlib.sha1(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:8]  # runs of these settings
@@ -101,10 +114,14 @@ def main() -> None:
         for name in args.methods:
             head, kw = METHODS[name]
             tag = f"{args.data}-occ{occ:g}-{args.preset}-{key}/{head}{'-' + kw['activation'] if kw else ''}"
-            results = [run_one(ds, data, head, kw, s, cfg, Path(args.work) / tag / f"split{s}", device)
-                       for s in args.splits]
+            results = [run_one(ds, data, head, kw, s, cfg, Path(args.work) / tag / f"split{s}", device,
+                               train_missing=not args.report) for s in args.splits]
+            results = [r for r in results if r is not None]
+            if not results:
+                continue
             rows[name] = (summarize(results), results)
-            print(f"  done: occlusion {occ:g}, {name}: rank-1 {rows[name][0]['mean']['rank1']:.1f}", flush=True)
+            print(f"  done: occlusion {occ:g}, {name}: rank-1 {rows[name][0]['mean']['rank1']:.1f} "
+                  f"({len(results)} of {len(args.splits)} splits)", flush=True)
         tables[occ] = rows
 
     print(f"\nSynthetic `{args.data}` data (seed 0), training preset `{args.preset}` ({cfg.epochs} epochs, lr "
@@ -114,14 +131,15 @@ def main() -> None:
     for occ, rows in tables.items():
         print(f"Occluded tracklets: {occ:.0%}\n")
         print("| method | R1 | R5 | R10 | R20 | mAP | Spearman(attention, visibility) trained | untrained "
-              "| train s/run |")
-        print("|---|---|---|---|---|---|---|---|---|")
+              "| train s/run |" + (" splits |" if args.report else ""))
+        print("|---|---|---|---|---|---|---|---|---|" + ("---|" if args.report else ""))
         for name, (s, results) in rows.items():
             cells = [f"{s['mean'][m]:.1f} ± {s['std'][m]:.1f}" for m in METRICS]
             rho = _cell([r.get("spearman") for r in results])
             rho0 = _cell([r.get("spearman_init") for r in results])
             secs = np.mean([r["seconds"] for r in results])
-            print(f"| {name} | " + " | ".join(cells) + f" | {rho} | {rho0} | {secs:.0f} |")
+            done = f" {len(results)} of {len(args.splits)} |" if args.report else ""
+            print(f"| {name} | " + " | ".join(cells) + f" | {rho} | {rho0} | {secs:.0f} |" + done)
         print()
 
 

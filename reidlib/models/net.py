@@ -104,6 +104,9 @@ def count_macs(module: nn.Module, *inputs: torch.Tensor) -> int:
     kinds = (nn.Conv1d, nn.Conv2d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.Linear, nn.RNNBase)
     handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, kinds)]
     was_training = module.training
+    param = next(module.parameters(), None)
+    if param is not None:  # the counting inputs follow the module (a model on the GPU, say)
+        inputs = [x.to(param.device) if isinstance(x, torch.Tensor) else x for x in inputs]
     try:
         module.eval()
         with torch.no_grad():

@@ -21,7 +21,7 @@ from torch import nn
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 HEADS = ("combined", "mean", "rnn_attention")
 # The data, split and training preset of the shipped weights.
-RECIPE = dict(data=dict(preset="small", seed=0, occlusion=None), split=0, train_preset="synthetic")
+RECIPE = dict(data=dict(preset="standard", seed=0, occlusion=None), split=0, train_preset="synthetic")
 
 
 def weights_path(head: str, folder: str | Path | None = None) -> Path:
@@ -41,8 +41,11 @@ def pretrained(head: str = "combined", device: str | torch.device | None = None)
     return model, json.loads(path.with_suffix(".json").read_text())
 
 
-def recorded_test_split(record: dict) -> tuple[list, list]:
-    """(query, gallery) of the record's synthetic test split, rendering only those persons."""
+def recorded_test_split(record: dict, persons: int | None = None) -> tuple[list, list]:
+    """(query, gallery) of the record's synthetic test split, rendering only those persons.
+
+    ``persons`` keeps the first that many test persons (by id); None keeps all of them.
+    """
     from ..data import PRESETS, SyntheticReID, make_splits
 
     d = record["data"]
@@ -51,12 +54,27 @@ def recorded_test_split(record: dict) -> tuple[list, list]:
         args["occlusion"] = d["occlusion"]
     gen = SyntheticReID(**args)
     test = sorted(make_splits(range(gen.num_ids), 10, seed=d["seed"])[record["split"]]["test"])
+    if persons is not None:
+        if persons < 1:
+            raise ValueError(f"persons must be >= 1 (or None for all {len(test)} test persons); found {persons}.")
+        test = test[:persons]
     return [gen.tracklet(p, 0) for p in test], [gen.tracklet(p, 1) for p in test]
 
 
+def device_name(device: torch.device) -> str:
+    """'NVIDIA H100 80GB HBM3 (cuda)', 'x86_64 CPU', ...: where a model was trained, in words."""
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (cuda)"
+    return f"{platform.machine()} CPU" if device.type == "cpu" else device.type
+
+
 def make_weights(heads=HEADS, out_dir: str | Path | None = None, work_dir: str | Path = "runs/weights",
-                 progress: bool = True, **overrides) -> dict:
-    """Train each head on the recipe's data and export it -> {head: record}. Resumes runs found in work_dir."""
+                 progress: bool = True, device: str | torch.device | None = None, **overrides) -> dict:
+    """Train each head on the recipe's data and export it -> {head: record}. Resumes runs found in work_dir.
+
+    Trains on ``device`` (default :func:`reidlib.device`); the exported file is evaluated on the CPU.
+    """
+    from .. import device as default_device
     from ..data import load_dataset
     from ..evaluation import evaluate_tracklets
     from ..models import VideoReIDNet
@@ -66,13 +84,14 @@ def make_weights(heads=HEADS, out_dir: str | Path | None = None, work_dir: str |
     from .presets import get_config
 
     cfg = get_config(RECIPE["train_preset"], **overrides)
+    device = torch.device(device) if device is not None else default_device()
     ds = load_dataset("synthetic", **RECIPE["data"], cache_dir=cache_root().parent / "synthetic", progress=progress)
     data = preprocess_dataset(ds, progress=progress)
     split = RECIPE["split"]
     records = {}
     for head in heads:
         torch.manual_seed(cfg.seed * 1000 + split)
-        model = VideoReIDNet(len(ds.splits[split]["train"]), head=head)
+        model = VideoReIDNet(len(ds.splits[split]["train"]), head=head).to(device)
         run = Path(work_dir) / head
         t0 = time.perf_counter()
         history = train(model, ds, split, cfg, data=data, out_dir=run, resume=True, progress=progress)
@@ -81,7 +100,7 @@ def make_weights(heads=HEADS, out_dir: str | Path | None = None, work_dir: str |
         shipped, _ = load_model(path)  # evaluate the file that ships, as its test will
         record = dict(head=head, data=RECIPE["data"], split=split, train_preset=RECIPE["train_preset"],
                       config=cfg.to_dict(), train_seconds=round(seconds, 1), torch_threads=torch.get_num_threads(),
-                      machine=platform.machine(), final_loss=history["loss"][-1])
+                      machine=platform.machine(), trained_on=device_name(device), final_loss=history["loss"][-1])
         query, gallery = recorded_test_split(record)
         res = evaluate_tracklets(shipped, query, gallery, data=data)
         record["results"] = {k: round(res[k], 2) for k in ("rank1", "rank5", "rank10", "rank20", "mAP")}
@@ -98,10 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None, help=f"where to write the weights (default: {WEIGHTS_DIR})")
     p.add_argument("--work", default="runs/weights", help="folder of the training runs (resumed when present)")
     p.add_argument("--epochs", type=int, help="override the preset's epochs")
+    p.add_argument("--device", help="where to train: cpu, cuda, mps (default: the best available)")
     args = p.parse_args(argv)
     overrides = {} if args.epochs is None else {"epochs": args.epochs}
     t0 = time.perf_counter()
-    make_weights(args.heads, args.out, args.work, **overrides)
+    make_weights(args.heads, args.out, args.work, device=args.device, **overrides)
     print(f"make weights: {time.perf_counter() - t0:.0f} s in total")
     return 0
 
