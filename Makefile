@@ -79,7 +79,7 @@ bench: $(STAMP)
 # Runs resume from runs/weights/ when interrupted; delete that folder to train afresh.
 weights: $(STAMP)
 	@echo ">>> weights: training the shipped models (see reidlib/training/shipped.py for the recipe)"
-	$(BIN)/python -m reidlib.training.shipped --work runs/weights
+	$(BIN)/python -m reidlib weights --work runs/weights
 
 clean:
 	rm -rf $(VENV) _build .pytest_cache *.egg-info

@@ -50,7 +50,7 @@ methods=("mean pooling" "RNN attention (LSTM scores + mean)" "FCN attention, sig
 long="--epochs 60 --milestones 45"
 {
   [ "${WEIGHTS:-1}" = 1 ] && for h in combined mean rnn_attention; do
-    echo "-m reidlib.training.shipped --heads $h --device $dev --out $work/weights --work $work/weights_runs"
+    echo "-m reidlib weights --heads $h --device $dev --out $work/weights --work $work/weights_runs"
   done
   extras=("")
   [ "${LONG:-1}" = 1 ] && extras+=("$long")
@@ -65,7 +65,7 @@ long="--epochs 60 --milestones 45"
 stamp "$(wc -l <"$log/jobs.txt") training processes, $jobs at a time, $(left) s left"
 timeout "$(left)" xargs -P "$jobs" -L 1 $py <"$log/jobs.txt" >"$log/jobs_log.txt" 2>&1
 stamp "training processes ended (exit $?: 124 = stopped at the deadline)"
-pkill -f bench_accuracy.py; pkill -f reidlib.training.shipped; sleep 1
+pkill -f bench_accuracy.py; pkill -f "reidlib weights"; sleep 1
 
 # 3. tables of what finished, then one archive
 report="benchmarks/bench_accuracy.py --data $data --device $dev --work $work/accuracy --report"

@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
                                        "into RUN/results.json and the mean ± std table RUN/results.md")
     c.add_argument("run", help="the experiment folder (--out of `experiment`)")
     c.add_argument("--splits", help="the splits that must be there: 0-9, 0,3,5 (default: every split found)")
+
+    sub.add_parser("weights", add_help=False,  # its options are parsed by reidlib.training.shipped.main
+                   help="train and export the shipped weights (`make weights`; `weights --help` for options)")
     return p
 
 
@@ -316,7 +319,12 @@ def cmd_collect(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "weights":
+        from .training.shipped import main as weights_main
+        return weights_main(extra)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "info":
         print(f"reidlib {reidlib.__version__}  profile={reidlib.profile()}  device={reidlib.device()}")
         return 0

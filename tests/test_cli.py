@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from reidlib.cli import build_parser, main
 
 
@@ -24,6 +26,24 @@ def test_help_lists_the_commands_and_options(capsys):
         pass
     out = capsys.readouterr().out
     assert all(o in out for o in ("--dataset", "--preset", "--split", "--out", "--resume", "prid2011"))
+
+
+def test_weights_command_passes_its_options_to_make_weights(capsys, monkeypatch):
+    with pytest.raises(SystemExit) as e:
+        main(["weights", "--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: python -m reidlib weights") and all(o in out for o in ("--heads", "--device"))
+    with pytest.raises(SystemExit) as e:
+        main(["weights", "--heads", "max"])  # refused before any data is made
+    assert e.value.code == 2 and "invalid choice: 'max'" in capsys.readouterr().err
+    calls = []
+    monkeypatch.setattr("reidlib.training.shipped.make_weights", lambda *a, **kw: calls.append((a, kw)))
+    assert main(["weights", "--heads", "mean", "--epochs", "3", "--device", "cpu", "--out", "w"]) == 0
+    assert calls == [((["mean"], "w", "runs/weights"), {"device": "cpu", "epochs": 3})]
+    with pytest.raises(SystemExit) as e:
+        main(["info", "--bogus"])  # other commands still refuse unknown options
+    assert e.value.code == 2 and "unrecognized arguments: --bogus" in capsys.readouterr().err
 
 
 def test_train_evaluate_experiment_on_tiny(tmp_path):

@@ -1,6 +1,6 @@
 """Weights shipped with reidlib, so later chapters can show trained models without training.
 
-``make weights`` (= ``python -m reidlib.training.shipped``) trains the paper's model
+``make weights`` (= ``python -m reidlib weights``) trains the paper's model
 ("combined": 1-D FCN attention + mean pooling) and two baselines ("mean" pooling and
 "rnn_attention") on the synthetic data of :data:`RECIPE`, with the ``synthetic``
 training preset, and writes ``reidlib/weights/synthetic_<head>.pt`` (float32
@@ -112,8 +112,10 @@ def make_weights(heads=HEADS, out_dir: str | Path | None = None, work_dir: str |
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="Train and export the shipped weights (make weights).")
-    p.add_argument("--heads", nargs="+", default=list(HEADS), help=f"heads to train (default: {' '.join(HEADS)})")
+    p = argparse.ArgumentParser(prog="python -m reidlib weights",
+                                description="Train and export the shipped weights (make weights).")
+    p.add_argument("--heads", nargs="+", default=list(HEADS), choices=HEADS,
+                   help=f"heads to train (default: {' '.join(HEADS)})")
     p.add_argument("--out", default=None, help=f"where to write the weights (default: {WEIGHTS_DIR})")
     p.add_argument("--work", default="runs/weights", help="folder of the training runs (resumed when present)")
     p.add_argument("--epochs", type=int, help="override the preset's epochs")
@@ -124,7 +126,3 @@ def main(argv: list[str] | None = None) -> int:
     make_weights(args.heads, args.out, args.work, device=args.device, **overrides)
     print(f"make weights: {time.perf_counter() - t0:.0f} s in total")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
