@@ -10,8 +10,9 @@ Recorded in benchmarks/RESULTS.md:
   .venv/bin/python benchmarks/bench_accuracy.py --data quick --epochs 8 --splits 0 1 2
       (a CPU-sized budget, ~7 min on a 2-core CPU; too few test persons to rank the methods)
   python benchmarks/bench_accuracy.py --data standard --device cuda
-      (the budget of the shipped weights: 20 epochs on 300 persons; ~10 h on that CPU, 4 min on
-      one H100 running the 30 runs as parallel processes: benchmarks/gpu_run.sh)
+      (the budget of the shipped weights: 20 epochs on 300 persons; about 4 h on that CPU, at the
+      ~8 min per run of `make weights`, and 4 min on one H100 running the 30 runs as parallel
+      processes: benchmarks/gpu_run.sh)
   ... --data standard --device cuda --occlusions 0.5 --epochs 60 --milestones 45
 Finished runs are kept in --work (default runs/bench_accuracy) and reused, so an
 interrupted benchmark continues where it stopped; --report prints the finished runs only.
@@ -86,7 +87,7 @@ def _cell(values: list) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default="small", help="synthetic size preset (tiny, quick, small, standard)")
+    ap.add_argument("--data", default="standard", help="synthetic size preset (tiny, quick, small, standard)")
     ap.add_argument("--occlusions", nargs="+", type=float, default=[0.5, 0.0],
                     help="shares of occluded tracklets to test (default: 0.5 and 0)")
     ap.add_argument("--splits", nargs="+", type=int, default=[0, 1, 2])

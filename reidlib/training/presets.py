@@ -63,9 +63,10 @@ class TrainConfig:
 _PAPER = dict(lr=1e-4, epochs=1400, momentum=0.9, batch_size=1)
 
 # The paper's schedules (Sec. 4.2), and two sized for a CPU. "synthetic" is the budget of
-# `make weights` and benchmarks/bench_accuracy.py: 20 epochs on the synthetic "small" data
-# (40 training persons) take ~5 minutes on a shared 2-core CPU. To learn in so few epochs it
-# takes a 200x larger learning rate than the paper, made stable by clipping the gradient norm.
+# `make weights` and benchmarks/bench_accuracy.py: 20 epochs on the synthetic "standard" data
+# (150 training persons, 1,500 steps) take about 8 minutes per model on one core of a 2-core
+# CPU, a minute or two on a GPU. To learn in so few epochs it takes a 200x larger learning
+# rate than the paper, made stable by clipping the gradient norm.
 PRESETS: dict[str, TrainConfig] = {
     "ilidsvid": TrainConfig(**_PAPER, milestones=(1300,), val_every=100, save_every=50),
     "prid2011": TrainConfig(**_PAPER, milestones=(800, 1100), val_every=100, save_every=50),
