@@ -9,6 +9,8 @@ training and, for reference, of the same model untrained.
 Recorded in benchmarks/RESULTS.md:
   .venv/bin/python benchmarks/bench_accuracy.py --data quick --epochs 8 --splits 0 1 2
       (a CPU-sized budget, ~7 min on a 2-core CPU; too few test persons to rank the methods)
+  .venv/bin/python benchmarks/bench_accuracy.py --data small --device cpu
+      (the preset of the shipped weights on 80 persons: 36 min on that CPU as 2 processes)
   python benchmarks/bench_accuracy.py --data standard --device cuda
       (the budget of the shipped weights: 20 epochs on 300 persons; about 4 h on that CPU, at the
       ~8 min per run of `make weights`, and 4 min on one H100 running the 30 runs as parallel

@@ -20,7 +20,7 @@ export REIDLIB_CACHE=${REIDLIB_CACHE:-/tmp/reidlib-cache}
 left() { local t=$((deadline - SECONDS)); echo $((t > 1 ? t : 1)); }  # (timeout 0 would mean no limit)
 stamp() { echo "[$SECONDS s] $*" | tee -a "$log/timeline.txt"; }
 
-stamp "start on $(hostname), $(nproc) CPUs"
+stamp "start on $(hostname), $(nproc --all) CPUs"
 { nvidia-smi -L 2>&1; $py -c "import torch, cv2, scipy; print('torch', torch.__version__, '| cuda:', \
 torch.cuda.is_available(), torch.cuda.get_device_name() if torch.cuda.is_available() else '')"; } | tee "$log/env.txt"
 
