@@ -39,3 +39,13 @@ def test_unknown_head_is_explained():
     with pytest.raises(FileNotFoundError, match=r"no shipped weights for head 'max'; available: \["):
         pretrained("max")
     assert WEIGHTS_DIR.name == "weights"
+
+
+def test_recorded_test_split_can_render_the_first_persons_only(test_split):
+    record, query, gallery, _ = test_split
+    q3, g3 = recorded_test_split(record, persons=3)
+    assert [t.pid for t in q3] == [t.pid for t in query[:3]] and [t.pid for t in g3] == [t.pid for t in gallery[:3]]
+    for a, b in zip(q3 + g3, query[:3] + gallery[:3]):
+        assert a.camid == b.camid and (a.frames == b.frames).all()  # rendered identically
+    with pytest.raises(ValueError, match="persons must be >= 1"):
+        recorded_test_split(record, persons=0)
