@@ -1,6 +1,44 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # lets tests import tools/ (not part of the package)
     sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """The synthetic `tiny` dataset and its preprocessed frames (cached in a temporary folder)."""
+    from reidlib.data import load_dataset
+    from reidlib.preprocess import preprocess_dataset
+
+    ds = load_dataset("synthetic", preset="tiny", seed=0)
+    return ds, preprocess_dataset(ds, cache_dir=tmp_path_factory.mktemp("cache"), progress=False)
+
+
+def _pair_loss(model, ds, data) -> float:
+    """Mean Eq. 4 loss over the pairs of epoch 0 of split 0, in eval mode (no dropout) on the model's device:
+    a fixed yardstick for "training lowered the loss"."""
+    import torch
+
+    from reidlib.losses import siamese_loss
+    from reidlib.training import PairSampler
+    from reidlib.training.loop import _batch
+
+    pairs = PairSampler(ds.split(0)[0], seed=0).epoch(0)
+    model.eval()
+    with torch.no_grad():
+        x, mask, same, labels = _batch(pairs, data, next(model.parameters()).device)
+        f, _ = model(x, mask)
+        b = len(pairs)
+        loss, _ = siamese_loss(f[:b], f[b:], same, model.identity_logits(f[:b]), model.identity_logits(f[b:]),
+                               labels[:b], labels[b:])
+    return float(loss)
+
+
+@pytest.fixture
+def pair_loss():
+    """``pair_loss(model, ds, data)`` -> the fixed-pairs loss of :func:`_pair_loss`."""
+    return _pair_loss

@@ -9,22 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from reidlib.data import load_dataset
 from reidlib.evaluation import extract_features
 from reidlib.models import VideoReIDNet
-from reidlib.preprocess import preprocess_dataset
-from reidlib.training import PairSampler, load_model, train
-from reidlib.training.loop import CHECKPOINT, _batch
-from reidlib.losses import siamese_loss
+from reidlib.training import load_model, train
+from reidlib.training.loop import CHECKPOINT
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 CUDA = torch.device("cuda")
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    ds = load_dataset("synthetic", preset="tiny", seed=0)
-    return ds, preprocess_dataset(ds, cache_dir=tmp_path_factory.mktemp("cache"), progress=False)
 
 
 def new_model(ds, head="combined"):
@@ -32,22 +23,8 @@ def new_model(ds, head="combined"):
     return VideoReIDNet(len(ds.splits[0]["train"]), head=head)
 
 
-def pair_loss(model, ds, data) -> float:
-    """Eq. 4 averaged over the pairs of epoch 0, in eval mode on the model's device."""
-    dev = next(model.parameters()).device
-    pairs = PairSampler(ds.split(0)[0], seed=0).epoch(0)
-    model.eval()
-    with torch.no_grad():
-        x, mask, same, labels = _batch(pairs, data, dev)
-        f, _ = model(x, mask)
-        b = len(pairs)
-        loss, _ = siamese_loss(f[:b], f[b:], same, model.identity_logits(f[:b]), model.identity_logits(f[b:]),
-                               labels[:b], labels[b:])
-    return float(loss)
-
-
 @pytest.mark.parametrize("amp", [False, True])
-def test_training_on_cuda_lowers_the_loss_and_saves_a_checkpoint_a_cpu_loads(tiny, tmp_path, amp):
+def test_training_on_cuda_lowers_the_loss_and_saves_a_checkpoint_a_cpu_loads(tiny, tmp_path, amp, pair_loss):
     ds, data = tiny
     model = new_model(ds).to(CUDA)
     before = pair_loss(model, ds, data)

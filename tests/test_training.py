@@ -5,21 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from reidlib.data import Tracklet, VideoReIDDataset, load_dataset
-from reidlib.losses import siamese_loss
 from reidlib.models import VideoReIDNet
-from reidlib.preprocess import preprocess_dataset
 from reidlib.training import (PRESETS, PairSampler, TrainConfig, build_model, export_weights, get_config,
                               load_checkpoint, load_model, model_config, read_checkpoint, save_checkpoint, train)
 from reidlib.training import checkpoint as ckpt_mod
 from reidlib.training.loop import _batch
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    ds = load_dataset("synthetic", preset="tiny", seed=0)
-    data = preprocess_dataset(ds, cache_dir=tmp_path_factory.mktemp("cache"), progress=False)
-    return ds, data
 
 
 def fresh_model(ds, split=0, head="combined", seed=0):
@@ -91,25 +81,12 @@ def test_presets_follow_the_paper():
 
 
 # ------------------------------------------------------------------ training
-def fixed_pair_loss(model, ds, data):
-    """Mean Eq. 4 loss over the pairs of epoch 0, in eval mode (no dropout): a fixed yardstick."""
-    pairs = PairSampler(ds.split(0)[0], seed=0).epoch(0)
-    model.eval()
-    with torch.no_grad():
-        x, mask, same, labels = _batch(pairs, data, torch.device("cpu"))
-        f, _ = model(x, mask)
-        b = len(pairs)
-        loss, _ = siamese_loss(f[:b], f[b:], same, model.identity_logits(f[:b]), model.identity_logits(f[b:]),
-                               labels[:b], labels[b:])
-    return float(loss)
-
-
-def test_two_epochs_lower_the_loss(tiny):
+def test_two_epochs_lower_the_loss(tiny, pair_loss):
     ds, data = tiny
     model = fresh_model(ds)
-    before = fixed_pair_loss(model, ds, data)
+    before = pair_loss(model, ds, data)
     history = train(model, ds, 0, "quick", data=data, progress=False, epochs=2, batch_size=2, window=8, val_every=1)
-    after = fixed_pair_loss(model, ds, data)
+    after = pair_loss(model, ds, data)
     assert after < 0.9 * before, (before, after)
     assert history["epoch"] == [0, 1] and len(history["loss"]) == len(history["hinge"]) == 2
     assert history["val_epoch"] == [0, 1] and all(0 <= r <= 100 for r in history["val_rank1"])
