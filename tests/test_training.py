@@ -203,6 +203,18 @@ def test_checkpoint_versions_and_foreign_files_are_refused(tiny, tmp_path):
         read_checkpoint(tmp_path / "missing.pt")
 
 
+@pytest.mark.parametrize("head_kw", [dict(activation="softmax"), dict(windows=(5, 3, 3), variant="8s")])
+def test_checkpoints_keep_the_head_options(tmp_path, head_kw):
+    """A head option must survive save and load: a softmax head must not come back as a sigmoid one."""
+    torch.manual_seed(0)
+    model = VideoReIDNet(4, head="attention", **head_kw).eval()
+    assert {k: model_config(model)[k] for k in head_kw} == head_kw
+    loaded, _ = load_model(save_checkpoint(tmp_path / "c.pt", model, epoch=1))
+    assert model_config(loaded) == model_config(model)
+    x = torch.randn(2, 6, 5, 56, 40)
+    torch.testing.assert_close(loaded(x), model(x))
+
+
 def test_exported_weights_rebuild_the_model(tiny, tmp_path):
     ds, _ = tiny
     model = fresh_model(ds, head="rnn_attention")

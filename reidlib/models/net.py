@@ -27,7 +27,7 @@ class VideoReIDNet(nn.Module):
         super().__init__()
         if num_classes < 1:
             raise ValueError(f"num_classes must be >= 1 (the number of training identities); found {num_classes}.")
-        self.head_name = head
+        self.head_name, self.head_kw = head, dict(head_kw)  # head_kw: saved with checkpoints (model_config)
         self.cnn = FrameCNN(in_channels, feature_dim, dropout)
         self.head = make_head(head, feature_dim, **head_kw)
         self.classifier = nn.Linear(feature_dim, num_classes)

@@ -30,7 +30,7 @@ def model_config(model: nn.Module) -> dict:
                    in_channels=model.cnn.in_channels, feature_dim=model.cnn.feature_dim, dropout=model.cnn.dropout.p)
     except AttributeError as e:
         raise TypeError(f"expected a reidlib.models.VideoReIDNet; found {type(model).__name__} ({e}).") from None
-    cfg.update(getattr(model, "head_kw", {}))
+    cfg.update(model.head_kw)
     return cfg
 
 
