@@ -111,7 +111,7 @@ def main() -> None:
     tables = {}
     for occ in args.occlusions:
         ds = load_dataset("synthetic", preset=args.data, seed=0, occlusion=occ,
-                          cache_dir=cache_root().parent / "synthetic")
+                          cache_dir=cache_root(kind="synthetic"))
         data = preprocess_dataset(ds, progress=False)
         rows = {}
         for name in args.methods:

@@ -31,7 +31,7 @@ import sys
 from reidlib.data import load_dataset
 from reidlib.preprocess import cache_root, preprocess_dataset
 ds = load_dataset('synthetic', preset=sys.argv[1], seed=0, occlusion=float(sys.argv[2]),
-                  cache_dir=cache_root().parent / 'synthetic')
+                  cache_dir=cache_root(kind='synthetic'))
 preprocess_dataset(ds, progress=False)
 print(f'occlusion {sys.argv[2]}: {len(ds.tracklets)} tracklets ready')" "$data" "$occ" >>"$log/data.txt" 2>&1 &
 done

@@ -105,7 +105,7 @@ def _load(args, name: str | None = None):
     name = name or args.dataset
     if name == "synthetic":  # rendered once, kept beside the preprocessing cache
         return load_dataset("synthetic", preset=args.synthetic, seed=args.data_seed, occlusion=args.occlusion,
-                            cache_dir=cache_root(args.cache_dir).parent / "synthetic")
+                            cache_dir=cache_root(args.cache_dir, "synthetic"))
     return load_dataset(name, root=args.root)
 
 

@@ -24,21 +24,21 @@ from .inputs import FLOW_CLIP, FLOW_SCALE, FRAME_SIZE, crop_and_flip, prepare_se
 CACHE_VERSION = 1  # bump when the preprocessing code changes what it computes
 
 
-def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
-    """Where caches live: ``cache_dir``, else $REIDLIB_CACHE, else ~/.cache/reidlib."""
+def cache_root(cache_dir: str | os.PathLike | None = None, kind: str = "preprocess") -> Path:
+    """The folder of one kind of cache ("preprocess", "synthetic") under ``cache_dir``, else $REIDLIB_CACHE,
+    else ~/.cache/reidlib."""
     root = cache_dir or os.environ.get("REIDLIB_CACHE") or Path.home() / ".cache" / "reidlib"
-    return Path(root).expanduser() / "preprocess"
+    return Path(root).expanduser() / kind
 
 
 def dataset_fingerprint(dataset) -> str:
     """A string that changes whenever the dataset's frames can change.
 
-    Uses ``dataset.fingerprint`` (attribute or method) when the dataset offers one;
+    Uses ``dataset.fingerprint`` when the dataset has one;
     otherwise hashes every tracklet's pid, camid and frames (the bytes of in-memory
     frames, or each image path with its size and modification time).
     """
     fp = getattr(dataset, "fingerprint", None)
-    fp = fp() if callable(fp) else fp
     if fp:
         return f"{getattr(dataset, 'name', '')}:{fp}"
     h = hashlib.sha1()

@@ -19,8 +19,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..evaluation.features import extract_features, model_device
-from ..evaluation.metrics import distance_matrix, rank_metrics
+from ..evaluation.features import model_device
+from ..evaluation.protocol import evaluate_tracklets
 from ..losses import siamese_loss
 from ..models import pad_sequences
 from . import distributed
@@ -57,10 +57,7 @@ def _batch(pairs: list[Pair], data, device: torch.device):
 
 def validate(model: nn.Module, query: list, gallery: list, data, chunk: int = 128) -> float:
     """Rank-1 (%) of ``model`` on query vs gallery tracklets."""
-    qf, _ = extract_features(model, query, data, chunk)
-    gf, _ = extract_features(model, gallery, data, chunk)
-    res = rank_metrics(distance_matrix(qf, gf), [t.pid for t in query], [t.pid for t in gallery], max_rank=1)
-    return 100.0 * float(res["cmc"][0])
+    return evaluate_tracklets(model, query, gallery, data=data, chunk=chunk)["rank1"]
 
 
 def train(model: nn.Module, dataset, split: int = 0, preset: str | TrainConfig = "quick", *, data=None,

@@ -85,9 +85,10 @@ def make_weights(heads=HEADS, out_dir: str | Path | None = None, work_dir: str |
 
     cfg = get_config(RECIPE["train_preset"], **overrides)
     device = torch.device(device) if device is not None else default_device()
-    ds = load_dataset("synthetic", **RECIPE["data"], cache_dir=cache_root().parent / "synthetic", progress=progress)
+    ds = load_dataset("synthetic", **RECIPE["data"], cache_dir=cache_root(kind="synthetic"), progress=progress)
     data = preprocess_dataset(ds, progress=progress)
     split = RECIPE["split"]
+    query, gallery = recorded_test_split(dict(data=RECIPE["data"], split=split))  # as the weights' test renders it
     records = {}
     for head in heads:
         torch.manual_seed(cfg.seed * 1000 + split)
@@ -101,7 +102,6 @@ def make_weights(heads=HEADS, out_dir: str | Path | None = None, work_dir: str |
         record = dict(head=head, data=RECIPE["data"], split=split, train_preset=RECIPE["train_preset"],
                       config=cfg.to_dict(), train_seconds=round(seconds, 1), torch_threads=torch.get_num_threads(),
                       machine=platform.machine(), trained_on=device_name(device), final_loss=history["loss"][-1])
-        query, gallery = recorded_test_split(record)
         res = evaluate_tracklets(shipped, query, gallery, data=data)
         record["results"] = {k: round(res[k], 2) for k in ("rank1", "rank5", "rank10", "rank20", "mAP")}
         path.with_suffix(".json").write_text(json.dumps(record, indent=1))
