@@ -10,11 +10,13 @@ JOBS   ?= 2
 export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup book book-strict test test-unit test-notebooks test-browser bench weights assignments clean
+.PHONY: help setup sync lint book book-strict test test-unit test-notebooks test-browser bench weights assignments clean
 
 help:
 	@echo "make book          build the HTML book (quick profile) -> _build/html/index.html"
-	@echo "make test          unit tests + every notebook under nbval (quick profile)"
+	@echo "make test          lint, unit tests + every notebook under nbval (quick profile)"
+	@echo "make sync          pair every notebook with its MyST text twin (the newer side wins)"
+	@echo "make lint          ruff (lint + format check) and the layering contract (import-linter)"
 	@echo "make test-browser  open every page of the built book in headless Chromium"
 	@echo "make assignments   student versions of book/assignments -> _build/assignments/student"
 	@echo "make bench         run the benchmarks in benchmarks/"
@@ -27,7 +29,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@echo ">>> setup: creating $(VENV) and installing reidlib with the pinned versions in constraints.txt"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 is needed, found " + sys.version'
-	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[book,test]"
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[book,test,dev]"
 	@touch $(STAMP)
 	@echo ">>> setup: done ($$(du -sh $(VENV) | cut -f1) in $(VENV))"
 
@@ -43,7 +45,16 @@ book: $(STAMP)
 book-strict:
 	@$(MAKE) --no-print-directory book JB_FLAGS="-W -n"
 
-test: $(STAMP)
+# The chapters are edited as MyST text (book/**/*.md) or as notebooks; this makes both agree and
+# rewrites the Colab link and setup cell of each from _config.yml.
+sync: $(STAMP)
+	$(BIN)/python tools/nbtools.py sync
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: $(STAMP) lint
 	@echo ">>> test: unit tests and every notebook under nbval (REIDLIB_PROFILE=quick, $(JOBS) workers)"
 	REIDLIB_PROFILE=quick OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests book \
 		--nbval-lax --nbval-cell-timeout=600 -n $(JOBS) --dist loadscope -p no:cacheprovider

@@ -35,9 +35,8 @@ def make_fixture_book(root: Path) -> Path:
     shutil.copytree(nbtools.ROOT / "book" / "_static", root / "book" / "_static")
     (root / "tools").mkdir()
     shutil.copy(nbtools.ROOT / "tools" / "book_sphinx.py", root / "tools")
-    good = root / "book" / "good.ipynb"
-    good.write_text(json.dumps(nbtools.from_percent((root / "book" / "good.py").read_text(), good, root)))
-    (root / "book" / "good.py").unlink()
+    nbtools.new(root / "book" / "good.md", root)  # as a new chapter is made: MyST text -> notebook
+    (root / "book" / "good.md").unlink()
     for stored in ("error_output", "missing_figure"):
         (root / "book" / f"{stored}.json").rename(root / "book" / f"{stored}.ipynb")
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}   # as `make book`: inline figures

@@ -1,5 +1,7 @@
-"""Every notebook in book/ is stored clean, listed in the toc, starts with the setup cell."""
+"""Every notebook in book/ is stored clean, listed in the toc, starts with the setup cell, and has a
+MyST text twin in sync with it."""
 import json
+import os
 import shutil
 
 import pytest
@@ -32,6 +34,7 @@ def fake_book(tmp_path):
     (tmp_path / "book").mkdir()
     nb = tmp_path / "book" / "ch01_problem.ipynb"
     shutil.copy(nbtools.ROOT / "book" / "ch01_problem.ipynb", nb)
+    shutil.copy(nbtools.ROOT / "book" / "ch01_problem.md", tmp_path / "book" / "ch01_problem.md")
     assert nbtools.check_notebook(nb, tmp_path) == []
     return tmp_path, nb
 
@@ -77,3 +80,39 @@ def test_setup_cell_is_a_no_op_without_colab():
     assert nbtools.repository_url() in src
     guarded = src.replace("%pip install", "raise SystemExit  # would install:")
     exec(compile(guarded, "<setup>", "exec"), {})
+
+
+def test_a_twin_out_of_sync_or_missing_is_caught_and_sync_mends_it(fake_book):
+    root, nb = fake_book
+    md = nbtools.twin(nb)
+    text = md.read_text()
+    md.write_text(text.replace("## Query, gallery, ranking", "## Query, gallery and ranking"))
+    os.utime(md, (nb.stat().st_mtime + 5,) * 2)  # edited after the notebook
+    problems = nbtools.check_notebook(nb, root)
+    assert any("ch01_problem.ipynb and ch01_problem.md differ from cell" in p for p in problems), problems
+    nbtools.sync(nb, root)  # the edited text is newer: it wins
+    assert nbtools.check_notebook(nb, root) == []
+    assert "## Query, gallery and ranking" in "".join("".join(c["source"]) for c in json.loads(nb.read_text())["cells"])
+    md.unlink()
+    assert any("no text twin ch01_problem.md" in p for p in nbtools.check_notebook(nb, root))
+
+
+def test_a_changed_tag_is_out_of_sync(fake_book):
+    root, nb = fake_book
+    md = nbtools.twin(nb)
+    md.write_text(md.read_text().replace(":tags: [remove-input]", ":tags: [hide-input]", 1))
+    assert any("differ from cell" in p for p in nbtools.check_notebook(nb, root))
+
+
+def test_new_chapter_from_text_gets_the_colab_cells(fake_book):
+    root, _ = fake_book
+    md = root / "book" / "ch02_new.md"
+    md.write_text("---\nkernelspec:\n  name: python3\n  display_name: Python 3\n  language: python\n---\n\n"
+                  "# 2. New\n\nText.\n\n```{code-cell}\nx = 1\n```\n")
+    nb = nbtools.new(md, root)
+    problems = nbtools.check_notebook(nb, root)
+    assert problems == ["book/ch02_new is not listed in _toc.yml"], problems
+    cells = json.loads(nb.read_text())["cells"]
+    assert [c.get("id") for c in cells[1:3]] == ["colab-link", "colab-setup"]
+    assert nbtools.colab_url(nb, root) in "".join(cells[1]["source"])
+    assert "%pip install" in md.read_text()  # the twin carries the setup cell too

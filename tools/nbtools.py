@@ -1,20 +1,29 @@
-"""Notebook hygiene for the book: what every chapter notebook must look like.
+"""Notebook hygiene for the book: text twins, the Colab link and setup cell, stored without outputs.
 
-``python tools/nbtools.py check``  reports problems in every notebook under book/;
-``python tools/nbtools.py strip``  removes outputs and execution counts in place;
-``python tools/nbtools.py sync``   rewrites Colab links and setup cells from _config.yml;
-``python tools/nbtools.py build SRC.py book/X.ipynb``  makes a notebook from a py:percent script.
+Every notebook ``book/**/X.ipynb`` has a MyST markdown twin ``X.md`` (paired by jupytext,
+see ``jupytext.toml``): the text is what people edit and review, the ``.ipynb`` is what
+Jupyter Book, nbval and Colab run.
+
+``python tools/nbtools.py check``      reports problems in every notebook under book/;
+``python tools/nbtools.py strip``      removes outputs and execution counts in place;
+``python tools/nbtools.py sync``       pairs every twin (the newer side wins), then rewrites the Colab
+                                       links and setup cells of both sides from _config.yml;
+``python tools/nbtools.py new X.md``   makes the notebook of a new chapter written as MyST markdown.
 """
+
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
+import jupytext
+import nbformat
 import yaml
+from jupytext.config import load_jupytext_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SETUP_MARKER = "google.colab"
+LINK_TEXT = "[Open this chapter in Colab]"
 
 
 def repository_url(root: Path = ROOT) -> str:
@@ -64,30 +73,55 @@ def setup_source(root: Path = ROOT) -> str:
         "# Setup: on Google Colab this installs reidlib from the book's repository;\n"
         "# anywhere else (a laptop, the book build, the tests) it does nothing.\n"
         "import sys\n"
-        f"if \"{SETUP_MARKER}\" in sys.modules:\n"
-        f"    %pip install -q \"reidlib @ git+{repository_url(root)}@{repository_branch(root)}\""
+        f'if "{SETUP_MARKER}" in sys.modules:\n'
+        f'    %pip install -q "reidlib @ git+{repository_url(root)}@{repository_branch(root)}"'
+    )
+
+
+def twin(path: Path) -> Path:
+    """The MyST markdown twin of a notebook (``X.ipynb`` -> ``X.md``)."""
+    return Path(path).with_suffix(".md")
+
+
+def _cells(nb) -> list[tuple[str, str, tuple[str, ...]]]:
+    """What the text twin and the notebook must agree on: kind, source and tags of every cell."""
+    return [(c.cell_type, c.source.strip(), tuple(c.get("metadata", {}).get("tags", []))) for c in nb.cells]
+
+
+def out_of_sync(path: Path) -> str | None:
+    """Why a notebook and its text twin disagree (None when they agree)."""
+    md = twin(path)
+    if not md.exists():
+        return f"no text twin {md.name} (run `python tools/nbtools.py sync`)"
+    a, b = _cells(nbformat.read(path, as_version=4)), _cells(jupytext.read(md))
+    if a == b:
+        return None
+    diff = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    return (
+        f"{path.name} and {md.name} differ from cell {diff} on ({len(a)} vs {len(b)} cells); "
+        "run `python tools/nbtools.py sync` (the newer file wins)"
     )
 
 
 def check_notebook(path: Path, root: Path = ROOT) -> list[str]:
     """Problems of one notebook (empty list when it is clean)."""
     try:
-        nb = json.loads(Path(path).read_text())
+        nb = nbformat.read(path, as_version=4)
     except (OSError, ValueError) as e:
         return [f"unreadable notebook: {e}"]
     problems = []
     kernel = nb.get("metadata", {}).get("kernelspec", {}).get("name")
     if kernel != "python3":
         problems.append(f"kernel is {kernel!r}, expected 'python3'")
-    code = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    code = [c for c in nb.cells if c.cell_type == "code"]
     for i, c in enumerate(code):
         if c.get("outputs"):
             problems.append(f"code cell {i} has stored outputs (run `python tools/nbtools.py strip`)")
         if c.get("execution_count") is not None:
             problems.append(f"code cell {i} has an execution count stored")
-    if not code or SETUP_MARKER not in "".join(code[0].get("source", "")):
+    if not code or SETUP_MARKER not in code[0].source:
         problems.append("the first code cell is not the Colab setup cell (tools/nbtools.py: setup_source)")
-    elif repository_url(root) not in "".join(code[0]["source"]):
+    elif repository_url(root) not in code[0].source:
         problems.append(f"the setup cell does not install from {repository_url(root)}")
     try:
         rel = str(Path(path).resolve().relative_to(root.resolve()).with_suffix(""))
@@ -95,6 +129,9 @@ def check_notebook(path: Path, root: Path = ROOT) -> list[str]:
         rel = str(path)
     if rel not in toc_files(root):
         problems.append(f"{rel} is not listed in _toc.yml")
+    why = out_of_sync(Path(path))
+    if why:
+        problems.append(why)
     return problems
 
 
@@ -102,70 +139,70 @@ def book_notebooks(root: Path = ROOT) -> list[Path]:
     return sorted(p for p in (root / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
+def _with_colab_cells(nb, path: Path, root: Path):
+    """``nb`` with its Colab link (after the title) and setup cell (the first code cell) made from _config.yml."""
+    link = nbformat.v4.new_markdown_cell(f"{LINK_TEXT}({colab_url(path, root)})", id="colab-link")
+    setup = nbformat.v4.new_code_cell(setup_source(root), id="colab-setup", metadata={"tags": ["remove-cell"]})
+    cells = [
+        c
+        for c in nb.cells
+        if not (c.cell_type == "markdown" and c.source.startswith(LINK_TEXT))
+        and not (c.cell_type == "code" and SETUP_MARKER in c.source and "%pip" in c.source)
+    ]
+    first_md = next((i for i, c in enumerate(cells) if c.cell_type == "markdown"), -1)
+    cells[first_md + 1 : first_md + 1] = [link, setup]
+    nb.cells = cells
+    return nb
+
+
+def _write_pair(nb, path: Path) -> None:
+    """Write the notebook, then its text twin from it (with the settings of the repository's jupytext.toml)."""
+    nbformat.write(nb, path)
+    jupytext.write(nb, twin(path), fmt="md:myst", config=load_jupytext_config(str(ROOT / "jupytext.toml")))
+
+
 def sync(path: Path, root: Path = ROOT) -> None:
-    """Rewrite a notebook's Colab link and setup cell from the repository setting."""
-    nb = json.loads(Path(path).read_text())
-    for c in nb["cells"]:
-        if c.get("id") == "colab-link":
-            c["source"] = f"[Open this chapter in Colab]({colab_url(Path(path), root)})"
-        if c.get("id") == "colab-setup":
-            c["source"] = setup_source(root)
-    Path(path).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    """Pair the notebook with its twin (the newer side wins), then rewrite its Colab link and setup cell.
+
+    When the text is newer, its cells replace the notebook's (code cells keep no outputs: the book
+    stores none); otherwise the notebook is the source and the text is rewritten from it.
+    """
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    md = twin(path)
+    if md.exists() and md.stat().st_mtime > path.stat().st_mtime:
+        nb.cells = jupytext.read(md).cells
+    _write_pair(_with_colab_cells(nb, path, root), path)
+
+
+def new(md: Path, root: Path = ROOT) -> Path:
+    """Make the notebook of a chapter written as MyST markdown, with the Colab link and setup cell."""
+    md = Path(md)
+    path = md.with_suffix(".ipynb")
+    nb = jupytext.read(md)
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
+    _write_pair(_with_colab_cells(nb, path, root), path)
+    return path
 
 
 def strip(path: Path) -> None:
-    nb = json.loads(Path(path).read_text())
-    for c in nb["cells"]:
-        if c["cell_type"] == "code":
-            c["outputs"], c["execution_count"] = [], None
-    nb.get("metadata", {}).pop("widgets", None)
-    Path(path).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
-
-
-def from_percent(text: str, notebook: Path, root: Path = ROOT) -> dict:
-    """Build a chapter notebook from a py:percent script (``# %%`` code, ``# %% [markdown]``).
-
-    The Colab link goes after the first markdown cell (the title) and the setup cell
-    becomes the first code cell. Cell tags: ``# %% tags=["remove-input"]``.
-    """
-    cells, kind, tags, lines = [], None, [], []
-
-    def flush():
-        src = "\n".join(lines).strip("\n")
-        if kind == "markdown":
-            src = "\n".join(l[2:] if l.startswith("# ") else l.lstrip("#") for l in src.splitlines())
-        if kind and src.strip():
-            cell = {"cell_type": kind, "id": f"cell-{len(cells) + 2:02d}",
-                    "metadata": {"tags": tags} if tags else {}, "source": src}
-            if kind == "code":
-                cell.update(outputs=[], execution_count=None)
-            cells.append(cell)
-
-    for line in text.splitlines():
-        if line.startswith("# %%"):
-            flush()
-            kind = "markdown" if "[markdown]" in line else "code"
-            tags = json.loads(line.split("tags=", 1)[1]) if "tags=" in line else []
-            lines = []
-        else:
-            lines.append(line)
-    flush()
-    link = {"cell_type": "markdown", "id": "colab-link", "metadata": {},
-            "source": f"[Open this chapter in Colab]({colab_url(notebook, root)})"}
-    setup = {"cell_type": "code", "id": "colab-setup", "metadata": {"tags": ["remove-cell"]}, "outputs": [],
-             "execution_count": None, "source": setup_source(root)}
-    first_md = next((i for i, c in enumerate(cells) if c["cell_type"] == "markdown"), -1)
-    cells[first_md + 1:first_md + 1] = [link, setup]
-    return {"cells": cells, "nbformat": 4, "nbformat_minor": 5, "metadata": {
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"}}}
+    nb = nbformat.read(path, as_version=4)
+    for c in nb.cells:
+        if c.cell_type == "code":
+            c.outputs, c.execution_count = [], None
+    nb.metadata.pop("widgets", None)
+    nbformat.write(nb, path)
+    if twin(path).exists():
+        twin(path).touch()  # the sources did not change: the twin stays in sync, and no older than the notebook
 
 
 if __name__ == "__main__":
     cmd = sys.argv[1] if len(sys.argv) > 1 else "check"
-    if cmd == "build":  # python tools/nbtools.py build SRC.py book/chNN_name.ipynb
-        src, out = Path(sys.argv[2]), Path(sys.argv[3])
-        out.write_text(json.dumps(from_percent(src.read_text(), out), indent=1, ensure_ascii=False) + "\n")
+    if cmd == "new":  # python tools/nbtools.py new book/chNN_name.md
+        print(new(Path(sys.argv[2])))
         sys.exit(0)
     bad = 0
     for nb in book_notebooks():
