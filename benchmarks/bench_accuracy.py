@@ -19,6 +19,7 @@ Recorded in benchmarks/RESULTS.md:
 Finished runs are kept in --work (default runs/bench_accuracy) and reused, so an
 interrupted benchmark continues where it stopped; --report prints the finished runs only.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,9 @@ METHODS = {
 }
 
 
-def run_one(ds, data, head: str, head_kw: dict, split: int, cfg, work: Path, device, train_missing: bool = True
-            ) -> dict | None:
+def run_one(
+    ds, data, head: str, head_kw: dict, split: int, cfg, work: Path, device, train_missing: bool = True
+) -> dict | None:
     """Train one model on ``split`` (resumed/reused from ``work``) and evaluate it -> result dict.
 
     With ``train_missing=False`` a run not finished yet gives None instead of training it.
@@ -90,14 +92,20 @@ def _cell(values: list) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="standard", help="synthetic size preset (tiny, quick, small, standard)")
-    ap.add_argument("--occlusions", nargs="+", type=float, default=[0.5, 0.0],
-                    help="shares of occluded tracklets to test (default: 0.5 and 0)")
+    ap.add_argument(
+        "--occlusions",
+        nargs="+",
+        type=float,
+        default=[0.5, 0.0],
+        help="shares of occluded tracklets to test (default: 0.5 and 0)",
+    )
     ap.add_argument("--splits", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument("--preset", default="synthetic", help="training preset (default: synthetic)")
     ap.add_argument("--epochs", type=int, help="override the preset's epochs")
     ap.add_argument("--milestones", nargs="*", type=int, help="override the preset's milestones (epochs)")
-    ap.add_argument("--report", action="store_true",
-                    help="train nothing: print the table of the runs already finished in --work")
+    ap.add_argument(
+        "--report", action="store_true", help="train nothing: print the table of the runs already finished in --work"
+    )
     ap.add_argument("--methods", nargs="+", default=list(METHODS), help="subset of the method names")
     ap.add_argument("--work", default="runs/bench_accuracy")
     ap.add_argument("--device", default=None)
@@ -110,31 +118,49 @@ def main() -> None:
     t_start = time.perf_counter()
     tables = {}
     for occ in args.occlusions:
-        ds = load_dataset("synthetic", preset=args.data, seed=0, occlusion=occ,
-                          cache_dir=cache_root(kind="synthetic"))
+        ds = load_dataset("synthetic", preset=args.data, seed=0, occlusion=occ, cache_dir=cache_root(kind="synthetic"))
         data = preprocess_dataset(ds, progress=False)
         rows = {}
         for name in args.methods:
             head, kw = METHODS[name]
             tag = f"{args.data}-occ{occ:g}-{args.preset}-{key}/{head}{'-' + kw['activation'] if kw else ''}"
-            results = [run_one(ds, data, head, kw, s, cfg, Path(args.work) / tag / f"split{s}", device,
-                               train_missing=not args.report) for s in args.splits]
+            results = [
+                run_one(
+                    ds,
+                    data,
+                    head,
+                    kw,
+                    s,
+                    cfg,
+                    Path(args.work) / tag / f"split{s}",
+                    device,
+                    train_missing=not args.report,
+                )
+                for s in args.splits
+            ]
             results = [r for r in results if r is not None]
             if not results:
                 continue
             rows[name] = (summarize(results), results)
-            print(f"  done: occlusion {occ:g}, {name}: rank-1 {rows[name][0]['mean']['rank1']:.1f} "
-                  f"({len(results)} of {len(args.splits)} splits)", flush=True)
+            print(
+                f"  done: occlusion {occ:g}, {name}: rank-1 {rows[name][0]['mean']['rank1']:.1f} "
+                f"({len(results)} of {len(args.splits)} splits)",
+                flush=True,
+            )
         tables[occ] = rows
 
-    print(f"\nSynthetic `{args.data}` data (seed 0), training preset `{args.preset}` ({cfg.epochs} epochs, lr "
-          f"{cfg.lr:g}, batch {cfg.batch_size} pairs, milestones {list(cfg.milestones)}), splits {args.splits}; "
-          f"mean ± std (ddof=1) over the splits; {torch.get_num_threads()} torch threads on {device}; "
-          f"total {time.perf_counter() - t_start:.0f} s.\n")
+    print(
+        f"\nSynthetic `{args.data}` data (seed 0), training preset `{args.preset}` ({cfg.epochs} epochs, lr "
+        f"{cfg.lr:g}, batch {cfg.batch_size} pairs, milestones {list(cfg.milestones)}), splits {args.splits}; "
+        f"mean ± std (ddof=1) over the splits; {torch.get_num_threads()} torch threads on {device}; "
+        f"total {time.perf_counter() - t_start:.0f} s.\n"
+    )
     for occ, rows in tables.items():
         print(f"Occluded tracklets: {occ:.0%}\n")
-        print("| method | R1 | R5 | R10 | R20 | mAP | Spearman(attention, visibility) trained | untrained "
-              "| train s/run |" + (" splits |" if args.report else ""))
+        print(
+            "| method | R1 | R5 | R10 | R20 | mAP | Spearman(attention, visibility) trained | untrained "
+            "| train s/run |" + (" splits |" if args.report else "")
+        )
         print("|---|---|---|---|---|---|---|---|---|" + ("---|" if args.report else ""))
         for name, (s, results) in rows.items():
             cells = [f"{s['mean'][m]:.1f} ± {s['std'][m]:.1f}" for m in METRICS]

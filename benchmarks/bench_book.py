@@ -9,6 +9,7 @@ fails if any other does.
 
     .venv/bin/python benchmarks/bench_book.py [--chapter book/ch01_problem.ipynb]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,14 +29,20 @@ EXECUTED = re.compile(r"^(\S+\.ipynb): Executing notebook", re.M)
 
 def build(src: Path) -> tuple[float, list[str]]:
     """Build the book in ``src``; return (seconds, the notebooks that were executed)."""
-    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}   # inline figures, as `make book`
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # inline figures, as `make book`
     env.update(REIDLIB_PROFILE="quick", OMP_NUM_THREADS="1")
     t0 = time.perf_counter()
-    out = subprocess.run([str(Path(sys.executable).with_name("jupyter-book")), "build", str(src), "--all", "--keep-going"],
-                         capture_output=True, text=True, env=env)
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("jupyter-book")), "build", str(src), "--all", "--keep-going"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     seconds = time.perf_counter() - t0
     if out.returncode != 0:
-        raise RuntimeError(f"the book build failed (exit {out.returncode}):\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+        raise RuntimeError(
+            f"the book build failed (exit {out.returncode}):\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
+        )
     log = out.stdout + out.stderr
     return seconds, sorted({Path(p).relative_to(src).as_posix() for p in EXECUTED.findall(log)})
 
@@ -69,9 +76,11 @@ def main() -> int:
         noop, ran_noop = build(src)
         edit_one_code_cell(src / chapter)
         one, ran_one = build(src)
-    rows = [("full build, empty cache", full, ran_full),
-            ("rebuild, nothing changed", noop, ran_noop),
-            (f"rebuild after editing a code cell of {chapter}", one, ran_one)]
+    rows = [
+        ("full build, empty cache", full, ran_full),
+        ("rebuild, nothing changed", noop, ran_noop),
+        (f"rebuild after editing a code cell of {chapter}", one, ran_one),
+    ]
     print(f"| build ({len(notebooks)} notebooks in _toc.yml) | wall time (s) | notebooks executed |")
     print("|---|---:|---|")
     for name, seconds, ran in rows:

@@ -3,6 +3,7 @@
 Run: .venv/bin/python benchmarks/bench_eval.py [--queries 2000] [--gallery 10000] [--repeats 3]
 Prints a Markdown table. Target: ours under 2 s for 2,000 x 10,000 on a 2-core CPU.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,7 @@ def loop_cmc_map(distmat: np.ndarray, qp: np.ndarray, gp: np.ndarray, max_rank: 
     for i in range(len(qp)):
         hits = gp[np.argsort(distmat[i], kind="stable")] == qp[i]
         pos = np.flatnonzero(hits) + 1
-        curve[pos[0] - 1:] += 1 if pos[0] <= max_rank else 0
+        curve[pos[0] - 1 :] += 1 if pos[0] <= max_rank else 0
         aps.append(np.mean(np.arange(1, len(pos) + 1) / pos))
     return curve / len(qp), float(np.mean(aps))
 
@@ -59,8 +60,10 @@ def main() -> None:
     np.testing.assert_allclose(curve, curve_loop, atol=1e-12)
     assert abs(m - m_loop) < 1e-9, (m, m_loop)
 
-    print(f"CMC + mAP, {args.queries} queries x {args.gallery} gallery items, {args.ids} ids, "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.machine()}")
+    print(
+        f"CMC + mAP, {args.queries} queries x {args.gallery} gallery items, {args.ids} ids, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.machine()}"
+    )
     print(f"(rank-1 {100 * curve[0]:.1f}%, mAP {100 * m:.1f}%: both methods agree)\n")
     print("| step | time (s) | ratio vs per-query loop |")
     print("|---|---|---|")

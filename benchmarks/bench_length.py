@@ -11,6 +11,7 @@ synthetic `standard`). For each shipped model, on its recorded test split (150 p
 
 Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_length.py   (about 3 minutes on a 2-core CPU)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,10 @@ from reidlib.training.shipped import HEADS, pretrained, recorded_test_split
 
 def first_frames(tracklets: list, n: int) -> list:
     """The tracklets cut to their first ``n`` frames (visibility too)."""
-    return [dataclasses.replace(t, frames=t.frames[:n], visibility=None if t.visibility is None else t.visibility[:n])
-            for t in tracklets]
+    return [
+        dataclasses.replace(t, frames=t.frames[:n], visibility=None if t.visibility is None else t.visibility[:n])
+        for t in tracklets
+    ]
 
 
 def scores(qf: torch.Tensor, gf: torch.Tensor, query: list, gallery: list) -> tuple[float, float]:
@@ -46,11 +49,15 @@ def main() -> None:
     q_cut, g_cut = first_frames(query, args.frames), first_frames(gallery, args.frames)
     data = preprocess_dataset(query + gallery + q_cut + g_cut, progress=False)
     lengths = np.array([len(t) for t in query])
-    print(f"Shipped weights on their test split: {len(query)} persons, synthetic {record['data']['preset']!r} "
-          f"(seed {record['data']['seed']}), split {record['split']}; videos of {lengths.min()} to {lengths.max()} "
-          f"frames (mean {lengths.mean():.0f}).\n")
-    print(f"| head | R1 / mAP, full length | R1 / mAP, first {args.frames} frames | R1 / mAP, full length, "
-          "L2-normalised F | corr(length, norm of F) |")
+    print(
+        f"Shipped weights on their test split: {len(query)} persons, synthetic {record['data']['preset']!r} "
+        f"(seed {record['data']['seed']}), split {record['split']}; videos of {lengths.min()} to {lengths.max()} "
+        f"frames (mean {lengths.mean():.0f}).\n"
+    )
+    print(
+        f"| head | R1 / mAP, full length | R1 / mAP, first {args.frames} frames | R1 / mAP, full length, "
+        "L2-normalised F | corr(length, norm of F) |"
+    )
     print("|---|---|---|---|---|")
     for head in HEADS:
         model, rec = pretrained(head)
@@ -58,12 +65,15 @@ def main() -> None:
         gf, _ = extract_features(model, gallery, data)
         full = scores(qf, gf, query, gallery)
         cut = scores(extract_features(model, q_cut, data)[0], extract_features(model, g_cut, data)[0], q_cut, g_cut)
-        unit = scores(torch.nn.functional.normalize(qf, dim=1), torch.nn.functional.normalize(gf, dim=1),
-                      query, gallery)
+        unit = scores(
+            torch.nn.functional.normalize(qf, dim=1), torch.nn.functional.normalize(gf, dim=1), query, gallery
+        )
         corr = np.corrcoef(lengths, qf.norm(dim=1).numpy())[0, 1]
         assert abs(full[0] - rec["results"]["rank1"]) <= 1.0, (head, full, rec["results"])  # the recorded protocol
-        print(f"| {head} | {full[0]:.1f} / {full[1]:.1f} | {cut[0]:.1f} / {cut[1]:.1f} | {unit[0]:.1f} / {unit[1]:.1f} "
-              f"| {corr:+.2f} |")
+        print(
+            f"| {head} | {full[0]:.1f} / {full[1]:.1f} | {cut[0]:.1f} / {cut[1]:.1f} | {unit[0]:.1f} / {unit[1]:.1f} "
+            f"| {corr:+.2f} |"
+        )
 
 
 if __name__ == "__main__":

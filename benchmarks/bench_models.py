@@ -14,6 +14,7 @@ the first conv, which nothing needs.
 Times are the best of several round-robin runs: the least disturbed by other processes; with
 one CPU thread they are CPU times of the process (see best_times).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,14 +51,17 @@ def best_times(fns: dict, device: torch.device, repeats: int, warmup: int = 1) -
 def matmul(device: torch.device, n: int = 2048):
     """A large float32 matmul and its flop count: the machine's practical limit."""
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    return (lambda: a @ b), 2 * n ** 3
+    return (lambda: a @ b), 2 * n**3
 
 
 def attention_table(device: torch.device, lengths: list[int], repeats: int) -> list[str]:
     g = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
-    modules = {"FCN": FCNTemporalAttention(128), "LSTM-att": RNNTemporalAttention(128, cell="lstm"),
-               "GRU-att": RNNTemporalAttention(128, cell="gru")}
+    modules = {
+        "FCN": FCNTemporalAttention(128),
+        "LSTM-att": RNNTemporalAttention(128, cell="lstm"),
+        "GRU-att": RNNTemporalAttention(128, cell="gru"),
+    }
     rows = ["| N | FCN ms | LSTM-att ms | GRU-att ms | LSTM / FCN | GRU / FCN |", "|---|---|---|---|---|---|"]
     for n in lengths:
         x = torch.randn(8, n, 128, generator=g).to(device).requires_grad_()
@@ -65,10 +69,17 @@ def attention_table(device: torch.device, lengths: list[int], repeats: int) -> l
         def step(m):
             m.zero_grad(set_to_none=True)
             m(x).sum().backward()
-        ms = {k: 1e3 * t for k, t in best_times({k: partial(step, m.to(device)) for k, m in modules.items()},
-                                                  device, repeats).items()}
-        rows.append(f"| {n} | {ms['FCN']:.2f} | {ms['LSTM-att']:.2f} | {ms['GRU-att']:.2f} | "
-                    f"{ms['LSTM-att'] / ms['FCN']:.1f}x | {ms['GRU-att'] / ms['FCN']:.1f}x |")
+
+        ms = {
+            k: 1e3 * t
+            for k, t in best_times(
+                {k: partial(step, m.to(device)) for k, m in modules.items()}, device, repeats
+            ).items()
+        }
+        rows.append(
+            f"| {n} | {ms['FCN']:.2f} | {ms['LSTM-att']:.2f} | {ms['GRU-att']:.2f} | "
+            f"{ms['LSTM-att'] / ms['FCN']:.1f}x | {ms['GRU-att'] / ms['FCN']:.1f}x |"
+        )
     return rows
 
 
@@ -80,8 +91,10 @@ def training_table(device: torch.device, pairs: list[int], repeats: int, frames:
     first_conv = count_macs(net.cnn.convs[0], torch.zeros(1, 5, 56, 40))
     train_macs_seq = 3 * macs_seq - frames * first_conv  # per sequence: fwd + grad input + grad weight
     mm, mm_flops = matmul(device)
-    rows = ["| pairs per step | frames per step | step ms | frames/s | GFLOP/s | matmul GFLOP/s | fraction of matmul |",
-            "|---|---|---|---|---|---|---|"]
+    rows = [
+        "| pairs per step | frames per step | step ms | frames/s | GFLOP/s | matmul GFLOP/s | fraction of matmul |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for b in pairs:
         x1, x2 = (torch.randn(b, frames, 5, 56, 40, device=device) for _ in range(2))
         same = torch.arange(b, device=device) % 2 == 0
@@ -94,11 +107,14 @@ def training_table(device: torch.device, pairs: list[int], repeats: int, frames:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+
         t = best_times({"step": step, "matmul": mm}, device, repeats)
         gflops = 2 * 2 * b * train_macs_seq / t["step"] / 1e9  # 2 branches x b pairs, 2 flops per MAC
         peak = mm_flops / t["matmul"] / 1e9
-        rows.append(f"| {b} | {2 * b * frames} | {1e3 * t['step']:.1f} | {2 * b * frames / t['step']:.0f} | "
-                    f"{gflops:.1f} | {peak:.1f} | {gflops / peak:.0%} |")
+        rows.append(
+            f"| {b} | {2 * b * frames} | {1e3 * t['step']:.1f} | {2 * b * frames / t['step']:.0f} | "
+            f"{gflops:.1f} | {peak:.1f} | {gflops / peak:.0%} |"
+        )
     return rows
 
 
@@ -113,8 +129,10 @@ def main() -> None:
     device = torch.device(args.device)
     reps = 3 if args.quick else 10
     clock = "process CPU time" if device.type == "cpu" and torch.get_num_threads() == 1 else "wall time"
-    print(f"device: {device}, torch {torch.__version__}, threads: {torch.get_num_threads()}; "
-          f"best of {reps} interleaved runs, {clock}\n")
+    print(
+        f"device: {device}, torch {torch.__version__}, threads: {torch.get_num_threads()}; "
+        f"best of {reps} interleaved runs, {clock}\n"
+    )
     lengths = [16, 64] if args.quick else [16, 64, 256, 1024]
     print("\n".join(attention_table(device, lengths, reps)) + "\n")
     pairs = [1, 8] if args.quick else [1, 8, 32]

@@ -5,6 +5,7 @@ Prints Markdown tables. Everything runs on one thread (OpenCV and BLAS limited t
 speeds are measured in CPU time of this process (time.process_time), which a busy shared
 machine inflates far less than wall time; the cache rows give both.
 """
+
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -93,8 +94,9 @@ def flow_speed(size=(128, 64), pairs=100, rounds=7):
 def big_dataset(num_frames, seq_len=70):
     """An iLIDS-VID-sized dataset: synthetic tracklets reused (as views) until ``num_frames`` frames."""
     base = SyntheticReID(24, seq_len=(seq_len, seq_len), seed=0).tracklets()
-    tracklets = [Tracklet(pid=i // 2, camid=i % 2, frames=base[i % len(base)].frames)
-                 for i in range(num_frames // seq_len)]
+    tracklets = [
+        Tracklet(pid=i // 2, camid=i % 2, frames=base[i % len(base)].frames) for i in range(num_frames // seq_len)
+    ]
     return VideoReIDDataset("bench-ilidsvid-size", tracklets)
 
 
@@ -118,11 +120,16 @@ def main():
             print(f"| synthetic {size[0]}x{size[1]} | {part} ({len(e[METHODS[0], part])} px) | {cells} |")
 
     print("\n### Flow speed, one thread, pairs per CPU second (best of interleaved rounds)\n")
-    print("| frame size | " + " | ".join(METHODS) + " | lk / farneback | lk / dis |\n|---|" + "---|" * (len(METHODS) + 2))
+    print(
+        "| frame size | " + " | ".join(METHODS) + " | lk / farneback | lk / dis |\n|---|" + "---|" * (len(METHODS) + 2)
+    )
     for size in [(128, 64), (64, 48)]:
         s = flow_speed(size)
-        print(f"| {size[0]}x{size[1]} | " + " | ".join(f"{s[m]:.0f}" for m in METHODS)
-              + f" | {s['lk'] / s['farneback']:.1f}x | {s['lk'] / s['dis']:.1f}x |")
+        print(
+            f"| {size[0]}x{size[1]} | "
+            + " | ".join(f"{s[m]:.0f}" for m in METHODS)
+            + f" | {s['lk'] / s['farneback']:.1f}x | {s['lk'] / s['dis']:.1f}x |"
+        )
 
     print("\n### Pipeline and cache, one thread\n")
     data = big_dataset(frames)
@@ -132,16 +139,25 @@ def main():
     job = lambda **kw: (lambda: [P.prepare_sequence(s, **kw) for s in seqs], n)
     fps = best_rates({**{m: job(flow_method=m) for m in METHODS}, "no flow": job(use_flow=False)}, rounds=5)
     for name, rate in fps.items():
-        what = "no flow (resize, YUV, standardise)" if name == "no flow" else f"flow {name} (resize, YUV, standardise, flow)"
+        what = (
+            "no flow (resize, YUV, standardise)"
+            if name == "no flow"
+            else f"flow {name} (resize, YUV, standardise, flow)"
+        )
         print(f"| prepare_sequence, {what}, 128x64 in | {rate:.0f} frames per CPU second |")
     root = tempfile.mkdtemp(prefix="bench-preprocess-")
     try:
         total = sum(len(t) for t in data.tracklets)
         _, wall, cpu = timed(lambda: P.preprocess_dataset(data, cache_dir=root, progress=False))
-        print(f"| build the cache: {len(data.tracklets)} tracklets, {total} frames, lk | "
-              f"{wall:.1f} s wall, {cpu:.1f} s CPU ({total / cpu:.0f} frames per CPU second) |")
+        print(
+            f"| build the cache: {len(data.tracklets)} tracklets, {total} frames, lk | "
+            f"{wall:.1f} s wall, {cpu:.1f} s CPU ({total / cpu:.0f} frames per CPU second) |"
+        )
         cached, wall, cpu = timed(lambda: P.preprocess_dataset(data, cache_dir=root, progress=False))
-        print(f"| load the cache (key: hash of all {total} frames, then open the memory map) | {wall:.2f} s wall, {cpu:.2f} s CPU |")
+        print(
+            f"| load the cache (key: hash of all {total} frames, then open the memory map) "
+            f"| {wall:.2f} s wall, {cpu:.2f} s CPU |"
+        )
         _, wall, cpu = timed(lambda: [cached.sequence(tr) for tr in cached.tracklets])
         print(f"| then read every sequence into float32 arrays | {wall:.2f} s wall, {cpu:.2f} s CPU |")
         print(f"| cache file size | {cached.data.nbytes / 2**30:.2f} GiB (float16) |")

@@ -6,6 +6,7 @@ Prints a Markdown table. Every run trains the same model on the same pairs (glob
 cpu (1 thread each) and ``nccl`` on GPUs (one GPU each, when at least K are visible).
 The first epoch (warm-up) is not timed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,16 +36,27 @@ def pairs_per_s(args, device: str) -> float:
     ds, data = setup(args)
     torch.manual_seed(0)
     model = VideoReIDNet(len({t.pid for t in ds.split(0)[0]})).to(rank_device(device))
-    h = train(model, ds, 0, "quick", data=data, progress=False, epochs=args.epochs, batch_size=args.batch_size,
-              window=args.window, val_every=0)
+    h = train(
+        model,
+        ds,
+        0,
+        "quick",
+        data=data,
+        progress=False,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        window=args.window,
+        val_every=0,
+    )
     pairs = 2 * len({t.pid for t in ds.split(0)[0]})
     return pairs * (args.epochs - 1) / sum(h["seconds"][1:])
 
 
 def worker(rank: int, args, port: int, device: str, threads: int, result: Path) -> None:
     torch.set_num_threads(threads)
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank),
-                      WORLD_SIZE=str(args.procs))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(args.procs)
+    )
     speed = pairs_per_s(args, device)
     if rank == 0:
         result.write_text(str(speed))
@@ -56,8 +68,12 @@ def run(args, procs: int, device: str, threads: int) -> float:
         port = s.getsockname()[1]
         s.close()
         result = Path(tmp) / "speed"
-        mp.start_processes(worker, args=(argparse.Namespace(**{**vars(args), "procs": procs}), port, device, threads,
-                                         result), nprocs=procs, start_method="spawn")
+        mp.start_processes(
+            worker,
+            args=(argparse.Namespace(**{**vars(args), "procs": procs}), port, device, threads, result),
+            nprocs=procs,
+            start_method="spawn",
+        )
         return float(result.read_text())
 
 
@@ -73,16 +89,20 @@ def main() -> None:
     if args.epochs < 2:
         raise SystemExit("--epochs must be >= 2: the first epoch is a warm-up and is not timed.")
     setup(args)  # render and preprocess once, before any timing
-    rows = [("cpu", "1 process, 1 thread", run(args, 1, "cpu", 1)),
-            ("cpu", f"1 process, {args.procs} threads", run(args, 1, "cpu", args.procs)),
-            ("cpu", f"{args.procs} processes (gloo), 1 thread each", run(args, args.procs, "cpu", 1))]
+    rows = [
+        ("cpu", "1 process, 1 thread", run(args, 1, "cpu", 1)),
+        ("cpu", f"1 process, {args.procs} threads", run(args, 1, "cpu", args.procs)),
+        ("cpu", f"{args.procs} processes (gloo), 1 thread each", run(args, args.procs, "cpu", 1)),
+    ]
     if torch.cuda.is_available():
         rows.append(("cuda", "1 process, 1 GPU", run(args, 1, "cuda", 1)))
         if torch.cuda.device_count() >= args.procs:
             rows.append(("cuda", f"{args.procs} processes (nccl), 1 GPU each", run(args, args.procs, "cuda", 1)))
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, "
-          f"GPUs: {torch.cuda.device_count()}. Synthetic {args.synthetic!r}, global batch {args.batch_size} pairs, "
-          f"window {args.window}, epochs 2-{args.epochs} timed.\n")
+    print(
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, "
+        f"GPUs: {torch.cuda.device_count()}. Synthetic {args.synthetic!r}, global batch {args.batch_size} pairs, "
+        f"window {args.window}, epochs 2-{args.epochs} timed.\n"
+    )
     print("| device | setup | pairs/s | vs 1 process, 1 thread (same device) |")
     print("|---|---|---|---|")
     base = {}

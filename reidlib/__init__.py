@@ -4,6 +4,7 @@ The library of the book: each subpackage belongs to a chapter (``data`` to chapt
 ``preprocess`` to chapter 3, ``models`` to chapters 4-6, ...). This top level holds
 only what every chapter needs: the run profile and the device.
 """
+
 from __future__ import annotations
 
 import os

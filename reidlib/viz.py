@@ -8,9 +8,10 @@
 * :func:`paste_occluder`: a copy of a sequence with a grey box pasted on chosen frames,
   for "what if this frame were hidden?" experiments.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -26,16 +27,20 @@ def _as_1d(x, name: str) -> np.ndarray:
         x = x.detach().cpu().numpy()
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 1:
-        raise ValueError(f"{name} must be one value per frame, shape (T,); found shape {x.shape}. "
-                         "Pass the scores of a single sequence (e.g. scores[0] of a batch).")
+        raise ValueError(
+            f"{name} must be one value per frame, shape (T,); found shape {x.shape}. "
+            "Pass the scores of a single sequence (e.g. scores[0] of a batch)."
+        )
     return x
 
 
 def _check_frames(frames, name: str = "frames") -> np.ndarray:
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-        raise ValueError(f"{name} must be uint8 RGB frames of shape (T, H, W, 3); found {frames.dtype} {frames.shape}. "
-                         "Read them with reidlib.data.load_frames(tracklet).")
+        raise ValueError(
+            f"{name} must be uint8 RGB frames of shape (T, H, W, 3); found {frames.dtype} {frames.shape}. "
+            "Read them with reidlib.data.load_frames(tracklet)."
+        )
     return frames
 
 
@@ -59,13 +64,25 @@ def add_border(frame: np.ndarray, colour, width: int = 4) -> np.ndarray:
         raise ValueError(f"colour must be RGB values in [0, 1], shape (3,); found {c.tolist()}.")
     out = np.empty((frame.shape[0] + 2 * width, frame.shape[1] + 2 * width, 3), np.uint8)
     out[:] = np.rint(c * 255).astype(np.uint8)
-    out[width:width + frame.shape[0], width:width + frame.shape[1]] = frame
+    out[width : width + frame.shape[0], width : width + frame.shape[1]] = frame
     return out
 
 
-def attention_strip(frames, scores, visibility=None, *, columns: int | None = None, width: int = 4,
-                    cmap: str = CMAP, vmin: float = 0.0, vmax: float = 1.0, title: str = "",
-                    frame_ids: Sequence | None = None, colorbar: bool = True, scale: float = 0.75):
+def attention_strip(
+    frames,
+    scores,
+    visibility=None,
+    *,
+    columns: int | None = None,
+    width: int = 4,
+    cmap: str = CMAP,
+    vmin: float = 0.0,
+    vmax: float = 1.0,
+    title: str = "",
+    frame_ids: Sequence | None = None,
+    colorbar: bool = True,
+    scale: float = 0.75,
+):
     """Frames (T, H, W, 3) uint8 with borders coloured by ``scores`` (T,) -> a matplotlib Figure.
 
     Each frame is captioned with its index and score (and the true ``visibility`` (T,) when
@@ -78,13 +95,20 @@ def attention_strip(frames, scores, visibility=None, *, columns: int | None = No
     v = None if visibility is None else _as_1d(visibility, "visibility")
     ids = np.arange(len(frames)) if frame_ids is None else np.asarray(frame_ids)
     if len(s) != len(frames) or (v is not None and len(v) != len(frames)) or len(ids) != len(frames):
-        raise ValueError(f"attention_strip needs one score (and visibility, frame id) per frame: {len(frames)} frames, "
-                         f"{len(s)} scores, {None if v is None else len(v)} visibilities, {len(ids)} frame ids.")
+        raise ValueError(
+            f"attention_strip needs one score (and visibility, frame id) per frame: {len(frames)} frames, "
+            f"{len(s)} scores, {None if v is None else len(v)} visibilities, {len(ids)} frame ids."
+        )
     cols = len(frames) if columns is None else max(1, min(int(columns), len(frames)))
     rows = -(-len(frames) // cols)
     h, w = frames.shape[1:3]
-    fig, axes = plt.subplots(rows, cols, figsize=(scale * cols * 2.9 * w / h + (0.8 if colorbar else 0),
-                                                  scale * rows * 2.9), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(scale * cols * 2.9 * w / h + (0.8 if colorbar else 0), scale * rows * 2.9),
+        squeeze=False,
+        layout="constrained",
+    )
     colours = score_colours(s, cmap, vmin, vmax)
     digits = max(2, int(np.ceil(-np.log10(vmax - vmin) - 1e-9)) + 1)
     for k, ax in enumerate(axes.flat):
@@ -96,18 +120,25 @@ def attention_strip(frames, scores, visibility=None, *, columns: int | None = No
         caption = f"{name}\nλ={s[k]:.{digits}f}" + ("" if v is None else f"\nv={v[k]:.2f}")
         ax.set_title(caption, fontsize=8)
     if colorbar:
-        fig.colorbar(plt.cm.ScalarMappable(Normalize(vmin, vmax), cmap), ax=axes, fraction=0.02, pad=0.01,
-                     aspect=30, label="attention score λ")
+        fig.colorbar(
+            plt.cm.ScalarMappable(Normalize(vmin, vmax), cmap),
+            ax=axes,
+            fraction=0.02,
+            pad=0.01,
+            aspect=30,
+            label="attention score λ",
+        )
     if title:
         fig.suptitle(title)
     return fig
 
 
-def attention_timeline(scores, visibility=None, *, marked: Sequence[int] = (), ax=None, label: str = "attention λ",
-                       title: str = ""):
+def attention_timeline(
+    scores, visibility=None, *, marked: Sequence[int] = (), ax=None, label: str = "attention λ", title: str = ""
+):
     """Scores (T,) over time as a line, the true ``visibility`` (T,) dashed, ``marked`` frames shaded -> Figure."""
     s = _as_1d(scores, "scores")
-    fig, ax = (plt.subplots(figsize=(7, 2.6)) if ax is None else (ax.figure, ax))
+    fig, ax = plt.subplots(figsize=(7, 2.6)) if ax is None else (ax.figure, ax)
     t = np.arange(len(s))
     for i in marked:
         if not 0 <= i < len(s):
@@ -129,15 +160,18 @@ def attention_timeline(scores, visibility=None, *, marked: Sequence[int] = (), a
 def _pooled(scores: Sequence, visibility: Sequence) -> tuple[np.ndarray, np.ndarray]:
     """Per-sequence scores and visibilities (lists of (T_i,), or one (T,) each) -> all frames (n,), (n,)."""
     if len(scores) != len(visibility):
-        raise ValueError(f"got scores of {len(scores)} sequences and visibility of {len(visibility)}; expected one "
-                         "visibility array per score array.")
+        raise ValueError(
+            f"got scores of {len(scores)} sequences and visibility of {len(visibility)}; expected one "
+            "visibility array per score array."
+        )
     if len(scores) and np.ndim(scores[0]) == 0:  # a single sequence
         scores, visibility = [scores], [visibility]
     s = np.concatenate([_as_1d(x, "scores") for x in scores]) if len(scores) else np.zeros(0)
     v = np.concatenate([_as_1d(x, "visibility") for x in visibility]) if len(visibility) else np.zeros(0)
     if len(s) != len(v):
-        raise ValueError(f"{len(s)} scores but {len(v)} visibility values in total; each sequence needs one of each "
-                         "per frame.")
+        raise ValueError(
+            f"{len(s)} scores but {len(v)} visibility values in total; each sequence needs one of each per frame."
+        )
     return s, v
 
 
@@ -151,9 +185,11 @@ def score_visibility_correlation(scores: Sequence, visibility: Sequence) -> dict
     """
     s, v = _pooled(scores, visibility)
     if len(s) < 2 or np.ptp(s) == 0 or np.ptp(v) == 0:
-        raise ValueError("a correlation needs at least two frames and values that vary; found "
-                         f"{len(s)} frames, score range {np.ptp(s) if len(s) else 0:.3g}, visibility range "
-                         f"{np.ptp(v) if len(v) else 0:.3g}. Include occluded sequences (visibility < 1).")
+        raise ValueError(
+            "a correlation needs at least two frames and values that vary; found "
+            f"{len(s)} frames, score range {np.ptp(s) if len(s) else 0:.3g}, visibility range "
+            f"{np.ptp(v) if len(v) else 0:.3g}. Include occluded sequences (visibility < 1)."
+        )
     return {"pearson": float(stats.pearsonr(s, v)[0]), "spearman": float(stats.spearmanr(s, v)[0]), "frames": len(s)}
 
 
@@ -164,17 +200,22 @@ def attention_vs_visibility(scores: Sequence, visibility: Sequence, *, ax=None, 
     """
     corr = score_visibility_correlation(scores, visibility)
     s, v = _pooled(scores, visibility)
-    fig, ax = (plt.subplots(figsize=(4.5, 3.6)) if ax is None else (ax.figure, ax))
+    fig, ax = plt.subplots(figsize=(4.5, 3.6)) if ax is None else (ax.figure, ax)
     ax.scatter(v, s, s=8, alpha=0.4, edgecolors="none")
-    ax.set(xlabel="true visibility v (share of the person in view)", ylabel="attention score λ",
-           xlim=(-0.05, 1.05))
-    ax.set_title(title or f"{corr['frames']} frames: Pearson r = {corr['pearson']:.2f}, "
-                          f"Spearman ρ = {corr['spearman']:.2f}", fontsize=9)
+    ax.set(xlabel="true visibility v (share of the person in view)", ylabel="attention score λ", xlim=(-0.05, 1.05))
+    ax.set_title(
+        title or f"{corr['frames']} frames: Pearson r = {corr['pearson']:.2f}, Spearman ρ = {corr['spearman']:.2f}",
+        fontsize=9,
+    )
     return fig
 
 
-def paste_occluder(frames, indices: Sequence[int], box: tuple[float, float, float, float] = (0.25, 0.0, 0.5, 1.0),
-                   colour: Sequence[int] = (90, 90, 90)) -> np.ndarray:
+def paste_occluder(
+    frames,
+    indices: Sequence[int],
+    box: tuple[float, float, float, float] = (0.25, 0.0, 0.5, 1.0),
+    colour: Sequence[int] = (90, 90, 90),
+) -> np.ndarray:
     """A copy of ``frames`` (T, H, W, 3) uint8 with a solid box pasted on the frames ``indices``.
 
     ``box`` = (top, left, height, width) as fractions of the frame (default: the middle half of
@@ -187,8 +228,9 @@ def paste_occluder(frames, indices: Sequence[int], box: tuple[float, float, floa
         raise IndexError(f"occluded frame indices must lie in [0, {len(frames)}); found {idx.min()}..{idx.max()}.")
     top, left, height, width = (float(b) for b in box)
     if not (0 <= top < 1 and 0 <= left < 1 and 0 < height <= 1 - top + 1e-9 and 0 < width <= 1 - left + 1e-9):
-        raise ValueError(f"box = (top, left, height, width) must be fractions with the box inside the frame; "
-                         f"found {box}.")
+        raise ValueError(
+            f"box = (top, left, height, width) must be fractions with the box inside the frame; found {box}."
+        )
     c = np.asarray(colour)
     if c.shape != (3,) or c.min() < 0 or c.max() > 255:
         raise ValueError(f"colour must be RGB in 0..255, shape (3,); found {list(colour)}.")

@@ -7,13 +7,14 @@ Every explorer in the book is made by :func:`explorer`. It shows two things:
   HTML, so the online book shows it with no Python behind it;
 * a **live form**: ipywidgets controls that redraw the figure, for Jupyter and Colab.
 """
+
 from __future__ import annotations
 
 import base64
 import html
 import io
 import sys
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 from IPython.display import HTML, display
@@ -39,15 +40,28 @@ def static_grid_html(draw: Callable, settings: Sequence[Mapping], title: str = "
         caption = html.escape(", ".join(f"{k} = {v}" for k, v in s.items()))
         cells.append(
             f'<figure style="margin:0"><img src="data:image/png;base64,{png}" alt="{caption}" '
-            f'style="max-width:100%"><figcaption style="text-align:center;font-size:90%">{caption}</figcaption></figure>'
+            'style="max-width:100%">'
+            f'<figcaption style="text-align:center;font-size:90%">{caption}</figcaption></figure>'
         )
-    head = f"<p><strong>{html.escape(title)}</strong> (static view; run the notebook for the live explorer)</p>" if title else ""
-    return (f'<div class="{STATIC_CLASS}">{head}<div style="display:grid;gap:8px;'
-            f'grid-template-columns:repeat({min(columns, len(cells))},1fr)">{"".join(cells)}</div></div>')
+    head = (
+        f"<p><strong>{html.escape(title)}</strong> (static view; run the notebook for the live explorer)</p>"
+        if title
+        else ""
+    )
+    return (
+        f'<div class="{STATIC_CLASS}">{head}<div style="display:grid;gap:8px;'
+        f'grid-template-columns:repeat({min(columns, len(cells))},1fr)">{"".join(cells)}</div></div>'
+    )
 
 
-def explorer(draw: Callable, static: Sequence[Mapping], controls: Mapping | None = None,
-             title: str = "", columns: int = 3, live: bool = True):
+def explorer(
+    draw: Callable,
+    static: Sequence[Mapping],
+    controls: Mapping | None = None,
+    title: str = "",
+    columns: int = 3,
+    live: bool = True,
+):
     """Show an explorer: its static grid, then (when ``live``) its ipywidgets controls.
 
     Args:

@@ -33,8 +33,9 @@ def _pair_loss(model, ds, data) -> float:
         x, mask, same, labels = _batch(pairs, data, next(model.parameters()).device)
         f, _ = model(x, mask)
         b = len(pairs)
-        loss, _ = siamese_loss(f[:b], f[b:], same, model.identity_logits(f[:b]), model.identity_logits(f[b:]),
-                               labels[:b], labels[b:])
+        loss, _ = siamese_loss(
+            f[:b], f[b:], same, model.identity_logits(f[:b]), model.identity_logits(f[b:]), labels[:b], labels[b:]
+        )
     return float(loss)
 
 

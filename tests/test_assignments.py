@@ -5,9 +5,11 @@
     check cell and stops there with a CheckFailed saying "not implemented yet". (The teacher
     versions themselves run under nbval in `make test`, since they live under book/.)
 """
+
 import json
 import shutil
 
+import jupytext
 import pytest
 
 from tools import make_assignments as ma
@@ -25,7 +27,8 @@ def rank_gallery(query: np.ndarray, gallery: np.ndarray) -> np.ndarray:
 
 print("solution ready")'''
 
-TEACHER = '''# %% [markdown]
+TEACHER = (
+    """# %% [markdown]
 # # Assignment 0: rank a gallery
 
 # %%
@@ -36,14 +39,17 @@ from reidlib.exercises import check_rank_gallery
 # The answer sorts by the Euclidean distance.
 
 # %% tags=["solution", "hide-input"]
-''' + SOLUTION + '''
+"""
+    + SOLUTION
+    + """
 
 # %%
 check_rank_gallery(rank_gallery)
 
 # %%
 print("after the check")
-'''
+"""
+)
 
 STUDENT_CELL = '''# HINT: sort the gallery by its Euclidean distance to the query (np.argsort)
 import numpy as np
@@ -54,39 +60,42 @@ def rank_gallery(query: np.ndarray, gallery: np.ndarray) -> np.ndarray:
 
 
 def test_stub_keeps_signatures_docstrings_and_methods():
-    src = ('# HINT: use "the" mean\n'
-           'K = 3\n'
-           '@torch.no_grad()\n'
-           'def pool(x,\n'
-           '         mask=None):  # (B, D)\n'
-           '    return x.mean(1)\n'
-           'def one(x): return x\n'
-           'class Head(nn.Module):\n'
-           '    """A head."""\n'
-           '    size = 4\n'
-           '    def __init__(self, d: int = 128):\n'
-           '        super().__init__()\n'
-           '    def forward(self, x):\n'
-           '        "Scores (B, N)."\n'
-           '        return x\n'
-           'class Bare: pass\n')
+    src = (
+        '# HINT: use "the" mean\n'
+        "K = 3\n"
+        "@torch.no_grad()\n"
+        "def pool(x,\n"
+        "         mask=None):  # (B, D)\n"
+        "    return x.mean(1)\n"
+        "def one(x): return x\n"
+        "class Head(nn.Module):\n"
+        '    """A head."""\n'
+        "    size = 4\n"
+        "    def __init__(self, d: int = 128):\n"
+        "        super().__init__()\n"
+        "    def forward(self, x):\n"
+        '        "Scores (B, N)."\n'
+        "        return x\n"
+        "class Bare: pass\n"
+    )
     assert ma.stub_source(src) == (
         '# HINT: use "the" mean\n'
-        '@torch.no_grad()\n'
-        'def pool(x,\n'
-        '         mask=None):  # (B, D)\n'
+        "@torch.no_grad()\n"
+        "def pool(x,\n"
+        "         mask=None):  # (B, D)\n"
         '    raise NotImplementedError("use \\"the\\" mean")\n\n\n'
-        'def one(x):\n'
+        "def one(x):\n"
         '    raise NotImplementedError("use \\"the\\" mean")\n\n\n'
-        'class Head(nn.Module):\n'
+        "class Head(nn.Module):\n"
         '    """A head."""\n\n'
-        '    def __init__(self, d: int = 128):\n'
+        "    def __init__(self, d: int = 128):\n"
         '        raise NotImplementedError("use \\"the\\" mean")\n\n'
-        '    def forward(self, x):\n'
+        "    def forward(self, x):\n"
         '        "Scores (B, N)."\n'
         '        raise NotImplementedError("use \\"the\\" mean")\n\n\n'
-        'class Bare:\n'
-        '    pass')
+        "class Bare:\n"
+        "    pass"
+    )
 
 
 def test_stub_of_a_solution_raises_its_hint():
@@ -97,12 +106,15 @@ def test_stub_of_a_solution_raises_its_hint():
         ns["rank_gallery"](None, None)
 
 
-@pytest.mark.parametrize("src, message", [
-    ("def f():\n    return 1\n", r"must start with '# HINT: <one-line hint>'; its first line is 'def f\(\):'"),
-    ("# HINT:\ndef f():\n    return 1\n", r"must start with '# HINT: <one-line hint>'"),
-    ("# HINT: add\nx = 1 + 1\n", r"must define the function\(s\) the student writes; found no def or class"),
-    ("# HINT: add\ndef f(:\n", r"the solution does not parse"),
-])
+@pytest.mark.parametrize(
+    "src, message",
+    [
+        ("def f():\n    return 1\n", r"must start with '# HINT: <one-line hint>'; its first line is 'def f\(\):'"),
+        ("# HINT:\ndef f():\n    return 1\n", r"must start with '# HINT: <one-line hint>'"),
+        ("# HINT: add\nx = 1 + 1\n", r"must define the function\(s\) the student writes; found no def or class"),
+        ("# HINT: add\ndef f(:\n", r"the solution does not parse"),
+    ],
+)
 def test_bad_solution_cells_are_explained(src, message):
     with pytest.raises(ValueError, match=message):
         ma.stub_source(src, "a1.ipynb, cell 3")
@@ -115,7 +127,8 @@ def teacher(tmp_path):
     folder = tmp_path / "book" / "assignments"
     folder.mkdir(parents=True)
     path = folder / "a0_rank.ipynb"
-    nb = nbtools.from_percent(TEACHER, path, tmp_path)
+    nb = nbtools._with_colab_cells(jupytext.reads(TEACHER, fmt="py:percent"), path, tmp_path)
+    nb["metadata"] = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}}
     nb["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
@@ -129,14 +142,18 @@ def test_student_notebook_replaces_solutions_only(teacher):
     before = json.dumps(nb)
     student = ma.student_notebook(nb, teacher.name)
     assert json.dumps(nb) == before, "the teacher notebook must not be modified"
-    kept = [c for c in nb["cells"] if c.get("id") != "colab-link" and not
-            (c["cell_type"] == "markdown" and "solution" in c["metadata"].get("tags", []))]
+    kept = [
+        c
+        for c in nb["cells"]
+        if c.get("id") != "colab-link"
+        and not (c["cell_type"] == "markdown" and "solution" in c["metadata"].get("tags", []))
+    ]
     assert [c["id"] for c in student["cells"]] == [c["id"] for c in kept]
-    assert "colab.research.google.com" not in json.dumps(student)             # it opened the teacher's version
+    assert "colab.research.google.com" not in json.dumps(student)  # it opened the teacher's version
     assert "The answer sorts" not in json.dumps(student)
     solution = [c for c in student["cells"] if c["source"].startswith("# HINT:")]
     assert len(solution) == 1 and solution[0]["source"] == STUDENT_CELL
-    assert solution[0]["metadata"]["tags"] == []                              # no longer hidden
+    assert solution[0]["metadata"]["tags"] == []  # no longer hidden
     for s, t in zip(student["cells"], kept):
         if s is not solution[0]:
             assert "".join(s["source"]) == "".join(t["source"])
@@ -165,9 +182,10 @@ def test_cli_writes_student_versions(teacher, tmp_path, capsys):
 def _assert_stops_at_first_check(nb, cwd, name):
     executed, error = ma.execute(nb, cwd)
     assert error is not None, f"{name}: the student version ran to the end without failing a check"
-    failed = [i for i, c in enumerate(executed.cells)
-              if any(o.output_type == "error" for o in c.get("outputs", []))]
-    first_check = next(i for i, c in enumerate(executed.cells) if c.cell_type == "code" and ma.CHECK_CALL.search(c.source))
+    failed = [i for i, c in enumerate(executed.cells) if any(o.output_type == "error" for o in c.get("outputs", []))]
+    first_check = next(
+        i for i, c in enumerate(executed.cells) if c.cell_type == "code" and ma.CHECK_CALL.search(c.source)
+    )
     assert failed == [first_check], f"{name}: stopped at cell {failed}, expected the first check cell {first_check}"
     assert error.ename == "CheckFailed", f"{name}: expected CheckFailed, got {error.ename}: {error.evalue}"
     assert "not implemented yet" in error.evalue, error.evalue

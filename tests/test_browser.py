@@ -3,6 +3,7 @@
 The fixture (tests/fixtures/book) is built with the book's own _config.yml, static files and
 Sphinx extension, then opened in headless Chromium by tools/browser_check.py.
 """
+
 import json
 import os
 import re
@@ -17,12 +18,21 @@ import yaml
 from tools import browser_check, nbtools
 
 FIXTURE = Path(__file__).parent / "fixtures" / "book"
-PAGES = ["book/intro", "book/good", "book/broken_image", "book/error_output", "book/missing_figure", "book/js_error",
-         "book/hidden_explorer", "book/two_titles"]
+PAGES = [
+    "book/intro",
+    "book/good",
+    "book/broken_image",
+    "book/error_output",
+    "book/missing_figure",
+    "book/js_error",
+    "book/hidden_explorer",
+    "book/two_titles",
+]
 
 pytestmark = pytest.mark.skipif(
     not (Path(browser_check.CHROMIUM).is_file() and Path(browser_check.CHROMEDRIVER).is_file()),
-    reason="headless Chromium is not installed (make test-browser installs Debian's chromium and chromium-driver)")
+    reason="headless Chromium is not installed (make test-browser installs Debian's chromium and chromium-driver)",
+)
 
 
 def make_fixture_book(root: Path) -> Path:
@@ -30,7 +40,7 @@ def make_fixture_book(root: Path) -> Path:
     shutil.copytree(FIXTURE, root, dirs_exist_ok=True)
     cfg = yaml.safe_load((nbtools.ROOT / "_config.yml").read_text())
     cfg["title"] = "A fixture book"
-    cfg["execute"]["exclude_patterns"] = ["*error_output*", "*missing_figure*"]   # keep their stored outputs
+    cfg["execute"]["exclude_patterns"] = ["*error_output*", "*missing_figure*"]  # keep their stored outputs
     (root / "_config.yml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     shutil.copytree(nbtools.ROOT / "book" / "_static", root / "book" / "_static")
     (root / "tools").mkdir()
@@ -39,11 +49,16 @@ def make_fixture_book(root: Path) -> Path:
     (root / "book" / "good.md").unlink()
     for stored in ("error_output", "missing_figure"):
         (root / "book" / f"{stored}.json").rename(root / "book" / f"{stored}.ipynb")
-    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}   # as `make book`: inline figures
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # as `make book`: inline figures
     env.update(REIDLIB_PROFILE="quick", OMP_NUM_THREADS="1")
     jb = Path(sys.executable).with_name("jupyter-book")
-    out = subprocess.run([str(jb), "build", str(root), "--path-output", str(root / "out")],
-                         capture_output=True, text=True, env=env, timeout=300)
+    out = subprocess.run(
+        [str(jb), "build", str(root), "--path-output", str(root / "out")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return root / "out" / "_build" / "html"
 
@@ -78,18 +93,28 @@ def test_good_pages_pass_every_check(checked):
         assert _problems(problems, page) == "", page
 
 
-@pytest.mark.parametrize("page, expected", [
-    ("book/broken_image", r"image did not load: .*missing_figure\.png"),
-    ("book/error_output", r"a cell shows an error: ZeroDivisionError: division by zero"),
-    ("book/missing_figure", r"(?s)(?=.*calls plt.show\(\) but shows no image).*a figure shows as text, not as an image: '<Figure size 640x480"),
-    ("book/js_error", r"JavaScript error: file://.*js_error\.html.*reidFunctionThatDoesNotExist is not a function"),
-    ("book/hidden_explorer", r"explorer 1 has no visible static rendering \(visible=False, 0 of 0 images"),
-    ("book/two_titles", r"expected one h1 title, found 2(?s:.*)'A heading three levels down' is an h4 right after an h1"),
-])
+@pytest.mark.parametrize(
+    "page, expected",
+    [
+        ("book/broken_image", r"image did not load: .*missing_figure\.png"),
+        ("book/error_output", r"a cell shows an error: ZeroDivisionError: division by zero"),
+        (
+            "book/missing_figure",
+            r"(?s)(?=.*calls plt.show\(\) but shows no image)"
+            r".*a figure shows as text, not as an image: '<Figure size 640x480",
+        ),
+        ("book/js_error", r"JavaScript error: file://.*js_error\.html.*reidFunctionThatDoesNotExist is not a function"),
+        ("book/hidden_explorer", r"explorer 1 has no visible static rendering \(visible=False, 0 of 0 images"),
+        (
+            "book/two_titles",
+            r"expected one h1 title, found 2(?s:.*)'A heading three levels down' is an h4 right after an h1",
+        ),
+    ],
+)
 def test_each_faulty_page_fails_for_its_fault(checked, page, expected):
     problems = checked[4]
     assert _problems(problems, page), f"{page} passed, but it has a fault"
-    import re
+
     assert re.search(expected, _problems(problems, page)), _problems(problems, page)
 
 
@@ -110,7 +135,7 @@ def test_explorer_has_static_view_and_stored_widget_state(checked):
     # the initial view of the interactive figure is stored in its Output widget
     assert any(o.get("data", {}).get("image/png") for o in models["OutputModel"]["outputs"])
     page = (html / "book" / "good.html").read_text()
-    assert page.count('<img alt="../_images/') == 1       # the plt.show() figure
+    assert page.count('<img alt="../_images/') == 1  # the plt.show() figure
     assert 'type="application/vnd.jupyter.widget-state+json"' in page
     assert page.count('<figure style="margin:0"><img src="data:image/png;base64,') == 2
     assert "reid-widgets.js" in page and "embed-amd.js" not in page and "require.min.js" not in page

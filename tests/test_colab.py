@@ -1,12 +1,13 @@
 """Every chapter opens in Colab from its own path in the repository, and its setup cell installs
 reidlib from that repository on Colab only. All of it derives from _config.yml's repository."""
+
 import json
 import re
 import sys
-import tomllib
 import types
 
 import pytest
+import tomllib
 from IPython.core.inputtransformer2 import TransformerManager
 
 from tools import link_check, nbtools

@@ -1,5 +1,6 @@
 """reidlib.data in memory: the synthetic benchmark against its own ground truth, the histogram baseline,
 splits, sampling and frames. The on-disk layouts, export and download are in test_data_loaders.py."""
+
 import hashlib
 import json
 
@@ -7,10 +8,26 @@ import cv2
 import numpy as np
 import pytest
 
-from reidlib.data import (SkippedDataWarning, SyntheticReID, Tracklet, VideoReIDDataset, check_splits, colour_histogram,
-                          drop_short, frame_number, histogram_baseline, histogram_ranks, load_dataset, load_frames,
-                          load_splits, make_splits, sample_window, save_splits, sorted_frames)
-from reidlib.data import synthetic
+from reidlib.data import (
+    SkippedDataWarning,
+    SyntheticReID,
+    Tracklet,
+    VideoReIDDataset,
+    check_splits,
+    colour_histogram,
+    drop_short,
+    frame_number,
+    histogram_baseline,
+    histogram_ranks,
+    load_dataset,
+    load_frames,
+    load_splits,
+    make_splits,
+    sample_window,
+    save_splits,
+    sorted_frames,
+    synthetic,
+)
 from reidlib.data.synthetic import soft_box, soft_capsule, soft_ellipse
 
 # ----------------------------------------------------------------------------- synthetic benchmark
@@ -32,11 +49,15 @@ def test_tracklets_have_the_promised_shapes(gen):
 
 def test_same_seed_gives_byte_identical_frames():
     """Two generators built separately with one seed draw the same bytes; another seed does not."""
+
     def digest(seed):
         h = hashlib.sha256()
         for t in SyntheticReID(5, seq_len=(6, 10), occlusion=0.5, seed=seed).tracklets():
-            h.update(t.frames.tobytes()); h.update(t.visibility.tobytes()); h.update(t.flow_truth.tobytes())
+            h.update(t.frames.tobytes())
+            h.update(t.visibility.tobytes())
+            h.update(t.flow_truth.tobytes())
         return h.hexdigest()
+
     assert digest(11) == digest(11) != digest(12)
 
 
@@ -46,7 +67,9 @@ def test_drawing_only_inside_boxes_changes_nothing(monkeypatch):
     gen = SyntheticReID(10, seq_len=(12, 16), occlusion=1.0, seed=5)
     boxed = [gen.render(p, c) for p in range(10) for c in range(2)]
     monkeypatch.setattr(synthetic, "_span", lambda lo, hi, n, margin=2: slice(0, n))
-    whole = [SyntheticReID(10, seq_len=(12, 16), occlusion=1.0, seed=5).render(p, c) for p in range(10) for c in range(2)]
+    whole = [
+        SyntheticReID(10, seq_len=(12, 16), occlusion=1.0, seed=5).render(p, c) for p in range(10) for c in range(2)
+    ]
     for a, b in zip(boxed, whole):
         np.testing.assert_array_equal(a.frames, b.frames)
         np.testing.assert_array_equal(a.person, b.person)
@@ -72,7 +95,7 @@ def test_soft_shapes_cover_their_area():
     y, x = np.mgrid[0:200, 0:200].astype(np.float64)
     assert soft_ellipse(x, y, 100.3, 99.6, 30, 20).sum() == pytest.approx(np.pi * 30 * 20, rel=2e-3)
     assert soft_box(x, y, 100.5, 100.2, 40, 25).sum() == pytest.approx(80 * 50, rel=2e-3)
-    capsule = np.pi * 8 ** 2 + 2 * 8 * np.hypot(60, 80)  # two half discs + a rectangle
+    capsule = np.pi * 8**2 + 2 * 8 * np.hypot(60, 80)  # two half discs + a rectangle
     assert soft_capsule(x, y, 60.2, 50.7, 120.2, 130.7, 8).sum() == pytest.approx(capsule, rel=3e-3)
 
 
@@ -93,7 +116,7 @@ def _fit_shift(grey):
         ok = (src >= 0) & (src <= xs[-1] - 1e-9)
         i = np.floor(src[ok]).astype(int)
         w = src[ok] - i
-        moved = grey[:-1, :, i] * (1 - w) + grey[:-1, :, i + 1] * w    # linear interpolation at x - s
+        moved = grey[:-1, :, i] * (1 - w) + grey[:-1, :, i + 1] * w  # linear interpolation at x - s
         errors.append((np.mean((moved - grey[1:, :, ok]) ** 2), s))
     return min(errors)[1]
 
@@ -114,7 +137,7 @@ def test_visibility_matches_the_pixels_the_occluder_changed():
     """Same tracklets with and without occluders: the occluder has its own random stream,
     so the pictures differ only where it is; visibility = share of person pixels unchanged."""
     hidden, clean = (SyntheticReID(4, seq_len=(24, 32), occlusion=rate, seed=1) for rate in (1.0, 0.0))
-    free = []                                             # visibility where no person pixel changed
+    free = []  # visibility where no person pixel changed
     for pid, cam in [(0, 0), (1, 1), (2, 0), (3, 1)]:
         a, b = hidden.render(pid, cam), clean.render(pid, cam)
         assert a.meta["occluder"] is not None and b.meta["occluder"] is None
@@ -124,7 +147,7 @@ def test_visibility_matches_the_pixels_the_occluder_changed():
         measured = 1 - (changed & body).sum((1, 2)) / body.sum((1, 2))
         np.testing.assert_allclose(measured, a.visibility, atol=0.06)
         free += a.visibility[(changed & (a.person > 0)).sum((1, 2)) == 0].tolist()
-    assert len(free) >= 5 and min(free) > 0.97          # the occluder is elsewhere: the person is fully visible
+    assert len(free) >= 5 and min(free) > 0.97  # the occluder is elsewhere: the person is fully visible
 
 
 def test_occlusion_rate_is_the_share_of_occluded_tracklets():
@@ -147,9 +170,9 @@ def test_cache_reads_back_the_same_tracklets(tmp_path):
 
 def test_colour_histogram_against_hand_counts():
     frames = np.zeros((2, 2, 2, 3), np.uint8)
-    frames[0, 0, 0] = [255, 0, 0]                       # one red pixel in frame 0, the rest black
-    frames[1] = [0, 0, 255]                             # frame 1 all blue
-    h = colour_histogram(frames, levels=2) ** 2         # cells: index (r*2 + g)*2 + b
+    frames[0, 0, 0] = [255, 0, 0]  # one red pixel in frame 0, the rest black
+    frames[1] = [0, 0, 255]  # frame 1 all blue
+    h = colour_histogram(frames, levels=2) ** 2  # cells: index (r*2 + g)*2 + b
     np.testing.assert_allclose(h, np.array([3 / 8, 4 / 8, 0, 0, 1 / 8, 0, 0, 0]))
     weight = np.array([[[1, 0], [0, 0]], [[1, 1], [1, 1]]], float)
     np.testing.assert_allclose(colour_histogram(frames, weight, levels=2) ** 2, [0, 0.5, 0, 0, 0.5, 0, 0, 0])
@@ -160,6 +183,7 @@ def test_colour_histogram_against_hand_counts():
 def test_histogram_ranks_on_hand_made_tracklets():
     def solid(pid, cam, rgb):
         return Tracklet(pid, cam, np.full((3, 4, 4, 3), rgb, np.uint8))
+
     query = [solid(0, 0, (250, 0, 0)), solid(1, 0, (0, 250, 0)), solid(2, 0, (0, 0, 250))]
     gallery = [solid(1, 1, (0, 0, 250)), solid(0, 1, (250, 10, 0)), solid(2, 1, (0, 250, 0))]
     assert histogram_ranks(query, gallery, "frame").tolist() == [1, 3, 3]  # persons 1 and 2 swapped colours
@@ -180,7 +204,7 @@ def test_same_identity_looks_alike_across_cameras(quick):
     result = histogram_baseline(query, gallery, "centre")
     assert result["queries"] == 24 and result["chance"] == pytest.approx(1 / 24)
     assert 3 * result["chance"] <= result["rank1"] <= 0.6  # measured: 0.25 (6 of 24)
-    assert result["mean_rank"] < 12.5 / 2                  # chance: 12.5
+    assert result["mean_rank"] < 12.5 / 2  # chance: 12.5
 
 
 def test_synthetic_rejects_bad_arguments():
@@ -261,8 +285,9 @@ def test_sample_window_is_consecutive_and_uniform():
 
 def test_drop_short_skips_with_a_counting_warning():
     ts = [Tracklet(p, 0, np.zeros((n, 2, 2, 3), np.uint8)) for p, n in enumerate([20, 5, 16, 15, 40])]
-    with pytest.warns(SkippedDataWarning, match="Skipped 2 of 5 tracklets shorter than the 16-frame window "
-                                                "\\(lengths \\[5, 15\\]\\)"):
+    with pytest.warns(
+        SkippedDataWarning, match="Skipped 2 of 5 tracklets shorter than the 16-frame window \\(lengths \\[5, 15\\]\\)"
+    ):
         kept = drop_short(ts, 16)
     assert [t.pid for t in kept] == [0, 2, 4]
     assert drop_short(ts, 16, short="repeat") == ts

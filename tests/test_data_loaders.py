@@ -3,6 +3,7 @@
 Nothing here touches the network: downloads read file:// URLs of archives the tests build,
 or go through an opener that fails like a machine without network.
 """
+
 import dataclasses
 import json
 import tarfile
@@ -15,8 +16,15 @@ import numpy as np
 import pytest
 from scipy.io import savemat
 
-from reidlib.data import (SkippedDataWarning, SyntheticReID, export_ilidsvid, load_dataset, load_frames, make_splits,
-                          save_splits)
+from reidlib.data import (
+    SkippedDataWarning,
+    SyntheticReID,
+    export_ilidsvid,
+    load_dataset,
+    load_frames,
+    make_splits,
+    save_splits,
+)
 from reidlib.data import download as dl
 
 
@@ -39,9 +47,12 @@ def _fake_ilidsvid(root, persons=(1, 3, 10, 42), seed=0):
             n = 3 + (p + cam) % 4
             numbers = np.sort(rng.choice(np.arange(90, 1200), n, replace=False))  # crosses 99 -> 100 -> 1000
             frames = _random_frames(rng, n)
-            order = rng.permutation(n)                                            # written in shuffled order
-            _write_frames(root / "i-LIDS-VID" / "sequences" / f"cam{cam}" / f"person{p:03d}", frames[order],
-                          [f"cam{cam}_person{p:03d}_{numbers[i]:05d}.png" for i in order])
+            order = rng.permutation(n)  # written in shuffled order
+            _write_frames(
+                root / "i-LIDS-VID" / "sequences" / f"cam{cam}" / f"person{p:03d}",
+                frames[order],
+                [f"cam{cam}_person{p:03d}_{numbers[i]:05d}.png" for i in order],
+            )
             truth[(p, cam - 1)] = frames
     return truth
 
@@ -77,10 +88,10 @@ def test_random_splits_are_saved_next_to_the_data_and_read_back(tmp_path):
     saved = tmp_path / "i-LIDS-VID" / "splits_ilidsvid_10persons_10x_seed3.json"
     assert saved.is_file() and str(saved) in first.meta["protocol"]
     assert first.splits == make_splits(range(1, 11), num_splits=10, seed=3)
-    for s in first.splits:                                  # disjoint halves covering everyone
+    for s in first.splits:  # disjoint halves covering everyone
         assert len(s["train"]) == len(s["test"]) == 5 and sorted(s["train"] + s["test"]) == list(range(1, 11))
     edited = [{"train": [1, 2, 3, 4, 5], "test": [6, 7, 8, 9, 10]}] * 10
-    saved.write_text(json.dumps(edited))                    # the file, not the seed, decides from now on
+    saved.write_text(json.dumps(edited))  # the file, not the seed, decides from now on
     with pytest.warns(UserWarning, match="official splits"):
         again = load_dataset("ilidsvid", root=tmp_path, seed=3)
     assert again.splits == edited and "read from" in again.meta["protocol"]
@@ -91,10 +102,15 @@ def test_prid2011_keeps_persons_in_both_cameras_with_enough_frames(tmp_path):
     lengths = {"cam_a": {1: 25, 2: 30, 3: 10, 4: 22, 5: 40}, "cam_b": {1: 21, 2: 50, 3: 30, 4: 22, 6: 40, 7: 5}}
     for cam, persons in lengths.items():
         for p, n in persons.items():
-            _write_frames(tmp_path / "prid_2011" / "multi_shot" / cam / f"person_{p:04d}", _random_frames(rng, n),
-                          [f"{i:04d}.png" for i in range(1, n + 1)])
-    with pytest.warns(SkippedDataWarning, match="kept 3 persons; left out 3 persons seen by one camera only and 1 "
-                                                "with fewer than 21 frames"):
+            _write_frames(
+                tmp_path / "prid_2011" / "multi_shot" / cam / f"person_{p:04d}",
+                _random_frames(rng, n),
+                [f"{i:04d}.png" for i in range(1, n + 1)],
+            )
+    with pytest.warns(
+        SkippedDataWarning,
+        match="kept 3 persons; left out 3 persons seen by one camera only and 1 with fewer than 21 frames",
+    ):
         ds = load_dataset("prid2011", root=tmp_path, num_splits=3)
     assert ds.pids == [1, 2, 4] and ds.num_splits == 3
     assert ds.meta["left_out_short"] == [3] and ds.meta["left_out_one_camera"] == 3
@@ -107,8 +123,11 @@ def test_sduvid_and_folder_layouts(tmp_path):
     rng = np.random.default_rng(2)
     for cam, persons in (("camA", (7, 8, 9)), ("camB", (7, 8, 9, 11))):
         for p in persons:
-            _write_frames(tmp_path / "SDU-VID" / "sequences" / cam / f"{p:03d}", _random_frames(rng, 3),
-                          ["1.jpg", "2.jpg", "3.jpg"])
+            _write_frames(
+                tmp_path / "SDU-VID" / "sequences" / cam / f"{p:03d}",
+                _random_frames(rng, 3),
+                ["1.jpg", "2.jpg", "3.jpg"],
+            )
     with pytest.warns(SkippedDataWarning, match="left out 1 persons seen by one camera only \\(\\[11\\]\\)"):
         ds = load_dataset("sdu-vid", root=tmp_path)
     assert ds.pids == [7, 8, 9] and ds.meta["cameras"] == ["camA", "camB"]
@@ -122,16 +141,22 @@ def test_sduvid_and_folder_layouts(tmp_path):
 
 
 def test_missing_root_and_wrong_layout_say_what_was_expected(tmp_path):
-    with pytest.raises(FileNotFoundError, match="(?s)expected the folder .*nowhere/i-LIDS-VID/sequences.*"
-                                                "Found in .*: nothing \\(no such folder\\).*iLIDS-VID.tar"):
+    with pytest.raises(
+        FileNotFoundError,
+        match="(?s)expected the folder .*nowhere/i-LIDS-VID/sequences.*"
+        "Found in .*: nothing \\(no such folder\\).*iLIDS-VID.tar",
+    ):
         load_dataset("ilidsvid", root=tmp_path / "nowhere")
     (tmp_path / "prid_2011" / "single_shot").mkdir(parents=True)
-    with pytest.raises(FileNotFoundError, match="(?s)expected the folder .*prid_2011/multi_shot.*Found in .*: "
-                                                "prid_2011.*prid_2011.zip"):
+    with pytest.raises(
+        FileNotFoundError, match="(?s)expected the folder .*prid_2011/multi_shot.*Found in .*: prid_2011.*prid_2011.zip"
+    ):
         load_dataset("prid2011", root=tmp_path)
     (tmp_path / "prid_2011" / "multi_shot" / "cam_a").mkdir(parents=True)
-    with pytest.raises(FileNotFoundError, match="expected the camera folders \\['cam_a', 'cam_b'\\].*\\['cam_b'\\] "
-                                                "missing, found \\['cam_a'\\]"):
+    with pytest.raises(
+        FileNotFoundError,
+        match="expected the camera folders \\['cam_a', 'cam_b'\\].*\\['cam_b'\\] missing, found \\['cam_a'\\]",
+    ):
         load_dataset("prid2011", root=tmp_path)
     with pytest.raises(FileNotFoundError, match="No folder at .*missing.*<camera>/<person>/<frames>"):
         load_dataset("folder", root=tmp_path / "missing")
@@ -145,19 +170,29 @@ def test_empty_person_folder_and_duplicate_ids_are_named(tmp_path):
     for f in empty.iterdir():
         f.unlink()
     (empty / "Thumbs.db").write_text("")
-    with pytest.raises(ValueError, match="person folder .*cam2/person003 is empty: expected image files.*found "
-                                         "Thumbs.db. Re-extract"):
+    with pytest.raises(
+        ValueError, match="person folder .*cam2/person003 is empty: expected image files.*found Thumbs.db. Re-extract"
+    ):
         load_dataset("ilidsvid", root=tmp_path)
     for f in empty.iterdir():
         f.unlink()
     empty.rmdir()
-    with pytest.raises(ValueError, match="cam1 and cam2 must hold the same persons; found 1 only in cam1 \\(\\[3\\]\\) "
-                                         "and 0 only in cam2.*Re-extract"):
+    with pytest.raises(
+        ValueError,
+        match="cam1 and cam2 must hold the same persons; found 1 only in cam1 \\(\\[3\\]\\) "
+        "and 0 only in cam2.*Re-extract",
+    ):
         load_dataset("ilidsvid", root=tmp_path)
-    _write_frames(tmp_path / "i-LIDS-VID" / "sequences" / "cam2" / "person_3", _random_frames(np.random.default_rng(0), 2),
-                  ["1.png", "2.png"])
-    _write_frames(tmp_path / "i-LIDS-VID" / "sequences" / "cam2" / "person003", _random_frames(np.random.default_rng(0), 2),
-                  ["1.png", "2.png"])
+    _write_frames(
+        tmp_path / "i-LIDS-VID" / "sequences" / "cam2" / "person_3",
+        _random_frames(np.random.default_rng(0), 2),
+        ["1.png", "2.png"],
+    )
+    _write_frames(
+        tmp_path / "i-LIDS-VID" / "sequences" / "cam2" / "person003",
+        _random_frames(np.random.default_rng(0), 2),
+        ["1.png", "2.png"],
+    )
     with pytest.raises(ValueError, match="Two person folders in .*cam2 have the id 3: person003 and person_3"):
         load_dataset("ilidsvid", root=tmp_path)
 
@@ -185,7 +220,9 @@ def test_mismatched_camera_folders(tmp_path):
     with pytest.raises(ValueError, match="at least 2 camera folders.*found \\['cam'\\]"):
         load_dataset("folder", root=tmp_path / "one")
     _fake_ilidsvid(tmp_path / "il")
-    (tmp_path / "il" / "i-LIDS-VID" / "sequences" / "cam2").rename(tmp_path / "il" / "i-LIDS-VID" / "sequences" / "camB")
+    (tmp_path / "il" / "i-LIDS-VID" / "sequences" / "cam2").rename(
+        tmp_path / "il" / "i-LIDS-VID" / "sequences" / "camB"
+    )
     with pytest.raises(FileNotFoundError, match="\\['cam2'\\] missing, found \\['cam1', 'camB'\\]"):
         load_dataset("ilidsvid", root=tmp_path / "il")
 
@@ -193,17 +230,23 @@ def test_mismatched_camera_folders(tmp_path):
 def test_split_files_naming_unknown_or_leaving_out_persons(tmp_path):
     _fake_ilidsvid(tmp_path)
     wrong = save_splits([{"train": [1, 3], "test": [10, 99]}], tmp_path / "wrong.json")
-    with pytest.raises(ValueError, match="names 1 persons that are not in the ilidsvid data \\(4 persons, ids "
-                                         "1..42\\): \\[99\\].*pass the split file made for this data"):
+    with pytest.raises(
+        ValueError,
+        match="names 1 persons that are not in the ilidsvid data \\(4 persons, ids "
+        "1..42\\): \\[99\\].*pass the split file made for this data",
+    ):
         load_dataset("ilidsvid", root=tmp_path, splits_file=wrong)
     partial = save_splits([{"train": [1], "test": [10]}], tmp_path / "partial.json")
     with pytest.warns(SkippedDataWarning, match="leaves out 2 of the 4 persons of ilidsvid \\(\\[3, 42\\]\\)"):
         ds = load_dataset("ilidsvid", root=tmp_path, splits_file=partial)
     assert ds.splits == [{"train": [1], "test": [10]}]
     (tmp_path / "train-test people splits").mkdir()
-    savemat(tmp_path / "train-test people splits" / "train_test_splits_ilidsvid.mat", {"ls_set": np.array([[1, 2, 3, 5]])})
-    with pytest.raises(ValueError, match="Row 0 of ls_set .* not a permutation of the person indices 1..4 \\(unknown "
-                                         "indices \\[5\\]"):
+    savemat(
+        tmp_path / "train-test people splits" / "train_test_splits_ilidsvid.mat", {"ls_set": np.array([[1, 2, 3, 5]])}
+    )
+    with pytest.raises(
+        ValueError, match="Row 0 of ls_set .* not a permutation of the person indices 1..4 \\(unknown indices \\[5\\]"
+    ):
         load_dataset("ilidsvid", root=tmp_path)
     savemat(tmp_path / "train-test people splits" / "train_test_splits_ilidsvid.mat", {"ls_set": np.array([[1, 2, 3]])})
     with pytest.raises(ValueError, match="ls_set of shape \\(1, 3\\); expected \\(splits, 4\\)"):
@@ -217,7 +260,7 @@ def test_synthetic_export_reads_back_identical(tmp_path):
     gen = SyntheticReID(6, seq_len=(4, 9), occlusion=0.5, seed=7)
     top = gen.export_ilidsvid(tmp_path, num_splits=3)
     assert (top / "sequences" / "cam2" / "person005" / "cam2_person005_00000.png").is_file()
-    back = load_dataset("ilidsvid", root=tmp_path)              # the splits file is there: no warning
+    back = load_dataset("ilidsvid", root=tmp_path)  # the splits file is there: no warning
     made = gen.dataset(num_splits=3)
     assert [(t.pid, t.camid) for t in back.tracklets] == [(t.pid, t.camid) for t in made.tracklets]
     for a, b in zip(made.tracklets, back.tracklets):
@@ -234,7 +277,7 @@ def test_export_checks_its_input(tmp_path):
         export_ilidsvid(three, tmp_path / "a")
     with pytest.raises(ValueError, match="one tracklet per \\(person, camera\\)"):
         export_ilidsvid(ds.tracklets + ds.tracklets[:1], tmp_path / "b")
-    odd = SyntheticReID(5, seq_len=(2, 3), seed=0).dataset(num_splits=2)   # 5 persons: 2 train / 3 test
+    odd = SyntheticReID(5, seq_len=(2, 3), seed=0).dataset(num_splits=2)  # 5 persons: 2 train / 3 test
     with pytest.warns(SkippedDataWarning, match="do not have the official form \\(2 test persons per split\\)"):
         export_ilidsvid(odd, tmp_path / "c")
     with pytest.warns(UserWarning, match="official splits file was not found"):
@@ -261,9 +304,12 @@ def _ilids_tar(tmp_path):
 @pytest.fixture
 def known_md5(monkeypatch):
     """Pretend the official checksums are those of the archives the test builds."""
+
     def set_md5(name, archive):
-        monkeypatch.setitem(dl.SOURCES, name, dataclasses.replace(dl.SOURCES[name], md5=dl.md5sum(archive),
-                                                         size=archive.stat().st_size))
+        monkeypatch.setitem(
+            dl.SOURCES, name, dataclasses.replace(dl.SOURCES[name], md5=dl.md5sum(archive), size=archive.stat().st_size)
+        )
+
     return set_md5
 
 
@@ -275,12 +321,13 @@ def test_prepare_downloads_verifies_and_extracts(tmp_path, known_md5):
     top = dl.prepare("ilidsvid", root, url=archive.as_uri(), progress=False)
     assert top == root / "i-LIDS-VID" and dl.is_ready("ilidsvid", root) and (root / "iLIDS-VID.tar").is_file()
     with warnings.catch_warnings():
-        warnings.simplefilter("error")                          # the official splits came along
+        warnings.simplefilter("error")  # the official splits came along
         ds = load_dataset("ilidsvid", root=root)
     assert ds.pids == [1, 2] and ds.splits == [{"train": [1], "test": [2]}]
 
     def no_network(url, timeout):
         raise AssertionError("prepare must not download what is already there")
+
     assert dl.prepare("ilidsvid", root, opener=no_network) == top
 
 
@@ -288,7 +335,7 @@ def test_prepare_uses_an_archive_put_there_by_hand_and_fixes_a_missing_top_folde
     rng = np.random.default_rng(4)
     by_hand = tmp_path / "data" / "prid_2011.zip"
     by_hand.parent.mkdir()
-    with zipfile.ZipFile(by_hand, "w") as z:                   # multi_shot/ at the top of the zip
+    with zipfile.ZipFile(by_hand, "w") as z:  # multi_shot/ at the top of the zip
         for cam in ("cam_a", "cam_b"):
             for p in (1, 2):
                 for i in range(1, 23):
@@ -297,6 +344,7 @@ def test_prepare_uses_an_archive_put_there_by_hand_and_fixes_a_missing_top_folde
 
     def offline(url, timeout):
         raise urllib.error.URLError("no network")
+
     dl.prepare("prid2011", tmp_path / "data", opener=offline, check=False)
     ds = load_dataset("prid2011", root=tmp_path / "data", num_splits=2)
     assert ds.pids == [1, 2] and len(ds.tracklets[0]) == 22
@@ -305,12 +353,18 @@ def test_prepare_uses_an_archive_put_there_by_hand_and_fixes_a_missing_top_folde
 def test_offline_download_says_where_to_get_the_archive_and_where_to_put_it(tmp_path):
     def offline(url, timeout):
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
     root = tmp_path / "data"
-    with pytest.raises(dl.DownloadError, match="(?s)Could not download iLIDS-VID from http://www.eecs.qmul.ac.uk/"
-                                               ".*name resolution.*save it as .*data/iLIDS-VID.tar"):
+    with pytest.raises(
+        dl.DownloadError,
+        match="(?s)Could not download iLIDS-VID from http://www.eecs.qmul.ac.uk/"
+        ".*name resolution.*save it as .*data/iLIDS-VID.tar",
+    ):
         dl.prepare("ilidsvid", root, opener=offline)
     assert not (root / "iLIDS-VID.tar").exists() and not (root / "iLIDS-VID.tar.part").exists()
-    with pytest.raises(dl.DownloadError, match="SDU-VID has no public download link.*ask its authors.*SDU-VID/sequences"):
+    with pytest.raises(
+        dl.DownloadError, match="SDU-VID has no public download link.*ask its authors.*SDU-VID/sequences"
+    ):
         dl.prepare("sduvid", root, opener=offline)
     with pytest.raises(FileNotFoundError, match="expected .*prid_2011/multi_shot or the archive .*prid_2011.zip"):
         dl.prepare("prid2011", root, download_ok=False)
@@ -320,7 +374,7 @@ def test_bad_archives_are_refused(tmp_path, known_md5):
     archive = _ilids_tar(tmp_path)
     known_md5("ilidsvid", archive)
     data = bytearray(archive.read_bytes())
-    data[len(data) // 2] ^= 0xFF                                         # same size, one byte flipped
+    data[len(data) // 2] ^= 0xFF  # same size, one byte flipped
     archive.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="has MD5 .*; the iLIDS-VID archive has .*download it again"):
         dl.prepare("ilidsvid", tmp_path / "d1", url=archive.as_uri(), progress=False)

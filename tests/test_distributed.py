@@ -1,4 +1,5 @@
 """Data-parallel training (2 processes, gloo, on the cpu) equals one process with the same global batch."""
+
 import json
 import os
 import shutil
@@ -44,38 +45,55 @@ def fresh(ds):
 
 
 def state(model, history):
-    return {"weights": {k: v.clone() for k, v in model.state_dict().items()},
-            "history": {k: v for k, v in history.items() if k != "seconds"}}
+    return {
+        "weights": {k: v.clone() for k, v in model.state_dict().items()},
+        "history": {k: v for k, v in history.items() if k != "seconds"},
+    }
 
 
 def worker(rank: int, tmp, ports) -> None:
     torch.set_num_threads(1)
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(ports[0]), RANK=str(rank), LOCAL_RANK=str(rank),
-                      WORLD_SIZE="2")
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(ports[0]), RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2"
+    )
     ds, data = tiny(tmp / "cache")
     out = {}
     # 1. train() creates the process group from torchrun's variables, and destroys it
     model = fresh(ds)
-    out["b4"] = state(model, train(model, ds, 0, "quick", data=data, progress=False, out_dir=tmp / "ddp",
-                                   batch_size=4, **SETTINGS))
+    out["b4"] = state(
+        model, train(model, ds, 0, "quick", data=data, progress=False, out_dir=tmp / "ddp", batch_size=4, **SETTINGS)
+    )
     assert not dist.is_initialized()
     # 2. a group made by the caller is used and kept; batch 7 of 8 pairs: shares 4+3, then 1+0
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{ports[1]}", rank=rank, world_size=2)
     model = fresh(ds)
-    out["b7"] = state(model, train(model, ds, 0, "quick", data=data, progress=False, batch_size=7,
-                                   **{**SETTINGS, "epochs": 1}))
+    out["b7"] = state(
+        model, train(model, ds, 0, "quick", data=data, progress=False, batch_size=7, **{**SETTINGS, "epochs": 1})
+    )
     # 3. resume the run of 1. for a third epoch
     model = fresh(ds)
-    out["resumed"] = state(model, train(model, ds, 0, "quick", data=data, progress=False, out_dir=tmp / "ddp",
-                                        resume=True, batch_size=4, **{**SETTINGS, "epochs": 3}))
+    out["resumed"] = state(
+        model,
+        train(
+            model,
+            ds,
+            0,
+            "quick",
+            data=data,
+            progress=False,
+            out_dir=tmp / "ddp",
+            resume=True,
+            batch_size=4,
+            **{**SETTINGS, "epochs": 3},
+        ),
+    )
     assert dist.is_initialized()
     dist.destroy_process_group()
     torch.save(out, tmp / f"rank{rank}.pt")
 
 
 def spawn(tmp, timeout: float = 240.0) -> None:
-    ctx = mp.start_processes(worker, args=(tmp, (free_port(), free_port())), nprocs=2, join=False,
-                             start_method="spawn")
+    ctx = mp.start_processes(worker, args=(tmp, (free_port(), free_port())), nprocs=2, join=False, start_method="spawn")
     deadline = time.monotonic() + timeout
     while not ctx.join(timeout=1.0):  # raises when a worker fails
         if time.monotonic() > deadline:
@@ -104,14 +122,32 @@ def test_two_gloo_processes_train_like_one(tmp_path):
     ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in range(2)]
 
     model = fresh(ds)
-    want = {"b4": state(model, train(model, ds, 0, "quick", data=data, progress=False, out_dir=tmp_path / "one",
-                                     batch_size=4, **SETTINGS))}
+    want = {
+        "b4": state(
+            model,
+            train(model, ds, 0, "quick", data=data, progress=False, out_dir=tmp_path / "one", batch_size=4, **SETTINGS),
+        )
+    }
     model = fresh(ds)
-    want["b7"] = state(model, train(model, ds, 0, "quick", data=data, progress=False, batch_size=7,
-                                    **{**SETTINGS, "epochs": 1}))
+    want["b7"] = state(
+        model, train(model, ds, 0, "quick", data=data, progress=False, batch_size=7, **{**SETTINGS, "epochs": 1})
+    )
     model = fresh(ds)
-    want["resumed"] = state(model, train(model, ds, 0, "quick", data=data, progress=False, out_dir=tmp_path / "one",
-                                         resume=True, batch_size=4, **{**SETTINGS, "epochs": 3}))
+    want["resumed"] = state(
+        model,
+        train(
+            model,
+            ds,
+            0,
+            "quick",
+            data=data,
+            progress=False,
+            out_dir=tmp_path / "one",
+            resume=True,
+            batch_size=4,
+            **{**SETTINGS, "epochs": 3},
+        ),
+    )
     for run, single in want.items():
         for k, w in single["weights"].items():
             assert torch.equal(ranks[0][run]["weights"][k], ranks[1][run]["weights"][k]), (run, k)  # in step
@@ -168,6 +204,7 @@ def test_spread_runs_one_split_per_device_at_a_time():
             if code is not None:
                 running.discard((split, device))
             return code
+
         proc.poll = tracked_poll
         return proc
 
@@ -181,8 +218,19 @@ def test_spread_runs_one_split_per_device_at_a_time():
 
 def fake_result(split, rank1, head="combined", dataset="synthetic-tiny", lr=1e-3):
     cmc = [rank1] + [min(100.0, rank1 + 10.0 * r) for r in range(1, 20)]  # rank 5: 90, 100, 100 for 50, 70, 60
-    return {"rank1": cmc[0], "rank5": cmc[4], "rank10": cmc[9], "rank20": cmc[19], "mAP": rank1 / 2, "cmc": cmc,
-            "split": split, "dataset": dataset, "train_dataset": dataset, "head": head, "config": {"lr": lr}}
+    return {
+        "rank1": cmc[0],
+        "rank5": cmc[4],
+        "rank10": cmc[9],
+        "rank20": cmc[19],
+        "mAP": rank1 / 2,
+        "cmc": cmc,
+        "split": split,
+        "dataset": dataset,
+        "train_dataset": dataset,
+        "head": head,
+        "config": {"lr": lr},
+    }
 
 
 def write_results(run, results):
@@ -213,12 +261,29 @@ def test_collect_merges_the_splits_into_mean_and_std(tmp_path, capsys):
 
 
 def test_spread_experiment_commands_keep_the_options(tmp_path):
-    args = build_parser().parse_args(["experiment", "--dataset", "prid2011", "--preset", "prid2011", "--epochs", "7",
-                                      "--flip", "--splits", "0-9", "--devices", "0,1", "--out", str(tmp_path)])
+    args = build_parser().parse_args(
+        [
+            "experiment",
+            "--dataset",
+            "prid2011",
+            "--preset",
+            "prid2011",
+            "--epochs",
+            "7",
+            "--flip",
+            "--splits",
+            "0-9",
+            "--devices",
+            "0,1",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     words = _argv(build_parser(), args, skip={"command", "devices", "splits", "split"})
     again = build_parser().parse_args(["experiment", *words, "--split", "4"])
-    assert {k: v for k, v in vars(again).items() if k not in ("splits", "split", "devices")} == \
-        {k: v for k, v in vars(args).items() if k not in ("splits", "split", "devices")}
+    assert {k: v for k, v in vars(again).items() if k not in ("splits", "split", "devices")} == {
+        k: v for k, v in vars(args).items() if k not in ("splits", "split", "devices")
+    }
     assert again.split == 4 and again.devices is None and again.splits is None
     with pytest.raises(SystemExit, match="not both"):
         cli_main(["experiment", "--splits", "0-1", "--split", "1", "--out", str(tmp_path)])
@@ -230,9 +295,28 @@ TORCHRUN = shutil.which("torchrun", path=str(Path(sys.executable).parent))
 @pytest.mark.skipif(TORCHRUN is None, reason="torchrun is not installed beside this Python")
 def test_torchrun_command_line_trains_with_two_processes(tmp_path):
     run = tmp_path / "ddp"
-    cmd = [TORCHRUN, "--standalone", "--nproc_per_node=2", "-m", "reidlib", "train", "--synthetic", "tiny", "--epochs",
-           "2", "--window", "6", "--batch-size", "4", "--device", "cpu", "--cache-dir", str(tmp_path / "c"), "--out",
-           str(run)]
+    cmd = [
+        TORCHRUN,
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "reidlib",
+        "train",
+        "--synthetic",
+        "tiny",
+        "--epochs",
+        "2",
+        "--window",
+        "6",
+        "--batch-size",
+        "4",
+        "--device",
+        "cpu",
+        "--cache-dir",
+        str(tmp_path / "c"),
+        "--out",
+        str(run),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.count("| combined (synthetic-tiny, split 0) |") == 1  # rank 0 alone tests and reports

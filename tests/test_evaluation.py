@@ -1,11 +1,19 @@
 """Feature extraction, the evaluation protocol and its errors, on the synthetic `tiny` data."""
+
 import numpy as np
 import pytest
 import torch
 
 from reidlib.data import VideoReIDDataset, load_dataset
-from reidlib.evaluation import (evaluate, evaluate_splits, extract_features, flip_input, format_table,
-                                sequence_feature, summarize)
+from reidlib.evaluation import (
+    evaluate,
+    evaluate_splits,
+    extract_features,
+    flip_input,
+    format_table,
+    sequence_feature,
+    summarize,
+)
 from reidlib.models import VideoReIDNet
 from reidlib.preprocess import preprocess_dataset
 
@@ -68,8 +76,9 @@ def test_split_with_a_person_missing_from_the_gallery(tiny):
 def test_empty_query_set(tiny):
     ds, _, model = tiny
     test = set(ds.splits[0]["test"])
-    no_queries = VideoReIDDataset("noquery", [t for t in ds.tracklets if not (t.pid in test and t.camid == 0)],
-                                  ds.splits)
+    no_queries = VideoReIDDataset(
+        "noquery", [t for t in ds.tracklets if not (t.pid in test and t.camid == 0)], ds.splits
+    )
     with pytest.raises(ValueError, match="0 query and 4 gallery"):
         evaluate(model, no_queries, 0)
     with pytest.raises(ValueError, match="got no tracklets"):
@@ -86,9 +95,22 @@ def test_evaluate_splits_and_cross_dataset(tiny, tmp_path):
     ds, data, _ = tiny
     other = load_dataset("synthetic", preset="tiny", seed=1)
     other_data = preprocess_dataset(other, cache_dir=tmp_path / "cache", progress=False)
-    out = evaluate_splits(ds, [0, 1], head="mean", preset="quick", data=data, test_dataset=other,
-                          test_data=other_data, progress=False,
-                          out_dir=tmp_path, device="cpu", epochs=1, window=4, batch_size=8, val_every=0)
+    out = evaluate_splits(
+        ds,
+        [0, 1],
+        head="mean",
+        preset="quick",
+        data=data,
+        test_dataset=other,
+        test_data=other_data,
+        progress=False,
+        out_dir=tmp_path,
+        device="cpu",
+        epochs=1,
+        window=4,
+        batch_size=8,
+        val_every=0,
+    )
     assert [r["split"] for r in out["splits"]] == [0, 1] and out["test_dataset"] == "synthetic-tiny"
     r1 = [r["rank1"] for r in out["splits"]]
     assert out["mean"]["rank1"] == pytest.approx(np.mean(r1))
@@ -112,6 +134,7 @@ def test_attention_visibility_correlation():
 
     def t(vis):
         return Tracklet(0, 0, np.zeros((len(vis), 4, 4, 3), np.uint8), visibility=np.array(vis, float))
+
     tracks = [t([1, 0.2, 0.5, 0.9]), t([0.1, 0.3, 1.0]), t([1, 1, 1])]  # the last never occluded: left out
     follows = [torch.tensor([0.9, 0.1, 0.4, 0.8]), torch.tensor([0.0, 0.5, 0.6]), torch.tensor([0.3, 0.2, 0.1])]
     r = attention_visibility(follows, tracks)

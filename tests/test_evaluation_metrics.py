@@ -1,4 +1,5 @@
 """CMC and mAP against hand-computed cases and an independent per-query loop."""
+
 import numpy as np
 import pytest
 import torch
@@ -20,9 +21,13 @@ def loop_reference(d, qp, gp):
 
 
 def test_hand_computed_single_shot():
-    d = np.array([[0.1, 0.5, 0.9],   # query 1: right match nearest -> rank 1
-                  [0.2, 0.3, 0.4],   # query 2: one wrong item nearer -> rank 2
-                  [0.1, 0.2, 0.8]])  # query 3: right match farthest -> rank 3
+    d = np.array(
+        [
+            [0.1, 0.5, 0.9],  # query 1: right match nearest -> rank 1
+            [0.2, 0.3, 0.4],  # query 2: one wrong item nearer -> rank 2
+            [0.1, 0.2, 0.8],
+        ]
+    )  # query 3: right match farthest -> rank 3
     pids = [1, 2, 3]
     np.testing.assert_array_equal(first_match_rank(d, pids, pids), [1, 2, 3])
     np.testing.assert_allclose(cmc(d, pids, pids, max_rank=4), [1 / 3, 2 / 3, 1, 1])

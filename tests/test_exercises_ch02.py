@@ -1,4 +1,5 @@
 """Chapter 2 checks: right answers pass, wrong answers and stubs get a clear CheckFailed."""
+
 import re
 
 import numpy as np
@@ -37,12 +38,14 @@ def test_split_persons_right_and_wrong(capsys):
         order = rng.permutation(len(pids))
         cut = int(round(fraction * len(pids)))
         return [pids[i] for i in order[:cut]], [pids[i] for i in order[cut:]]
+
     with pytest.raises(CheckFailed, match="(?s)in train and test.*split the unique persons"):
         check_split_persons(split_tracklets)
 
     def not_random(pids, fraction, rng):
         persons = sorted(set(pids))
         return persons[:6], persons[6:]
+
     with pytest.raises(CheckFailed, match="only 1 distinct splits in 30 seeds"):
         check_split_persons(not_random)
     with pytest.raises(CheckFailed, match="not implemented yet"):
@@ -58,6 +61,7 @@ def test_sample_window_right_and_wrong(capsys):
             return np.arange(length) % n
         start = rng.integers(0, n - length)  # never the last start
         return np.arange(start, start + length)
+
     with pytest.raises(CheckFailed, match="(?s)starts \\[4\\] never drawn.*excludes high"):
         check_sample_window(off_by_one)
 
@@ -65,6 +69,7 @@ def test_sample_window_right_and_wrong(capsys):
         if n >= length:
             return sample_window(n, length, rng)
         return np.r_[np.arange(n), np.zeros(length - n, int)]
+
     with pytest.raises(CheckFailed, match="(?s)expected: \\[0, 1, 2, 3, 4, 0, 1.*looped"):
         check_sample_window(pads_with_zeros)
     with pytest.raises(CheckFailed, match="not implemented yet"):

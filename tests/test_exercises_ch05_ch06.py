@@ -1,11 +1,19 @@
 """Exercise checks of chapters 5 and 6: right answers pass, wrong ones get a clear CheckFailed."""
+
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reidlib.exercises import (CheckFailed, check_bilinear_weight, check_fcn_attention, check_masked_attention_pool,
-                               check_masked_mean, check_masked_softmax, check_receptive_field)
+from reidlib.exercises import (
+    CheckFailed,
+    check_bilinear_weight,
+    check_fcn_attention,
+    check_masked_attention_pool,
+    check_masked_mean,
+    check_masked_softmax,
+    check_receptive_field,
+)
 from reidlib.exercises.ch05 import measured_receptive_field
 from reidlib.models import FCNTemporalAttention, init_interpolation_
 
@@ -17,7 +25,7 @@ def stub(*args):
 # ------------------------------------------------------------------ chapter 5
 def bilinear_weight(channels, factor):
     k = 2 * factor
-    taps = 1 - (torch.arange(k) - (factor - 0.5)).abs() / factor        # (k,)
+    taps = 1 - (torch.arange(k) - (factor - 0.5)).abs() / factor  # (k,)
     w = torch.zeros(channels, channels, k, k)
     w[range(channels), range(channels)] = taps[:, None] * taps[None, :]
     return w
@@ -34,14 +42,19 @@ def test_bilinear_weight_wrong_answers_are_explained():
     every_channel = lambda c, f: bilinear_weight(1, f).expand(c, c, 2 * f, 2 * f)
     with pytest.raises(CheckFailed, match="(?s)zeros wherever.*copy only its own input channel"):
         check_bilinear_weight(every_channel)
+
     # centred on tap f instead of half-way between the two middle taps: 0, 0.5, 1, 0.5 for f = 2
     def off_centre(c, f):
         taps = (1 - (torch.arange(2 * f) - f).abs() / f).clamp_min(0)
         w = torch.zeros(c, c, 2 * f, 2 * f)
         w[range(c), range(c)] = taps[:, None] * taps[None, :]
         return w
-    with pytest.raises(CheckFailed, match=r"(?s)expected: \S*0\.5625\S* at index \(0, 0, 2, 2\).*returned: \S*1\.0\S* there"
-                                          r".*hint: the 1-D taps for factor 2 are 0.25, 0.75"):
+
+    with pytest.raises(
+        CheckFailed,
+        match=r"(?s)expected: \S*0\.5625\S* at index \(0, 0, 2, 2\).*returned: \S*1\.0\S* there"
+        r".*hint: the 1-D taps for factor 2 are 0.25, 0.75",
+    ):
         check_bilinear_weight(off_centre)
     with pytest.raises(CheckFailed, match="not implemented yet. write this function"):
         check_bilinear_weight(stub)
@@ -55,15 +68,22 @@ def test_bilinear_weight_wrong_scale_fails_the_interpolation_test():
         w = torch.zeros(c, c, k, k)
         w[range(c), range(c)] = taps[:, None] * taps[None, :]
         return w
+
     with pytest.raises(CheckFailed, match="with factor 4 the upsampled image should equal bilinear interpolation"):
         check_bilinear_weight(fixed_slope)
 
 
-@pytest.mark.parametrize("layers, want", [
-    ([(3, 1)], 3), ([(3, 1), (3, 1)], 5), ([(3, 1), (2, 2), (3, 1)], 8),
-    ([(2, 2), (2, 2), (2, 2)], 8), ([(5, 1), (2, 2), (3, 1), (2, 2)], 1 + 4 + 1 + 2 * 2 + 1 * 2),
-    ([(1, 16), (17, 1)], 1 + 16 * 16),  # a wide kernel after a big stride needs a long input
-])
+@pytest.mark.parametrize(
+    "layers, want",
+    [
+        ([(3, 1)], 3),
+        ([(3, 1), (3, 1)], 5),
+        ([(3, 1), (2, 2), (3, 1)], 8),
+        ([(2, 2), (2, 2), (2, 2)], 8),
+        ([(5, 1), (2, 2), (3, 1), (2, 2)], 1 + 4 + 1 + 2 * 2 + 1 * 2),
+        ([(1, 16), (17, 1)], 1 + 16 * 16),  # a wide kernel after a big stride needs a long input
+    ],
+)
 def test_measured_receptive_field_matches_hand_counts(layers, want):
     assert measured_receptive_field(layers) == want
 
@@ -79,8 +99,11 @@ def test_receptive_field_checks_both_sides(capsys):
     assert check_receptive_field(receptive_field)
     assert "correct" in capsys.readouterr().out
     no_strides = lambda layers: 1 + sum(k - 1 for k, _ in layers)
-    with pytest.raises(CheckFailed, match=r"(?s)expected: 8 input frames for layers \[\(3, 1\), \(2, 2\), \(3, 1\)\].*"
-                                          r"returned: 6.*product of the strides"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"(?s)expected: 8 input frames for layers \[\(3, 1\), \(2, 2\), \(3, 1\)\].*"
+        r"returned: 6.*product of the strides",
+    ):
         check_receptive_field(no_strides)
     with pytest.raises(CheckFailed, match="not implemented yet"):
         check_receptive_field(stub)
@@ -132,7 +155,7 @@ class NoSigmoid(OneConv):
 
 class KeepsChannel(OneConv):
     def forward(self, z, mask=None):
-        return torch.sigmoid(self.score(F.relu(self.conv(z.transpose(1, 2)))))   # (B, 1, N)
+        return torch.sigmoid(self.score(F.relu(self.conv(z.transpose(1, 2)))))  # (B, 1, N)
 
 
 class Unused(OneConv):
@@ -183,11 +206,16 @@ def test_pooling_right_answers_pass(capsys):
 
 def test_library_pooling_heads_pass_the_checks():
     from reidlib.models import MeanPool
+
     assert check_masked_mean(lambda z, m: MeanPool()(z, m)[0])
 
 
 def test_masked_mean_wrong_answers_are_explained():
-    with pytest.raises(CheckFailed, match=r"(?s)expected: \S*3\.0\S* at index \(0, 1\).*returned: \S*2\.0\S* there.*hint: divide the sum of the real frames"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"(?s)expected: \S*3\.0\S* at index \(0, 1\).*returned: \S*2\.0\S* there"
+        r".*hint: divide the sum of the real frames",
+    ):
         check_masked_mean(lambda z, m: (z * m[..., None]).sum(1) / z.shape[1])
     with pytest.raises(CheckFailed, match="expected: an array of shape \\(1, 2\\)"):
         check_masked_mean(lambda z, m: (z * m[..., None]).sum(1, keepdim=True) / m.sum(1)[:, None, None])
@@ -197,7 +225,10 @@ def test_masked_mean_wrong_answers_are_explained():
 
 def test_masked_attention_pool_wrong_answers_are_explained():
     normalised = lambda z, lam, m: masked_attention_pool(z, lam, m) / (lam * m).sum(1, keepdim=True)
-    with pytest.raises(CheckFailed, match=r"(?s)expected: \S*4\.0\S* at index \(0, 1\).*returned: \S*2\.666.*lambda_i \* z_i, with no division"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"(?s)expected: \S*4\.0\S* at index \(0, 1\).*returned: \S*2\.666.*lambda_i \* z_i, with no division",
+    ):
         check_masked_attention_pool(normalised)
     no_mask = lambda z, lam, m: (lam[..., None] * z).sum(1)
     with pytest.raises(CheckFailed, match=r"(?s)expected: \S*1\.0\S* at index \(0, 0\).*returned: \S*7\.(3|29)"):

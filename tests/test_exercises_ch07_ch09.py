@@ -1,14 +1,21 @@
 """The checks of chapters 7-9: right answers pass, wrong answers and stubs get a clear verdict."""
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 from reidlib import evaluation, losses
-
-from reidlib.exercises import (CheckFailed, check_checkpoint, check_cmc, check_lr_schedule,
-                               check_mean_average_precision, check_paired_difference, check_siamese_loss,
-                               check_squared_hinge)
+from reidlib.exercises import (
+    CheckFailed,
+    check_checkpoint,
+    check_cmc,
+    check_lr_schedule,
+    check_mean_average_precision,
+    check_paired_difference,
+    check_siamese_loss,
+    check_squared_hinge,
+)
 
 
 # ---------- chapter 7: squared hinge ----------
@@ -32,15 +39,21 @@ def test_check_squared_hinge_accepts_the_library_loss():
     assert check_squared_hinge(lambda d, same, margin: losses.squared_hinge(d, same, margin=margin))
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda d, s, m: 2 * hinge(d, s, m), "1/2 in front is missing"),
-    (lambda d, s, m: hinge(d, ~s, m), "swapped"),
-    (lambda d, s, m: torch.where(s, 0.5 * d**2, (m - d).clamp(min=0)), "square the hinge"),
-    (lambda d, s, m: torch.where(s, 0.5 * d**2, 0.5 * (d - m).clamp(min=0) ** 2), r"max\(0, m - d\), not max\(0, d - m\)"),
-    (lambda d, s, m: hinge(d, s, m).mean(), r"shape \(B,\)"),
-    (lambda d, s, m: torch.tensor(hinge(d, s, m).tolist()), "cut from the graph"),
-    (lambda d, s, m: hinge(d, s, m).detach().numpy(), "torch.Tensor"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda d, s, m: 2 * hinge(d, s, m), "1/2 in front is missing"),
+        (lambda d, s, m: hinge(d, ~s, m), "swapped"),
+        (lambda d, s, m: torch.where(s, 0.5 * d**2, (m - d).clamp(min=0)), "square the hinge"),
+        (
+            lambda d, s, m: torch.where(s, 0.5 * d**2, 0.5 * (d - m).clamp(min=0) ** 2),
+            r"max\(0, m - d\), not max\(0, d - m\)",
+        ),
+        (lambda d, s, m: hinge(d, s, m).mean(), r"shape \(B,\)"),
+        (lambda d, s, m: torch.tensor(hinge(d, s, m).tolist()), "cut from the graph"),
+        (lambda d, s, m: hinge(d, s, m).detach().numpy(), "torch.Tensor"),
+    ],
+)
 def test_check_squared_hinge_explains_wrong_answers(wrong, message):
     with pytest.raises(CheckFailed, match=message):
         check_squared_hinge(wrong)
@@ -49,6 +62,7 @@ def test_check_squared_hinge_explains_wrong_answers(wrong, message):
 def test_check_squared_hinge_reports_a_stub():
     def stub(d, same, margin):
         raise NotImplementedError("write the squared hinge")
+
     with pytest.raises(CheckFailed, match="not implemented yet. write the squared hinge"):
         check_squared_hinge(stub)
 
@@ -61,7 +75,7 @@ def eq4(f1, f2, same, logits1, logits2, labels1, labels2, margin=2.0):
 
 def test_eq4_by_hand():
     """One pair with uniform logits: each CE is log K; the hinge is d^2/2 for a positive pair."""
-    f1, f2 = torch.tensor([[3.0, 0.0]]), torch.tensor([[0.0, 4.0]])    # d = 5
+    f1, f2 = torch.tensor([[3.0, 0.0]]), torch.tensor([[0.0, 4.0]])  # d = 5
     logits = torch.zeros(1, 4)
     lab = torch.tensor([1])
     total = eq4(f1, f2, torch.tensor([True]), logits, logits, lab, lab)
@@ -77,15 +91,27 @@ def test_check_siamese_loss_accepts_the_library_loss():
     assert check_siamese_loss(lambda *a: losses.siamese_loss(*a[:-1], margin=a[-1])[0])
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda f1, f2, s, l1, l2, y1, y2, m: F.cross_entropy(l1, y1) + F.cross_entropy(l2, y2), "hinge term is missing"),
-    (lambda f1, f2, s, l1, l2, y1, y2, m: hinge((f1 - f2).norm(dim=1), s, m).mean(), "identity .* missing"),
-    (lambda f1, f2, s, l1, l2, y1, y2, m: 2 * F.cross_entropy(l1, y1) + hinge((f1 - f2).norm(dim=1), s, m).mean(),
-     "(?s)expected: .*terms: id 1"),
-    (lambda f1, f2, s, l1, l2, y1, y2, m: F.cross_entropy(l1, y1) + hinge((f1 - f2).norm(dim=1), s, m).mean(),
-     "both cross-entropies"),
-    (lambda *a: eq4(*a).reshape(1, 1).repeat(2, 1), "scalar"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (
+            lambda f1, f2, s, l1, l2, y1, y2, m: F.cross_entropy(l1, y1) + F.cross_entropy(l2, y2),
+            "hinge term is missing",
+        ),
+        (lambda f1, f2, s, l1, l2, y1, y2, m: hinge((f1 - f2).norm(dim=1), s, m).mean(), "identity .* missing"),
+        (
+            lambda f1, f2, s, l1, l2, y1, y2, m: (
+                2 * F.cross_entropy(l1, y1) + hinge((f1 - f2).norm(dim=1), s, m).mean()
+            ),
+            "(?s)expected: .*terms: id 1",
+        ),
+        (
+            lambda f1, f2, s, l1, l2, y1, y2, m: F.cross_entropy(l1, y1) + hinge((f1 - f2).norm(dim=1), s, m).mean(),
+            "both cross-entropies",
+        ),
+        (lambda *a: eq4(*a).reshape(1, 1).repeat(2, 1), "scalar"),
+    ],
+)
 def test_check_siamese_loss_explains_wrong_answers(wrong, message):
     with pytest.raises(CheckFailed, match=message):
         check_siamese_loss(wrong)
@@ -94,6 +120,7 @@ def test_check_siamese_loss_explains_wrong_answers(wrong, message):
 def test_check_siamese_loss_reports_a_stub_and_a_crash():
     def stub(*a):
         raise NotImplementedError
+
     with pytest.raises(CheckFailed, match="not implemented yet"):
         check_siamese_loss(stub)
     with pytest.raises(CheckFailed, match="raised RuntimeError"):
@@ -108,7 +135,8 @@ def lr_at(epoch, base_lr, milestones, gamma=0.1):
 def test_lr_at_by_hand():
     """The paper's PRID-2011 schedule: 1e-4, x0.1 after epoch 800 and after 1100."""
     assert [lr_at(e, 1e-4, [800, 1100]) for e in (0, 799, 800, 1099, 1100, 1399)] == pytest.approx(
-        [1e-4, 1e-4, 1e-5, 1e-5, 1e-6, 1e-6])
+        [1e-4, 1e-4, 1e-5, 1e-5, 1e-6, 1e-6]
+    )
 
 
 def test_check_lr_schedule_accepts_a_right_answer(capsys):
@@ -116,11 +144,14 @@ def test_check_lr_schedule_accepts_a_right_answer(capsys):
     assert "MultiStepLR" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda e, b, ms, g: b * g ** sum(e > m for m in ms), "off-by-one"),
-    (lambda e, b, ms, g: b, "multiply base_lr by gamma"),
-    (lambda e, b, ms, g: "fast", "a number per epoch"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda e, b, ms, g: b * g ** sum(e > m for m in ms), "off-by-one"),
+        (lambda e, b, ms, g: b, "multiply base_lr by gamma"),
+        (lambda e, b, ms, g: "fast", "a number per epoch"),
+    ],
+)
 def test_check_lr_schedule_explains_wrong_answers(wrong, message):
     with pytest.raises(CheckFailed, match=message):
         check_lr_schedule(wrong)
@@ -150,6 +181,7 @@ def test_check_checkpoint_catches_forgotten_momentum():
         state = torch.load(path)
         model.load_state_dict(state["model"])
         return state["epoch"]
+
     with pytest.raises(CheckFailed, match="momentum was not restored"):
         check_checkpoint(save_weights_only, load_weights_only)
 
@@ -162,6 +194,7 @@ def test_check_checkpoint_catches_missing_file_epoch_and_stub():
 
     def stub(*a):
         raise NotImplementedError("save the model and the optimizer")
+
     with pytest.raises(CheckFailed, match="not implemented yet. save the model"):
         check_checkpoint(stub, load_ckpt)
 
@@ -169,7 +202,7 @@ def test_check_checkpoint_catches_missing_file_epoch_and_stub():
 # ---------- chapter 9: CMC and mAP ----------
 def cmc(distmat, qp, gp, max_rank=20):
     order = np.argsort(distmat, axis=1)
-    matches = gp[order] == qp[:, None]                   # (Q, G)
+    matches = gp[order] == qp[:, None]  # (Q, G)
     found = np.cumsum(matches, axis=1)[:, :max_rank] > 0
     return found.mean(0)
 
@@ -199,13 +232,16 @@ def test_check_cmc_accepts_the_library_cmc():
     assert check_cmc(lambda d, q, g, k: evaluation.cmc(d, q, g, max_rank=k))
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda d, q, g, k: 100 * cmc(d, q, g, k), "not percentages"),
-    (lambda d, q, g, k: cmc(-d, q, g, k), "sort ascending"),
-    (lambda d, q, g, k: np.r_[0.0, cmc(d, q, g, k)[:-1]], "off-by-one"),
-    (lambda d, q, g, k: (g[np.argsort(d, 1)] == q[:, None])[:, :k].mean(0), "never go down"),
-    (lambda d, q, g, k: cmc(d, q, g, k)[:-1], r"shape \("),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda d, q, g, k: 100 * cmc(d, q, g, k), "not percentages"),
+        (lambda d, q, g, k: cmc(-d, q, g, k), "sort ascending"),
+        (lambda d, q, g, k: np.r_[0.0, cmc(d, q, g, k)[:-1]], "off-by-one"),
+        (lambda d, q, g, k: (g[np.argsort(d, 1)] == q[:, None])[:, :k].mean(0), "never go down"),
+        (lambda d, q, g, k: cmc(d, q, g, k)[:-1], r"shape \("),
+    ],
+)
 def test_check_cmc_explains_wrong_answers(wrong, message):
     with pytest.raises(CheckFailed, match=message):
         check_cmc(wrong)
@@ -214,6 +250,7 @@ def test_check_cmc_explains_wrong_answers(wrong, message):
 def test_check_cmc_reports_a_stub():
     def stub(d, q, g, k):
         raise NotImplementedError("compute the CMC curve")
+
     with pytest.raises(CheckFailed, match="not implemented yet. compute the CMC"):
         check_cmc(stub)
 
@@ -232,12 +269,15 @@ def mrr(d, q, g):
     return float(np.mean(1 / (first + 1)))
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda d, q, g: 100 * mean_ap(d, q, g), "not a percentage"),
-    (lambda d, q, g: mean_ap(-d, q, g), "sort ascending"),
-    (mrr, "reciprocal rank"),
-    (lambda d, q, g: np.array([mean_ap(d, q, g)] * 2), "one number"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda d, q, g: 100 * mean_ap(d, q, g), "not a percentage"),
+        (lambda d, q, g: mean_ap(-d, q, g), "sort ascending"),
+        (mrr, "reciprocal rank"),
+        (lambda d, q, g: np.array([mean_ap(d, q, g)] * 2), "one number"),
+    ],
+)
 def test_check_map_explains_wrong_answers(wrong, message):
     with pytest.raises(CheckFailed, match=message):
         check_mean_average_precision(wrong)
@@ -246,6 +286,7 @@ def test_check_map_explains_wrong_answers(wrong, message):
 def test_check_map_reports_a_stub():
     def stub(d, q, g):
         raise NotImplementedError
+
     with pytest.raises(CheckFailed, match="not implemented yet"):
         check_mean_average_precision(stub)
 
@@ -267,13 +308,16 @@ def test_check_paired_difference_accepts_a_right_answer(capsys):
     assert "cancels" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda a, b: (np.mean(b - a), paired(a, b)[1]), "sign is flipped"),
-    (lambda a, b: (np.mean(a - b), np.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b))), "unpaired"),
-    (lambda a, b: (np.mean(a - b), np.std(a - b) / np.sqrt(len(a))), "ddof=1"),
-    (lambda a, b: (np.mean(a - b), np.std(a - b, ddof=1)), r"divide .* by sqrt\(S\)"),
-    (lambda a, b: np.mean(a - b), "a pair of numbers"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda a, b: (np.mean(b - a), paired(a, b)[1]), "sign is flipped"),
+        (lambda a, b: (np.mean(a - b), np.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b))), "unpaired"),
+        (lambda a, b: (np.mean(a - b), np.std(a - b) / np.sqrt(len(a))), "ddof=1"),
+        (lambda a, b: (np.mean(a - b), np.std(a - b, ddof=1)), r"divide .* by sqrt\(S\)"),
+        (lambda a, b: np.mean(a - b), "a pair of numbers"),
+    ],
+)
 def test_check_paired_difference_explains_wrong_answers(wrong, message):
     with pytest.raises(CheckFailed, match=message):
         check_paired_difference(wrong)
@@ -282,5 +326,6 @@ def test_check_paired_difference_explains_wrong_answers(wrong, message):
 def test_check_paired_difference_reports_a_stub():
     def stub(a, b):
         raise NotImplementedError("pair the splits")
+
     with pytest.raises(CheckFailed, match="not implemented yet. pair the splits"):
         check_paired_difference(stub)

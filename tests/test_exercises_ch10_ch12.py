@@ -5,8 +5,15 @@ import pytest
 import torch
 
 from reidlib.data import load_dataset
-from reidlib.exercises import (CheckFailed, check_fcn_macs, check_ilidsvid_path, check_least_trusted,
-                               check_lstm_macs, check_pearson, check_training_hours)
+from reidlib.exercises import (
+    CheckFailed,
+    check_fcn_macs,
+    check_ilidsvid_path,
+    check_least_trusted,
+    check_lstm_macs,
+    check_pearson,
+    check_training_hours,
+)
 from reidlib.exercises.ch11 import fcn_encoder_macs, lstm_attention_macs
 from reidlib.models import FCNTemporalAttention, RNNTemporalAttention, count_macs
 from reidlib.training import PairSampler
@@ -48,8 +55,8 @@ def test_pearson_right_and_wrong(capsys):
 def test_fcn_macs_formula_matches_the_counted_module(n, windows, hidden):
     fcn = FCNTemporalAttention(32, windows=windows, hidden=hidden)
     total = count_macs(fcn, torch.zeros(1, n, 32))
-    cells = -(-n // 2 ** len(windows))                                  # coarse cells after the poolings
-    upsample = (cells + 2) * 2 * 2 ** len(windows)                      # the final deconv: (M + 2) x kernel 2f
+    cells = -(-n // 2 ** len(windows))  # coarse cells after the poolings
+    upsample = (cells + 2) * 2 * 2 ** len(windows)  # the final deconv: (M + 2) x kernel 2f
     assert fcn_encoder_macs(n, 32, hidden, windows) == total - upsample
 
 
@@ -109,8 +116,9 @@ def test_ilidsvid_path_right_and_wrong(capsys):
 
 
 def test_ilidsvid_path_truth_is_read_back_by_the_loader(tmp_path):
-    from reidlib.exercises.ch12 import ilidsvid_frame_path
     import cv2
+
+    from reidlib.exercises.ch12 import ilidsvid_frame_path
 
     for pid in (1, 2, 3):
         for cam in (0, 1):
@@ -123,7 +131,10 @@ def test_ilidsvid_path_truth_is_read_back_by_the_loader(tmp_path):
     assert ds.pids == [1, 2, 3] and len(ds.tracklets) == 6
     t = ds.tracklets[0]
     assert (t.pid, t.camid) == (1, 0) and [p.name for p in t.frames] == [
-        "cam1_person001_00004.png", "cam1_person001_00012.png", "cam1_person001_00030.png"]
+        "cam1_person001_00004.png",
+        "cam1_person001_00012.png",
+        "cam1_person001_00030.png",
+    ]
 
 
 def test_training_hours_truth_counts_the_pair_sampler():

@@ -61,12 +61,14 @@ def test_check_rank_gallery_explains_a_wrong_answer():
 def test_check_reports_a_stub_without_crashing():
     def stub(q, g):
         raise NotImplementedError("sort the gallery by distance")
+
     with pytest.raises(CheckFailed, match="not implemented yet. sort the gallery"):
         check_rank_gallery(stub)
 
 
 def test_check_pairwise_distances_both_sides(capsys):
     from reidlib.exercises import check_pairwise_distances
+
     assert check_pairwise_distances(lambda a, b: np.linalg.norm(a[:, None] - b[None], axis=-1))
     assert "correct" in capsys.readouterr().out
     squared = lambda a, b: (np.linalg.norm(a[:, None] - b[None], axis=-1)) ** 2  # forgot the root

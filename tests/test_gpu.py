@@ -3,6 +3,7 @@
 Skipped without a GPU (CI has none); run on a GPU machine with
 ``python -m pytest tests/test_gpu.py``.
 """
+
 import math
 
 import numpy as np
@@ -28,8 +29,20 @@ def test_training_on_cuda_lowers_the_loss_and_saves_a_checkpoint_a_cpu_loads(tin
     ds, data = tiny
     model = new_model(ds).to(CUDA)
     before = pair_loss(model, ds, data)
-    history = train(model, ds, 0, "quick", data=data, out_dir=tmp_path, progress=False, epochs=3, batch_size=4,
-                    window=8, amp=amp, val_every=1)
+    history = train(
+        model,
+        ds,
+        0,
+        "quick",
+        data=data,
+        out_dir=tmp_path,
+        progress=False,
+        epochs=3,
+        batch_size=4,
+        window=8,
+        amp=amp,
+        val_every=1,
+    )
     assert all(math.isfinite(v) for v in history["loss"]) and len(history["val_rank1"]) == 3
     assert next(model.parameters()).device.type == CUDA.type  # training leaves the model where it was
     assert pair_loss(model, ds, data) < 0.9 * before

@@ -1,5 +1,6 @@
 """Every notebook in book/ is stored clean, listed in the toc, starts with the setup cell, and has a
 MyST text twin in sync with it."""
+
 import json
 import os
 import shutil
@@ -52,6 +53,7 @@ def test_stored_output_is_caught(fake_book):
         cell = [c for c in d["cells"] if c["cell_type"] == "code"][1]
         cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "hi\n"}]
         cell["execution_count"] = 3
+
     _edit(nb, add_output)
     problems = nbtools.check_notebook(nb, root)
     assert any("stored outputs" in p for p in problems) and any("execution count" in p for p in problems)
@@ -65,6 +67,7 @@ def test_other_kernel_missing_setup_and_toc_are_caught(fake_book):
     def break_it(d):
         d["metadata"]["kernelspec"]["name"] = "julia-1.9"
         d["cells"] = [c for c in d["cells"] if "google.colab" not in "".join(c["source"])]
+
     _edit(nb, break_it)
     stray = nb.with_name("ch99_stray.ipynb")
     shutil.copy(nb, stray)
@@ -107,8 +110,10 @@ def test_a_changed_tag_is_out_of_sync(fake_book):
 def test_new_chapter_from_text_gets_the_colab_cells(fake_book):
     root, _ = fake_book
     md = root / "book" / "ch02_new.md"
-    md.write_text("---\nkernelspec:\n  name: python3\n  display_name: Python 3\n  language: python\n---\n\n"
-                  "# 2. New\n\nText.\n\n```{code-cell}\nx = 1\n```\n")
+    md.write_text(
+        "---\nkernelspec:\n  name: python3\n  display_name: Python 3\n  language: python\n---\n\n"
+        "# 2. New\n\nText.\n\n```{code-cell}\nx = 1\n```\n"
+    )
     nb = nbtools.new(md, root)
     problems = nbtools.check_notebook(nb, root)
     assert problems == ["book/ch02_new is not listed in _toc.yml"], problems

@@ -1,4 +1,5 @@
 """tools/link_check.py on small hand-written builds: what resolves, what does not, what is listed."""
+
 import shutil
 
 import pytest
@@ -15,16 +16,22 @@ def _write(path, body):
 def build(tmp_path):
     html = tmp_path / "html"
     _write(html / "index.html", "")
-    (html / "index.html").write_text('<html><head><meta http-equiv="refresh" content="0; url=book/intro.html" /></head></html>')
-    _write(html / "book" / "intro.html",
-           '<h1 id="intro">Intro</h1><a href="ch01.html">ok</a> <a href="ch01.html#goals">ok anchor</a>'
-           '<a href="#intro">self</a> <a href="#">top</a> <a href="../_static/logo.png?v=1">ok asset</a>'
-           '<a href="https://example.org/paper">paper</a> <a href="mailto:a@b.c">mail</a>'
-           '<img src="data:image/png;base64,AAAA">')
-    _write(html / "book" / "ch01.html",
-           '<section id="goals"><h1>One</h1></section><a href="ch02.html">missing page</a>'
-           '<a href="intro.html#nowhere">missing anchor</a><img src="../_images/gone.png">'
-           '<script src="../_static/app.js?v=abc"></script><a href="https://example.org/paper">again</a>')
+    (html / "index.html").write_text(
+        '<html><head><meta http-equiv="refresh" content="0; url=book/intro.html" /></head></html>'
+    )
+    _write(
+        html / "book" / "intro.html",
+        '<h1 id="intro">Intro</h1><a href="ch01.html">ok</a> <a href="ch01.html#goals">ok anchor</a>'
+        '<a href="#intro">self</a> <a href="#">top</a> <a href="../_static/logo.png?v=1">ok asset</a>'
+        '<a href="https://example.org/paper">paper</a> <a href="mailto:a@b.c">mail</a>'
+        '<img src="data:image/png;base64,AAAA">',
+    )
+    _write(
+        html / "book" / "ch01.html",
+        '<section id="goals"><h1>One</h1></section><a href="ch02.html">missing page</a>'
+        '<a href="intro.html#nowhere">missing anchor</a><img src="../_images/gone.png">'
+        '<script src="../_static/app.js?v=abc"></script><a href="https://example.org/paper">again</a>',
+    )
     (html / "_static").mkdir()
     (html / "_static" / "logo.png").write_bytes(b"png")
     (html / "_static" / "app.js").write_text("")
@@ -76,9 +83,11 @@ def colab_book(tmp_path):
 def test_colab_links_must_point_at_the_page_notebook(colab_book):
     root, html, base = colab_book
     _write(html / "book" / "ch01.html", f'<a href="{base}book/ch01.ipynb">launch</a>')
-    _write(html / "book" / "ch02.html", f'<a href="{base}book/ch01.ipynb">wrong chapter</a>'
-                                        f'<a href="{base}book/ch09.ipynb">no such notebook</a>')
-    _write(html / "book" / "intro.html", "")            # made from a .md page: no Colab link needed
+    _write(
+        html / "book" / "ch02.html",
+        f'<a href="{base}book/ch01.ipynb">wrong chapter</a><a href="{base}book/ch09.ipynb">no such notebook</a>',
+    )
+    _write(html / "book" / "intro.html", "")  # made from a .md page: no Colab link needed
     problems = link_check.check_colab(html, root)
     assert set(problems) == {"book/ch02.html"}
     found = "\n".join(problems["book/ch02.html"])

@@ -1,4 +1,5 @@
 """reidlib.losses: hinge values by hand on both sides of the margin, gradient signs, Eq. 4."""
+
 import math
 
 import pytest
@@ -25,9 +26,9 @@ def test_hinge_gradient_pulls_same_and_pushes_different(squared):
     d = D.clone().requires_grad_()
     squared_hinge(d, SAME, squared=squared).sum().backward()
     g = d.grad
-    assert g[0] > 0 and g[3] > 0          # same person: growing d costs, so descent shrinks it
-    assert g[1] < 0                        # different, inside the margin: descent grows d
-    assert g[2] == 0                       # different, beyond the margin: nothing to do
+    assert g[0] > 0 and g[3] > 0  # same person: growing d costs, so descent shrinks it
+    assert g[1] < 0  # different, inside the margin: descent grows d
+    assert g[2] == 0  # different, beyond the margin: nothing to do
     if squared:
         torch.testing.assert_close(g[:4], torch.tensor([0.5, -0.5, 0.0, 1.0]))  # d and -(m - d)
 
@@ -41,7 +42,11 @@ def test_siamese_loss_is_eq4():
     total, parts = siamese_loss(f1, f2, same, l1, l2, y1, y2)
 
     def ce(logits, y):  # -log softmax at the label, by hand
-        return sum(-(float(logits[i, y[i]]) - math.log(sum(math.exp(v) for v in logits[i].tolist()))) for i in range(3)) / 3
+        return (
+            sum(-(float(logits[i, y[i]]) - math.log(sum(math.exp(v) for v in logits[i].tolist()))) for i in range(3))
+            / 3
+        )
+
     d = [math.sqrt(sum((a - b) ** 2 for a, b in zip(f1[i].tolist(), f2[i].tolist()))) for i in range(3)]
     hinge = (d[0] ** 2 / 2 + max(0.0, 2 - d[1]) ** 2 / 2 + d[2] ** 2 / 2) / 3
     want = {"id1": ce(l1, y1), "hinge": hinge, "id2": ce(l2, y2)}
@@ -54,8 +59,15 @@ def test_siamese_loss_is_eq4():
 
 def test_identical_features_give_finite_gradients():
     f = torch.randn(2, 4, requires_grad=True)
-    total, _ = siamese_loss(f, f.clone(), torch.tensor([True, False]), torch.randn(2, 3), torch.randn(2, 3),
-                            torch.tensor([0, 1]), torch.tensor([0, 2]))
+    total, _ = siamese_loss(
+        f,
+        f.clone(),
+        torch.tensor([True, False]),
+        torch.randn(2, 3),
+        torch.randn(2, 3),
+        torch.tensor([0, 1]),
+        torch.tensor([0, 2]),
+    )
     total.backward()
     assert bool(torch.isfinite(f.grad).all())
 
@@ -68,5 +80,12 @@ def test_bad_input_is_explained():
     with pytest.raises(ValueError, match="margin must be > 0"):
         squared_hinge(D, SAME, margin=0)
     with pytest.raises(ValueError, match="same shape"):
-        siamese_loss(torch.randn(2, 4), torch.randn(2, 3), SAME[:2], torch.randn(2, 3), torch.randn(2, 3),
-                     torch.tensor([0, 1]), torch.tensor([0, 1]))
+        siamese_loss(
+            torch.randn(2, 4),
+            torch.randn(2, 3),
+            SAME[:2],
+            torch.randn(2, 3),
+            torch.randn(2, 3),
+            torch.tensor([0, 1]),
+            torch.tensor([0, 1]),
+        )

@@ -1,11 +1,25 @@
 """reidlib.models: shapes, masking, pooling algebra, gradients, and hand-counted sizes."""
+
 import pytest
 import torch
 import torch.nn.functional as F
 
-from reidlib.models import (HEADS, AttentionPool, FCNTemporalAttention, FrameCNN, MaxPool, MeanPool,
-                            RNNTemporalAttention, Upsample1d, VideoReIDNet, count_macs, init_interpolation_,
-                            interp_kernel, make_head, pad_sequences)
+from reidlib.models import (
+    HEADS,
+    AttentionPool,
+    FCNTemporalAttention,
+    FrameCNN,
+    MaxPool,
+    MeanPool,
+    RNNTemporalAttention,
+    Upsample1d,
+    VideoReIDNet,
+    count_macs,
+    init_interpolation_,
+    interp_kernel,
+    make_head,
+    pad_sequences,
+)
 
 NS = [1, 2, 3, 7, 16, 33, 100, 257]
 torch.set_num_threads(1)
@@ -72,9 +86,17 @@ def test_fcn_shapes_for_every_length(variant):
             assert bool(((s > 0) & (s < 1)).all())
 
 
-@pytest.mark.parametrize("kw", [dict(variant="32s"), dict(variant="16s"), dict(variant="8s"),
-                                dict(windows=(5, 3, 3), variant="8s"), dict(windows=(7,)),
-                                dict(activation="softmax")])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(variant="32s"),
+        dict(variant="16s"),
+        dict(variant="8s"),
+        dict(windows=(5, 3, 3), variant="8s"),
+        dict(windows=(7,)),
+        dict(activation="softmax"),
+    ],
+)
 def test_fcn_padded_batch_equals_each_sequence_alone(kw):
     torch.manual_seed(0)
     fcn = FCNTemporalAttention(feature_dim=16, **kw)
@@ -93,10 +115,10 @@ def test_fcn_32s_equals_a_plain_reference_at_initialisation():
     fcn = FCNTemporalAttention(feature_dim=16)
     for n in NS:
         z = torch.randn(n, 16)
-        x = z.T[None]                                                    # (1, D, N)
+        x = z.T[None]  # (1, D, N)
         for conv in fcn.convs:
             x = F.max_pool1d(F.relu(F.conv1d(x, conv.weight, conv.bias, padding=conv.padding)), 2, ceil_mode=True)
-        s = F.conv1d(x, fcn.score.weight, fcn.score.bias)                # (1, 1, ceil(N / 4))
+        s = F.conv1d(x, fcn.score.weight, fcn.score.bias)  # (1, 1, ceil(N / 4))
         want = torch.sigmoid(F.interpolate(s, scale_factor=4, mode="linear", align_corners=False)[0, 0, :n])
         torch.testing.assert_close(fcn(z[None])[0], want, atol=1e-5, rtol=1e-5)
 
@@ -119,7 +141,7 @@ def test_interpolation_init_is_bilinear_in_2d():
     f = 4
     deconv = init_interpolation_(torch.nn.ConvTranspose2d(3, 3, 2 * f, stride=f, bias=False))
     x = torch.randn(1, 3, 4, 6)
-    y = deconv(F.pad(x, (1, 1, 1, 1), mode="replicate"))[..., 3 * f // 2:, 3 * f // 2:][..., : 4 * f, : 6 * f]
+    y = deconv(F.pad(x, (1, 1, 1, 1), mode="replicate"))[..., 3 * f // 2 :, 3 * f // 2 :][..., : 4 * f, : 6 * f]
     torch.testing.assert_close(y, F.interpolate(x, scale_factor=f, mode="bilinear", align_corners=False))
     torch.testing.assert_close(interp_kernel(f, 2), interp_kernel(f)[:, None] * interp_kernel(f)[None])
 
@@ -153,7 +175,7 @@ def test_every_head_gives_each_sequence_its_lone_output(name):
         torch.testing.assert_close(pooled[i], alone[0], atol=1e-5, rtol=1e-5)
         if scores is not None:
             torch.testing.assert_close(scores[i, : len(z)], s_alone[0], atol=1e-5, rtol=1e-5)
-            assert bool((scores[i, len(z):] == 0).all())
+            assert bool((scores[i, len(z) :] == 0).all())
 
 
 @pytest.mark.parametrize("head", [MeanPool(), MaxPool()])
@@ -228,12 +250,20 @@ def test_network_padded_batch_matches_each_sequence(head):
 @pytest.mark.parametrize("head", list(HEADS))
 def test_gradients_reach_every_parameter(head):
     from reidlib.losses import siamese_loss
+
     torch.manual_seed(0)
     net = VideoReIDNet(num_classes=4, head=head)
     x1, x2 = torch.randn(2, 4, 5, 56, 40), torch.randn(2, 4, 5, 56, 40)
     (f1, _), (f2, _) = net(x1), net(x2)
-    total, _ = siamese_loss(f1, f2, torch.tensor([True, False]), net.identity_logits(f1),
-                            net.identity_logits(f2), torch.tensor([0, 1]), torch.tensor([0, 2]))
+    total, _ = siamese_loss(
+        f1,
+        f2,
+        torch.tensor([True, False]),
+        net.identity_logits(f1),
+        net.identity_logits(f2),
+        torch.tensor([0, 1]),
+        torch.tensor([0, 2]),
+    )
     total.backward()
     for name, p in net.named_parameters():
         assert p.grad is not None and bool(p.grad.abs().sum() > 0), name
@@ -264,6 +294,7 @@ def test_network_rejects_bad_input():
 def test_masked_frame_features_under_autocast():
     """Mixed precision: the CNN's output dtype (bfloat16 here, float16 on cuda) must fill the padded batch."""
     from reidlib.models import VideoReIDNet
+
     torch.manual_seed(0)
     net = VideoReIDNet(num_classes=3).eval()
     x = torch.randn(2, 4, 5, 56, 40)

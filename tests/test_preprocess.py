@@ -1,4 +1,5 @@
 """reidlib.preprocess: colour, flow, the network input and the cache, against hand-computed truth."""
+
 import json
 
 import cv2
@@ -32,12 +33,15 @@ def test_float_frames_in_unit_range_match_uint8():
     np.testing.assert_allclose(P.rgb_to_gray(frames), P.rgb_to_yuv(frames)[..., 0], atol=1e-6)
 
 
-@pytest.mark.parametrize("frames, error, match", [
-    (np.zeros((2, 4, 4, 3), np.int32), TypeError, "uint8 frames.*found dtype int32"),
-    (np.zeros((2, 4, 4, 4), np.uint8), ValueError, r"RGB frames.*\(2, 4, 4, 4\)"),
-    (np.full((2, 4, 4, 3), 200.0), ValueError, r"\[0, 1\].*200.*divide by 255"),
-    (np.full((2, 4, 4, 3), np.nan, np.float32), ValueError, "NaN"),
-])
+@pytest.mark.parametrize(
+    "frames, error, match",
+    [
+        (np.zeros((2, 4, 4, 3), np.int32), TypeError, "uint8 frames.*found dtype int32"),
+        (np.zeros((2, 4, 4, 4), np.uint8), ValueError, r"RGB frames.*\(2, 4, 4, 4\)"),
+        (np.full((2, 4, 4, 3), 200.0), ValueError, r"\[0, 1\].*200.*divide by 255"),
+        (np.full((2, 4, 4, 3), np.nan, np.float32), ValueError, "NaN"),
+    ],
+)
 def test_bad_frames_are_refused(frames, error, match):
     with pytest.raises(error, match=match):
         P.rgb_to_yuv(frames)
@@ -45,7 +49,7 @@ def test_bad_frames_are_refused(frames, error, match):
 
 def test_standardize_gives_zero_mean_unit_std_per_frame_and_channel():
     rng = np.random.default_rng(1)
-    x = rng.normal(size=(3, 16, 12, 3)) * [1.0, 10.0, 0.01] + [5.0, -2.0, 100.0]   # channels of very different scale
+    x = rng.normal(size=(3, 16, 12, 3)) * [1.0, 10.0, 0.01] + [5.0, -2.0, 100.0]  # channels of very different scale
     z = P.standardize(x)
     assert z.shape == x.shape and z.dtype == np.float32
     np.testing.assert_allclose(z.mean(axis=(1, 2)), 0, atol=1e-5)
@@ -55,7 +59,9 @@ def test_standardize_gives_zero_mean_unit_std_per_frame_and_channel():
     x2[0] *= 7
     np.testing.assert_allclose(P.standardize(x2)[1:], z[1:], atol=1e-6)
     # channels-first gives the same numbers
-    np.testing.assert_allclose(P.standardize(x.transpose(0, 3, 1, 2), channel_axis=-3), z.transpose(0, 3, 1, 2), atol=1e-6)
+    np.testing.assert_allclose(
+        P.standardize(x.transpose(0, 3, 1, 2), channel_axis=-3), z.transpose(0, 3, 1, 2), atol=1e-6
+    )
 
 
 def test_standardize_is_safe_on_a_constant_channel():
@@ -66,6 +72,7 @@ def test_standardize_is_safe_on_a_constant_channel():
     assert np.all(z[1, :, :, 2] == 0)
     with pytest.raises(ValueError, match="NaN or inf"):
         P.standardize(np.full((1, 4, 4, 3), np.inf))
+
 
 # ----------------------------------------------------------------------------- flow
 
@@ -100,7 +107,7 @@ def test_lucas_kanade_is_sub_pixel_accurate_on_texture():
 def test_the_pyramid_extends_lucas_kanade_to_larger_motion():
     prev, next = P.shifted_textures(64, 48, 3.0, -2.0, seed=11)
     epe = lambda **kw: np.median(P.endpoint_error(P.lucas_kanade(prev, next, **kw), (3.0, -2.0))[10:-10, 10:-10])
-    assert epe(levels=0, iterations=1) > 1.0   # one linearisation: far off at 3.6 px
+    assert epe(levels=0, iterations=1) > 1.0  # one linearisation: far off at 3.6 px
     assert epe(levels=2, iterations=2) < 0.25
 
 
@@ -119,12 +126,15 @@ def test_lucas_kanade_refuses_bad_settings():
         P.lucas_kanade(prev, next, iterations=0)
 
 
-@pytest.mark.parametrize("prev, next, error, match", [
-    (np.zeros((8, 8), np.float32), np.zeros((8, 9), np.float32), ValueError, r"same size.*\(8, 8\) and \(8, 9\)"),
-    (np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 3), np.uint8), ValueError, "one grey image"),
-    (np.zeros((8, 8), np.int64), np.zeros((8, 8), np.int64), TypeError, "dtype int64"),
-    (np.full((8, 8), np.nan, np.float32), np.zeros((8, 8), np.float32), ValueError, "prev contains NaN"),
-])
+@pytest.mark.parametrize(
+    "prev, next, error, match",
+    [
+        (np.zeros((8, 8), np.float32), np.zeros((8, 9), np.float32), ValueError, r"same size.*\(8, 8\) and \(8, 9\)"),
+        (np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 3), np.uint8), ValueError, "one grey image"),
+        (np.zeros((8, 8), np.int64), np.zeros((8, 8), np.int64), TypeError, "dtype int64"),
+        (np.full((8, 8), np.nan, np.float32), np.zeros((8, 8), np.float32), ValueError, "prev contains NaN"),
+    ],
+)
 @pytest.mark.parametrize("method", P.FLOW_METHODS)
 def test_bad_frame_pairs_are_refused(method, prev, next, error, match):
     with pytest.raises(error, match=match):
@@ -134,6 +144,7 @@ def test_bad_frame_pairs_are_refused(method, prev, next, error, match):
 def test_unknown_flow_method_is_refused():
     with pytest.raises(ValueError, match="lk, farneback, dis; found 'horn'"):
         P.compute_flow(np.zeros((8, 8)), np.zeros((8, 8)), "horn")
+
 
 # ----------------------------------------------------------------------------- the input
 
@@ -215,15 +226,15 @@ def test_training_crop_and_flip_are_identical_across_frames():
         out = P.crop_and_flip(x, train=True, rng=np.random.default_rng(seed))
         rel = out[:, :3] - 100000 * np.arange(4)[:, None, None, None]  # remove the frame code
         for t in range(1, 4):
-            np.testing.assert_array_equal(rel[t], rel[0])            # same window, same flip, every frame
+            np.testing.assert_array_equal(rel[t], rel[0])  # same window, same flip, every frame
         top, left = divmod(int(rel[0, 0, 0, :].min()), 100)  # the window's top-left pixel
         assert 0 <= top <= 8 and 0 <= left <= 8
-        window = x[:, :, top:top + 56, left:left + 40]
+        window = x[:, :, top : top + 56, left : left + 40]
         flipped = not np.array_equal(out[:, :3], window[:, :3])
         if flipped:
             np.testing.assert_array_equal(out[:, :3], window[:, :3, :, ::-1])
             np.testing.assert_array_equal(out[:, 3], -window[:, 3, :, ::-1])  # u negated
-            np.testing.assert_array_equal(out[:, 4], window[:, 4, :, ::-1])   # v kept
+            np.testing.assert_array_equal(out[:, 4], window[:, 4, :, ::-1])  # v kept
         else:
             np.testing.assert_array_equal(out, window)
         flips.add(flipped)
@@ -255,6 +266,7 @@ def test_make_input_on_a_synthetic_tracklet():
     part = P.make_input(tr, train=True, rng=np.random.default_rng(0), use_flow=False, indices=[1, 2])
     assert part.shape == (2, 3, 56, 40)
 
+
 # ----------------------------------------------------------------------------- the cache
 
 
@@ -277,6 +289,7 @@ def test_cache_matches_prepare_sequence_and_is_reused(tiny, tmp_path, monkeypatc
 
     def boom(*a, **k):
         raise AssertionError("the cache was rebuilt although nothing changed")
+
     monkeypatch.setattr(cache_module, "prepare_sequence", boom)
     again = P.preprocess_dataset(tiny, cache_dir=tmp_path, progress=False)
     np.testing.assert_array_equal(again.sequence(tr), got)
@@ -284,8 +297,9 @@ def test_cache_matches_prepare_sequence_and_is_reused(tiny, tmp_path, monkeypatc
         P.preprocess_dataset(tiny, cache_dir=tmp_path, progress=False, flow_method="dis")
 
 
-@pytest.mark.parametrize("change", [dict(flow_method="farneback"), dict(use_flow=False), dict(flow_scale=2.0),
-                                    dict(window=5), "dataset"])
+@pytest.mark.parametrize(
+    "change", [dict(flow_method="farneback"), dict(use_flow=False), dict(flow_scale=2.0), dict(window=5), "dataset"]
+)
 def test_a_changed_parameter_or_dataset_builds_a_new_cache(tiny, tmp_path, change):
     base = P.preprocess_dataset(tiny, cache_dir=tmp_path, progress=False)
     if change == "dataset":
@@ -341,9 +355,9 @@ def test_fingerprint_of_image_files_uses_paths_sizes_and_times(tmp_path):
 
 def test_flow_to_rgb_follows_the_colour_wheel():
     flow = np.zeros((1, 4, 2), np.float32)
-    flow[0, 0] = [2, 0]    # right: hue 0, red
-    flow[0, 1] = [-2, 0]   # left: hue 180 degrees, cyan
-    flow[0, 2] = [1, 0]    # right, half the top speed: half as bright
+    flow[0, 0] = [2, 0]  # right: hue 0, red
+    flow[0, 1] = [-2, 0]  # left: hue 180 degrees, cyan
+    flow[0, 2] = [1, 0]  # right, half the top speed: half as bright
     rgb = P.flow_to_rgb(flow)
     assert rgb.dtype == np.uint8 and rgb.shape == (1, 4, 3)
     np.testing.assert_array_equal(rgb[0, 0], [255, 0, 0])
@@ -370,7 +384,7 @@ def test_flow_settings_include_defaults_and_refuse_unknown_ones():
 
 def test_a_changed_flow_default_builds_a_new_cache(tiny, tmp_path, monkeypatch):
     before = P.preprocess_dataset(tiny.tracklets[:2], cache_dir=tmp_path, progress=False)
-    defaults = P.lucas_kanade.__defaults__                     # (window, levels, iterations, min_eig, weights)
+    defaults = P.lucas_kanade.__defaults__  # (window, levels, iterations, min_eig, weights)
     monkeypatch.setattr(P.lucas_kanade, "__defaults__", (7,) + defaults[1:])
     after = P.preprocess_dataset(tiny.tracklets[:2], cache_dir=tmp_path, progress=False)
     assert after.path != before.path and after.params["flow_settings"]["window"] == 7

@@ -1,10 +1,17 @@
 """Chapter 3 checks: right answers pass, wrong answers and stubs get a clear CheckFailed."""
+
 import cv2
 import numpy as np
 import pytest
 
-from reidlib.exercises import (CheckFailed, check_dense_lk, check_image_gradients, check_lk_pyramid, check_lk_solve,
-                               check_structure_tensor)
+from reidlib.exercises import (
+    CheckFailed,
+    check_dense_lk,
+    check_image_gradients,
+    check_lk_pyramid,
+    check_lk_solve,
+    check_structure_tensor,
+)
 
 
 def solve_2x2(a, b, c, p, q, min_eig):
@@ -36,7 +43,10 @@ def test_solve_without_the_guard_is_explained():
         with np.errstate(divide="ignore", invalid="ignore"):
             det = a * c - b * b
             return (b * q - c * p) / det, (b * p - a * q) / det
-    with pytest.raises(CheckFailed, match=r"(?s)expected: finite values.*NaN or inf.*smallest eigenvalue .* <= min_eig"):
+
+    with pytest.raises(
+        CheckFailed, match=r"(?s)expected: finite values.*NaN or inf.*smallest eigenvalue .* <= min_eig"
+    ):
         check_lk_solve(no_guard)
 
 
@@ -61,10 +71,12 @@ def test_a_tensor_without_the_window_fails():
 def test_stubs_are_reported_without_crashing():
     def stub(*args):
         raise NotImplementedError("solve the 2x2 system")
+
     with pytest.raises(CheckFailed, match="not implemented yet. solve the 2x2 system"):
         check_lk_solve(stub)
     with pytest.raises(CheckFailed, match="structure_tensor: not implemented yet"):
         check_structure_tensor(stub)
+
 
 # ----------------------------------------------------------------------------- assignment A1
 
@@ -91,11 +103,15 @@ def pyramid_lk(prev, next, window=9, levels=2, iterations=3):
         h, w = p.shape
         flow = np.zeros((h, w, 2), np.float32) if flow is None else 2 * cv2.resize(flow, (w, h))
         ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+
+        def sm(z):
+            return cv2.GaussianBlur(z.astype(np.float32), (window, window), window / 4)
+
         for _ in range(iterations):
-            warped = cv2.remap(n, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            g = cv2.GaussianBlur
+            warped = cv2.remap(
+                n, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            )
             ix, iy, it = image_gradients(p, warped)
-            sm = lambda z: g(z.astype(np.float32), (window, window), window / 4)
             a, b, c = sm(ix * ix), sm(ix * iy), sm(iy * iy)
             flow = flow + np.stack(solve_2x2(a, b, c, sm(ix * it), sm(iy * it), 1e-6), axis=-1).astype(np.float32)
     return flow
@@ -108,24 +124,36 @@ def test_assignment_checks_accept_right_answers(capsys):
     assert capsys.readouterr().out.count("correct") == 3
 
 
-@pytest.mark.parametrize("wrong, match", [
-    (lambda p, n: image_gradients(p, n)[1::-1] + (n - p,), r"(?s)ix along x .*the two swapped"),
-    (lambda p, n: (cv2.Sobel(p, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(p, cv2.CV_32F, 0, 1, ksize=3), n - p), "scale=1/8"),
-    (lambda p, n: image_gradients(p, n)[:2] + (p - n,), r"expected: next - prev"),
-    (lambda p, n: (np.diff(p, axis=1, append=p[:, -1:]), np.diff(p, axis=0, append=p[-1:]), n - p), "forward differences"),
-])
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (lambda p, n: image_gradients(p, n)[1::-1] + (n - p,), r"(?s)ix along x .*the two swapped"),
+        (
+            lambda p, n: (cv2.Sobel(p, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(p, cv2.CV_32F, 0, 1, ksize=3), n - p),
+            "scale=1/8",
+        ),
+        (lambda p, n: image_gradients(p, n)[:2] + (p - n,), r"expected: next - prev"),
+        (
+            lambda p, n: (np.diff(p, axis=1, append=p[:, -1:]), np.diff(p, axis=0, append=p[-1:]), n - p),
+            "forward differences",
+        ),
+    ],
+)
 def test_wrong_gradients_are_explained(wrong, match):
     with pytest.raises(CheckFailed, match=match):
         check_image_gradients(wrong)
 
 
-@pytest.mark.parametrize("wrong, match", [
-    (lambda p, n, w, m: -dense_lk(p, n, w, m), "the opposite direction"),
-    (lambda p, n, w, m: dense_lk(p, n, w, m)[..., ::-1], r"\(v, u\)"),
-    (lambda p, n, w, m: dense_lk(p, n, w, m)[..., 0], r"shape \(64, 48, 2\)"),
-    (lambda p, n, w, m: dense_lk(p, n, w, -1.0), "NaN or inf"),                       # no guard
-    (lambda p, n, w, m: dense_lk(p, n, w, m) + 0.3, "median end-point error <= 0.1"),
-])
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (lambda p, n, w, m: -dense_lk(p, n, w, m), "the opposite direction"),
+        (lambda p, n, w, m: dense_lk(p, n, w, m)[..., ::-1], r"\(v, u\)"),
+        (lambda p, n, w, m: dense_lk(p, n, w, m)[..., 0], r"shape \(64, 48, 2\)"),
+        (lambda p, n, w, m: dense_lk(p, n, w, -1.0), "NaN or inf"),  # no guard
+        (lambda p, n, w, m: dense_lk(p, n, w, m) + 0.3, "median end-point error <= 0.1"),
+    ],
+)
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the unguarded solve divides 0 by 0
 def test_wrong_dense_lk_is_explained(wrong, match):
     with pytest.raises(CheckFailed, match=match):
@@ -140,6 +168,7 @@ def test_single_step_lk_fails_the_pyramid_check():
 def test_assignment_stubs_are_reported():
     def stub(*args):
         raise NotImplementedError("write me")
+
     for check in (check_image_gradients, check_dense_lk, check_lk_pyramid):
         with pytest.raises(CheckFailed, match="not implemented yet. write me"):
             check(stub)

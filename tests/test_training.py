@@ -1,4 +1,5 @@
 """Pair sampling, the training loop, checkpoints and resume, on the synthetic `tiny` data."""
+
 import json
 
 import numpy as np
@@ -6,8 +7,20 @@ import pytest
 import torch
 
 from reidlib.models import VideoReIDNet
-from reidlib.training import (PRESETS, PairSampler, TrainConfig, build_model, export_weights, get_config,
-                              load_checkpoint, load_model, model_config, read_checkpoint, save_checkpoint, train)
+from reidlib.training import (
+    PRESETS,
+    PairSampler,
+    TrainConfig,
+    build_model,
+    export_weights,
+    get_config,
+    load_checkpoint,
+    load_model,
+    model_config,
+    read_checkpoint,
+    save_checkpoint,
+    train,
+)
 from reidlib.training import checkpoint as ckpt_mod
 from reidlib.training.loop import _batch
 
@@ -37,8 +50,11 @@ def test_pair_sampler_is_balanced_and_seeded(tiny):
             assert len(idx) == 16 and 0 <= idx.min() and idx.max() < len(t)
 
     def key(ps):
-        return [(p.first.pid, p.first.camid, p.second.pid, p.second.camid, p.aug_seed, tuple(p.idx1), tuple(p.idx2))
-                for p in ps]
+        return [
+            (p.first.pid, p.first.camid, p.second.pid, p.second.camid, p.aug_seed, tuple(p.idx1), tuple(p.idx2))
+            for p in ps
+        ]
+
     assert key(PairSampler(train_set, seed=3).epoch(0)) == key(pairs)  # same seed and epoch: same pairs
     assert key(s.epoch(1)) != key(pairs) and key(PairSampler(train_set, seed=4).epoch(0)) != key(pairs)
 
@@ -95,14 +111,38 @@ def test_two_epochs_lower_the_loss(tiny, pair_loss):
 
 def test_learning_rate_schedule_is_applied(tiny):
     ds, data = tiny
-    h = train(fresh_model(ds), ds, 0, "quick", data=data, progress=False, epochs=3, milestones=(1, 2), val_every=0,
-              window=2, batch_size=8)
+    h = train(
+        fresh_model(ds),
+        ds,
+        0,
+        "quick",
+        data=data,
+        progress=False,
+        epochs=3,
+        milestones=(1, 2),
+        val_every=0,
+        window=2,
+        batch_size=8,
+    )
     np.testing.assert_allclose(h["lr"], [1e-3, 1e-4, 1e-5])
 
 
 def run_and_weights(model, ds, data, out, **kw):
-    train(model, ds, 0, "quick", data=data, out_dir=out, progress=False, epochs=3, batch_size=2, window=6,
-          val_every=0, save_every=1, **kw)
+    train(
+        model,
+        ds,
+        0,
+        "quick",
+        data=data,
+        out_dir=out,
+        progress=False,
+        epochs=3,
+        batch_size=2,
+        window=6,
+        val_every=0,
+        save_every=1,
+        **kw,
+    )
     return {k: v.clone() for k, v in model.state_dict().items()}
 
 
@@ -116,6 +156,7 @@ def test_resume_after_a_kill_mid_epoch_gives_the_same_weights(tiny, tmp_path):
     def kill(epoch, step, parts):
         if (epoch, step) == (1, 1):  # in the middle of the second epoch
             raise Killed
+
     with pytest.raises(Killed):
         run_and_weights(fresh_model(ds), ds, data, tmp_path / "cut", on_step=kill)
     assert read_checkpoint(tmp_path / "cut" / "checkpoint.pt")["epoch"] == 1
@@ -147,6 +188,7 @@ def test_a_kill_while_saving_keeps_the_last_good_checkpoint(tiny, tmp_path, monk
     def dies_halfway(obj, f):
         f.write(b"partial bytes")
         raise KeyboardInterrupt
+
     monkeypatch.setattr(ckpt_mod.torch, "save", dies_halfway)
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(path, model, epoch=2)
@@ -218,8 +260,9 @@ def test_checkpoints_keep_the_head_options(tmp_path, head_kw):
 def test_exported_weights_rebuild_the_model(tiny, tmp_path):
     ds, _ = tiny
     model = fresh_model(ds, head="rnn_attention")
-    full = save_checkpoint(tmp_path / "c.pt", model, torch.optim.SGD(model.parameters(), lr=0.1), epoch=5,
-                           history={"loss": [1.0]})
+    full = save_checkpoint(
+        tmp_path / "c.pt", model, torch.optim.SGD(model.parameters(), lr=0.1), epoch=5, history={"loss": [1.0]}
+    )
     small = export_weights(full, tmp_path / "small.pt", results={"rank1": 50.0})
     assert small.stat().st_size < full.stat().st_size
     loaded, ckpt = load_model(small)

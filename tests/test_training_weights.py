@@ -1,4 +1,5 @@
 """The shipped weights load and reproduce their recorded accuracy on their synthetic test split."""
+
 import json
 
 import pytest

@@ -50,7 +50,10 @@ def test_attention_strip_draws_every_frame_with_its_border():
     assert fig.axes[3].get_title() == "#3\nλ=0.75\nv=0.75"
     plt.close(fig)
     fig = viz.attention_strip(fr[:2], [0.5, 0.5004], vmin=0.4995, vmax=0.5005, frame_ids=["p1 c2", "p3 c1"])
-    assert [ax.get_title() for ax in fig.axes[:2]] == ["p1 c2\nλ=0.5000", "p3 c1\nλ=0.5004"]  # decimals follow the range
+    assert [ax.get_title() for ax in fig.axes[:2]] == [
+        "p1 c2\nλ=0.5000",
+        "p3 c1\nλ=0.5004",
+    ]  # decimals follow the range
     plt.close(fig)
 
 
@@ -77,7 +80,7 @@ def test_correlation_matches_the_formulas():
 
 def test_correlation_of_a_monotone_curve_is_one_in_rank_only():
     v = np.linspace(0, 1, 20)
-    got = viz.score_visibility_correlation(v ** 4, v)  # one sequence, given as two arrays
+    got = viz.score_visibility_correlation(v**4, v)  # one sequence, given as two arrays
     assert got["spearman"] == pytest.approx(1.0) and got["pearson"] < 0.95
 
 

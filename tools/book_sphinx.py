@@ -5,6 +5,7 @@ exists (one named ``None`` from the registry, one named ``''``), so every page d
 sphinx-thebe's ``const THEBE_JS_URL`` twice and logged a SyntaxError. Each page keeps the
 first copy of each script.
 """
+
 from __future__ import annotations
 
 

@@ -12,6 +12,7 @@ of each page goes to ``--screenshots``. The link and Colab checks of
 
 ``python tools/browser_check.py [_build/html] [--root .] [--screenshots _build/screenshots]``
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,15 +32,26 @@ from tools import link_check
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-CHROME_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--disable-dev-shm-usage", "--host-resolver-rules=MAP * ~NOTFOUND"]  # offline: no host resolves
+CHROME_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+]  # offline: no host resolves
 # Scripts a page may take from the network: MathJax (the TeX stays in the page) and the live
 # widget manager that book/_static/reid-widgets.js adds (each explorer's static view stays).
-ALLOWED_SCRIPTS = ("https://cdn.jsdelivr.net/npm/mathjax@", "https://cdnjs.cloudflare.com/ajax/libs/require.js/",
-                   "https://cdn.jsdelivr.net/npm/@jupyter-widgets/html-manager@")
-STATIC_CLASS = "reid-explorer-static"                          # reidlib.widgets.STATIC_CLASS
-SCREENSHOT_MAX_HEIGHT = 16000                                  # px; longer pages are cut
+ALLOWED_SCRIPTS = (
+    "https://cdn.jsdelivr.net/npm/mathjax@",
+    "https://cdnjs.cloudflare.com/ajax/libs/require.js/",
+    "https://cdn.jsdelivr.net/npm/@jupyter-widgets/html-manager@",
+)
+STATIC_CLASS = "reid-explorer-static"  # reidlib.widgets.STATIC_CLASS
+SCREENSHOT_MAX_HEIGHT = 16000  # px; longer pages are cut
 
 # One probe per page, run in the browser after every image has settled.
 PROBE = r"""
@@ -65,7 +77,8 @@ return {
   headings: [...article.querySelectorAll('h1, h2, h3, h4, h5, h6')].map(h => [+h.tagName[1], text(h)]),
   nav: [...document.querySelectorAll('nav.bd-docs-nav .caption-text, nav.bd-docs-nav li.toctree-l1 > a')]
       .map(a => a.tagName === 'A' ? [a.href, text(a)] : [null, text(a)]),
-  assets: [...document.querySelectorAll('img[src], script[src], link[rel=stylesheet][href], iframe[src], video[src], source[src]')]
+  assets: [...document.querySelectorAll('img[src], script[src], link[rel=stylesheet][href], ' +
+                                        'iframe[src], video[src], source[src]')]
       .map(e => [e.tagName.toLowerCase(), e.getAttribute('src') || e.getAttribute('href')])
       .filter(([t, u]) => /^(https?:)?\/\//.test(u)),
   height: Math.ceil(document.documentElement.scrollHeight),
@@ -76,12 +89,12 @@ return {
 
 @dataclass
 class PageResult:
-    page: str                                            # path relative to the HTML folder
+    page: str  # path relative to the HTML folder
     problems: list[str] = field(default_factory=list)
-    external: list[str] = field(default_factory=list)    # failed CDN loads and errors of CDN scripts
-    title: str = ""                                      # the text of the page's h1
-    nav: list = field(default_factory=list)              # [(docname or None, text)] of the sidebar
-    widgets: str | None = None                           # what reid-widgets.js did: none, live or static
+    external: list[str] = field(default_factory=list)  # failed CDN loads and errors of CDN scripts
+    title: str = ""  # the text of the page's h1
+    nav: list = field(default_factory=list)  # [(docname or None, text)] of the sidebar
+    widgets: str | None = None  # what reid-widgets.js did: none, live or static
 
 
 def make_driver(width: int = 1280, height: int = 900):
@@ -91,9 +104,11 @@ def make_driver(width: int = 1280, height: int = 900):
 
     for exe in (CHROMIUM, CHROMEDRIVER):
         if not Path(exe).is_file():
-            raise FileNotFoundError(f"{exe} is missing; the browser check needs Debian's chromium and "
-                                    "chromium-driver: apt-get install -y --no-install-recommends chromium chromium-driver "
-                                    "(make test-browser installs them when run as root).")
+            raise FileNotFoundError(
+                f"{exe} is missing; the browser check needs Debian's chromium and "
+                "chromium-driver: apt-get install -y --no-install-recommends chromium chromium-driver "
+                "(make test-browser installs them when run as root)."
+            )
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
     for flag in CHROME_FLAGS + [f"--window-size={width},{height}"]:
@@ -138,14 +153,15 @@ def _is_ours(log_message: str) -> bool:
 def check_page(driver, html_dir: Path, page: Path, screenshot: Path | None, settle_s: float = 10.0) -> PageResult:
     """Load one page, wait for its images, probe it and save its screenshot."""
     res = PageResult(page.relative_to(html_dir).as_posix())
-    driver.get_log("browser")                                   # drop what earlier pages left
+    driver.get_log("browser")  # drop what earlier pages left
     driver.get(page.resolve().as_uri())
     driver.execute_script("document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
     deadline = time.monotonic() + settle_s
-    while time.monotonic() < deadline and not driver.execute_script(   # the widget loader sets data-reid-widgets
-            "return document.readyState === 'complete' && [...document.images].every(i => i.complete)"
-            " && (!document.querySelector('script[src*=\"reid-widgets.js\"]')"
-            "     || !['loading', undefined].includes(document.documentElement.dataset.reidWidgets))"):
+    while time.monotonic() < deadline and not driver.execute_script(  # the widget loader sets data-reid-widgets
+        "return document.readyState === 'complete' && [...document.images].every(i => i.complete)"
+        " && (!document.querySelector('script[src*=\"reid-widgets.js\"]')"
+        "     || !['loading', undefined].includes(document.documentElement.dataset.reidWidgets))"
+    ):
         time.sleep(0.05)
     p = driver.execute_script(PROBE)
 
@@ -153,26 +169,39 @@ def check_page(driver, html_dir: Path, page: Path, screenshot: Path | None, sett
         if entry["level"] != "SEVERE":
             continue
         (res.problems if _is_ours(entry["message"]) else res.external).append(
-            ("JavaScript error: " if _is_ours(entry["message"]) else "") + entry["message"][:300])
+            ("JavaScript error: " if _is_ours(entry["message"]) else "") + entry["message"][:300]
+        )
     res.problems += [f"image did not load: {i['src']}" for i in p["images"] if not i["ok"]]
     res.problems += [f"a cell shows an error: {t}" for t in p["tracebacks"]]
-    res.problems += [f"a cell output shows a traceback: {o.strip().splitlines()[-1][:200]}"
-                     for o in p["outputs"] if "Traceback (most recent call last)" in o]
-    res.problems += [f"a figure shows as text, not as an image: {o.strip()[:80]!r} (kernel without the inline backend?)"
-                     for o in p["outputs"] if o.strip().startswith("<Figure size")]
-    res.problems += [f"a cell calls plt.show() but shows no image (kernel without the inline backend?): {c!r}"
-                     for c in p["blank_figures"]]
+    res.problems += [
+        f"a cell output shows a traceback: {o.strip().splitlines()[-1][:200]}"
+        for o in p["outputs"]
+        if "Traceback (most recent call last)" in o
+    ]
+    res.problems += [
+        f"a figure shows as text, not as an image: {o.strip()[:80]!r} (kernel without the inline backend?)"
+        for o in p["outputs"]
+        if o.strip().startswith("<Figure size")
+    ]
+    res.problems += [
+        f"a cell calls plt.show() but shows no image (kernel without the inline backend?): {c!r}"
+        for c in p["blank_figures"]
+    ]
     for k, e in enumerate(p["explorers"]):
         if not e["visible"] or e["images"] == 0 or e["shown"] < e["images"]:
-            res.problems.append(f"explorer {k + 1} has no visible static rendering "
-                                f"(visible={e['visible']}, {e['shown']} of {e['images']} images shown)")
+            res.problems.append(
+                f"explorer {k + 1} has no visible static rendering "
+                f"(visible={e['visible']}, {e['shown']} of {e['images']} images shown)"
+            )
     res.problems += [f"math without TeX: {m!r}" for m in p["math"] if not m]
     for tag, url in p["assets"]:
         if not (tag == "script" and url.startswith(ALLOWED_SCRIPTS)):
             res.problems.append(f"<{tag}> depends on the network: {url}")
     levels = [lvl for lvl, _ in p["headings"]]
     if levels.count(1) != 1:
-        res.problems.append(f"expected one h1 title, found {levels.count(1)}: {[t for l, t in p['headings'] if l == 1]}")
+        res.problems.append(
+            f"expected one h1 title, found {levels.count(1)}: {[t for lvl, t in p['headings'] if lvl == 1]}"
+        )
     for (a, _), (b, t) in zip(p["headings"], p["headings"][1:]):
         if b > a + 1:
             res.problems.append(f"heading {t!r} is an h{b} right after an h{a} (a level is skipped)")
@@ -185,9 +214,14 @@ def check_page(driver, html_dir: Path, page: Path, screenshot: Path | None, sett
     if screenshot is not None:
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         width = driver.execute_script("return document.documentElement.clientWidth")
-        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": width, "height": min(p["height"], SCREENSHOT_MAX_HEIGHT), "scale": 1}})
+        shot = driver.execute_cdp_cmd(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": width, "height": min(p["height"], SCREENSHOT_MAX_HEIGHT), "scale": 1},
+            },
+        )
         screenshot.write_bytes(base64.b64decode(shot["data"]))
     return res
 
@@ -195,7 +229,7 @@ def check_page(driver, html_dir: Path, page: Path, screenshot: Path | None, sett
 def check_toc(results: dict[str, PageResult], root: Path) -> dict[str, list[str]]:
     """Every _toc.yml entry has a page; the sidebar of every page lists the chapters in toc order."""
     root_doc, entries = toc_entries(root)
-    titles = {r.page[:-len(".html")]: r.title for r in results.values()}
+    titles = {r.page[: -len(".html")]: r.title for r in results.values()}
     problems: dict[str, list[str]] = {}
     for doc in [root_doc] + [e[1] for e in entries]:
         if doc not in titles:
@@ -209,13 +243,13 @@ def check_toc(results: dict[str, PageResult], root: Path) -> dict[str, list[str]
                 want.append((None, caption))
             want.append((doc, title or titles.get(doc, "")))
     for page, r in results.items():
-        doc = page[:-len(".html")]
+        doc = page[: -len(".html")]
         if doc not in titles or doc not in [root_doc] + [e[1] for e in entries]:
             continue
         if r.nav != want:
             problems.setdefault(page, []).append(f"the sidebar does not match _toc.yml: expected {want}, found {r.nav}")
     for page in results:
-        doc = page[:-len(".html")]
+        doc = page[: -len(".html")]
         if doc not in [root_doc] + [e[1] for e in entries] + ["genindex", "search"]:
             problems.setdefault(page, []).append(f"{page} is built but not listed in _toc.yml")
     return problems
@@ -234,7 +268,7 @@ def check_book(html_dir: Path, root: Path = ROOT, screenshots: Path | None = Non
         problems.setdefault(page, []).extend(found)
     pages = [p for p in link_check.html_pages(html_dir) if link_check.parse_page(p).redirect is None]
     for old in Path(screenshots).rglob("*.png") if screenshots is not None else []:
-        old.unlink()                                   # screenshots of pages that no longer exist
+        old.unlink()  # screenshots of pages that no longer exist
     results: dict[str, PageResult] = {}
     network: list[str] = []
     driver = make_driver()
@@ -266,16 +300,24 @@ def main(argv: list[str] | None = None) -> int:
     shots.mkdir(parents=True, exist_ok=True)
     (shots / "external_links.txt").write_text("".join(u + "\n" for u in report["external_links"]))
     (shots / "report.json").write_text(json.dumps(report, indent=1))
-    print(f"browser check: {len(list(shots.rglob('*.png')))} page(s) opened offline in "
-          f"{time.perf_counter() - t0:.1f} s; screenshots and report.json in {shots}")
+    print(
+        f"browser check: {len(list(shots.rglob('*.png')))} page(s) opened offline in "
+        f"{time.perf_counter() - t0:.1f} s; screenshots and report.json in {shots}"
+    )
     print(f"  {len(report['external_links'])} external link(s) listed in {shots / 'external_links.txt'}, not fetched")
     for note in report["network"]:
         print(f"  offline, not counted: {note}")
     for page, found in sorted(problems.items()):
         for f in found:
             print(f"FAIL {page}: {f}")
-    print("browser check: " + (f"{sum(map(len, problems.values()))} problem(s) on {len(problems)} page(s)"
-                               if problems else "every page passed"))
+    print(
+        "browser check: "
+        + (
+            f"{sum(map(len, problems.values()))} problem(s) on {len(problems)} page(s)"
+            if problems
+            else "every page passed"
+        )
+    )
     return 1 if problems else 0
 
 

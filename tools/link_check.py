@@ -8,6 +8,7 @@
 
 ``python tools/link_check.py [_build/html] [--root .] [--external _build/external_links.txt]``
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,11 +28,12 @@ EXTERNAL_SCHEMES = {"http", "https", "mailto", "ftp", "tel"}
 @dataclass
 class Page:
     """What one HTML page links to, and the ids it defines."""
+
     path: Path
     ids: set[str] = field(default_factory=set)
-    links: list[str] = field(default_factory=list)    # <a href>
-    assets: list[str] = field(default_factory=list)   # <img src>, <script src>, <link href>
-    redirect: str | None = None                        # <meta http-equiv="refresh">
+    links: list[str] = field(default_factory=list)  # <a href>
+    assets: list[str] = field(default_factory=list)  # <img src>, <script src>, <link href>
+    redirect: str | None = None  # <meta http-equiv="refresh">
 
 
 class _Parser(HTMLParser):
@@ -64,8 +66,11 @@ def parse_page(path: Path) -> Page:
 def html_pages(html_dir: Path) -> list[Path]:
     """The pages of a build: every .html file outside the underscore folders (_static, ...)."""
     html_dir = Path(html_dir)
-    return sorted(p for p in html_dir.rglob("*.html")
-                  if not any(part.startswith("_") for part in p.relative_to(html_dir).parts[:-1]))
+    return sorted(
+        p
+        for p in html_dir.rglob("*.html")
+        if not any(part.startswith("_") for part in p.relative_to(html_dir).parts[:-1])
+    )
 
 
 def _is_external(url: str) -> bool:
@@ -76,8 +81,9 @@ def check_links(html_dir: Path) -> tuple[dict[str, list[str]], list[str]]:
     """Problems per page (relative path -> messages) and the sorted external links of the build."""
     html_dir = Path(html_dir).resolve()
     if not (html_dir / "index.html").is_file():
-        raise FileNotFoundError(f"expected a built HTML book with index.html in {html_dir}; found none. "
-                                "Build it first: make book")
+        raise FileNotFoundError(
+            f"expected a built HTML book with index.html in {html_dir}; found none. Build it first: make book"
+        )
     pages = {p.resolve(): parse_page(p) for p in html_pages(html_dir)}
     problems: dict[str, list[str]] = {}
     external: set[str] = set()
@@ -139,7 +145,7 @@ def check_colab(html_dir: Path, root: Path = ROOT) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
     for path in html_pages(html_dir):
         rel = path.relative_to(html_dir)
-        own = rel.with_suffix(".ipynb").as_posix()       # the notebook this page was made from
+        own = rel.with_suffix(".ipynb").as_posix()  # the notebook this page was made from
         links = [u for u in parse_page(path).links if u.startswith(COLAB)]
         found = []
         for url in sorted(set(links)):
@@ -171,8 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     for page, found in sorted(problems.items()):
         for f in found:
             print(f"{page}: {f}")
-    print(f"links: {len(problems)} page(s) with problems; {len(external)} external link(s) listed, not fetched"
-          + (f" (in {args.external})" if args.external else ""))
+    print(
+        f"links: {len(problems)} page(s) with problems; {len(external)} external link(s) listed, not fetched"
+        + (f" (in {args.external})" if args.external else "")
+    )
     return 1 if problems else 0
 
 

@@ -12,6 +12,7 @@ stored in the repository.
     python tools/make_assignments.py [book/assignments] [--out _build/assignments/student]
     python tools/make_assignments.py --grade submitted.ipynb     # one line per check cell
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,7 @@ def _header_end(lines: list[str], lineno: int) -> tuple[int, int]:
     """(line index, column) of the ':' that ends the def/class header starting on line ``lineno``."""
     depth = 0
     try:
-        for tok in tokenize.generate_tokens(io.StringIO("\n".join(lines[lineno - 1:]) + "\n").readline):
+        for tok in tokenize.generate_tokens(io.StringIO("\n".join(lines[lineno - 1 :]) + "\n").readline):
             if tok.type == tokenize.OP and tok.string in "([{":
                 depth += 1
             elif tok.type == tokenize.OP and tok.string in ")]}":
@@ -51,20 +52,24 @@ def _stub(node: ast.AST, lines: list[str], source: str, hint: str) -> list[str]:
     """The lines of a def (or class, with its methods) whose bodies raise NotImplementedError(hint)."""
     start = min([d.lineno for d in node.decorator_list] + [node.lineno])
     end_line, end_col = _header_end(lines, node.lineno)
-    rest = lines[end_line][end_col + 1:].strip()
-    header_tail = lines[end_line][:end_col + 1] + ("  " + rest if rest.startswith("#") else "")  # keep a comment
-    out = lines[start - 1:end_line] + [header_tail]                           # decorators + header
+    rest = lines[end_line][end_col + 1 :].strip()
+    header_tail = lines[end_line][: end_col + 1] + ("  " + rest if rest.startswith("#") else "")  # keep a comment
+    out = lines[start - 1 : end_line] + [header_tail]  # decorators + header
     indent = " " * (node.col_offset + 4)
     body = node.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-            and isinstance(body[0].value.value, str):                         # keep the docstring
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):  # keep the docstring
         out += (indent + ast.get_source_segment(source, body[0])).splitlines()
         body = body[1:]
     if isinstance(node, ast.ClassDef):
         methods = [n for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
         for m in methods:
             out += [""] + _stub(m, lines, source, hint)
-        if not methods and len(out) == end_line - start + 2:                 # no docstring, no method
+        if not methods and len(out) == end_line - start + 2:  # no docstring, no method
             out.append(indent + "pass")
     else:
         out.append(indent + f"raise NotImplementedError({json.dumps(hint, ensure_ascii=False)})")
@@ -75,18 +80,23 @@ def stub_source(source: str, where: str = "solution cell") -> str:
     """Turn a solution cell's source into the student's stub (see the module docstring)."""
     lines = source.splitlines()
     first = lines[0] if lines else ""
-    hint = first[len(HINT_PREFIX):].strip() if first.startswith(HINT_PREFIX) else ""
+    hint = first[len(HINT_PREFIX) :].strip() if first.startswith(HINT_PREFIX) else ""
     if not hint:
-        raise ValueError(f"{where}: a solution cell must start with '{HINT_PREFIX} <one-line hint>'; "
-                         f"its first line is {first!r}. Add the hint line.")
+        raise ValueError(
+            f"{where}: a solution cell must start with '{HINT_PREFIX} <one-line hint>'; "
+            f"its first line is {first!r}. Add the hint line."
+        )
     try:
         tree = ast.parse(source)
     except SyntaxError as e:
-        raise ValueError(f"{where}: the solution does not parse ({e.msg}, line {e.lineno}); fix the teacher version.") from None
+        raise ValueError(
+            f"{where}: the solution does not parse ({e.msg}, line {e.lineno}); fix the teacher version."
+        ) from None
     defs = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
     if not defs:
-        raise ValueError(f"{where}: a solution cell must define the function(s) the student writes; "
-                         "found no def or class.")
+        raise ValueError(
+            f"{where}: a solution cell must define the function(s) the student writes; found no def or class."
+        )
     imports = [ast.get_source_segment(source, n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
     stubs = ["\n".join(_stub(node, lines, source, hint)) for node in defs]
     return "\n".join([first] + imports) + ("\n\n" if imports else "\n") + "\n\n\n".join(stubs)
@@ -99,7 +109,7 @@ def student_notebook(nb: dict, name: str = "notebook") -> dict:
     for i, cell in enumerate(nb["cells"]):
         tags = cell.get("metadata", {}).get("tags", [])
         if cell.get("id") == "colab-link" or (cell["cell_type"] != "code" and SOLUTION_TAG in tags):
-            continue                                                     # teacher-only cells
+            continue  # teacher-only cells
         if cell["cell_type"] == "code":
             if SOLUTION_TAG in tags:
                 cell["source"] = stub_source("".join(cell["source"]), f"{name}, cell {i}")
@@ -108,8 +118,10 @@ def student_notebook(nb: dict, name: str = "notebook") -> dict:
             cell["outputs"], cell["execution_count"] = [], None
         cells.append(cell)
     if not solutions:
-        raise ValueError(f"{name}: no code cell is tagged {SOLUTION_TAG!r}, so there is nothing for the "
-                         "student to write. Tag each solution cell (cell metadata: tags).")
+        raise ValueError(
+            f"{name}: no code cell is tagged {SOLUTION_TAG!r}, so there is nothing for the "
+            "student to write. Tag each solution cell (cell metadata: tags)."
+        )
     nb["cells"] = cells
     nb.get("metadata", {}).pop("widgets", None)
     return nb
@@ -135,9 +147,14 @@ def execute(nb: dict, cwd: Path, timeout: int = 600, allow_errors: bool = False)
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    node = nbformat.from_dict(copy.deepcopy(nb))
-    client = NotebookClient(node, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
-                            resources={"metadata": {"path": str(cwd)}})
+    node = nbformat.reads(json.dumps(nb), as_version=4)  # a copy, with every source as one string
+    client = NotebookClient(
+        node,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=allow_errors,
+        resources={"metadata": {"path": str(cwd)}},
+    )
     try:
         client.execute()
     except CellExecutionError as e:

@@ -9,6 +9,7 @@
   frames as a uint8 array.
 * :func:`histogram_baseline`: nearest-colour-histogram matching, a yardstick of difficulty.
 """
+
 from . import download
 from .baseline import colour_histogram, histogram_baseline, histogram_ranks
 from .dataset import VideoReIDDataset
@@ -20,7 +21,27 @@ from .splits import check_splits, load_splits, make_splits, save_splits
 from .synthetic import PRESETS, SyntheticReID
 from .tracklet import SkippedDataWarning, Tracklet
 
-__all__ = ["Tracklet", "VideoReIDDataset", "SkippedDataWarning", "load_dataset", "data_root", "frame_number",
-           "sorted_frames", "load_frames", "read_image", "sample_window", "drop_short", "make_splits",
-           "check_splits", "save_splits", "load_splits", "SyntheticReID", "PRESETS", "export_ilidsvid",
-           "colour_histogram", "histogram_ranks", "histogram_baseline", "download"]
+__all__ = [
+    "Tracklet",
+    "VideoReIDDataset",
+    "SkippedDataWarning",
+    "load_dataset",
+    "data_root",
+    "frame_number",
+    "sorted_frames",
+    "load_frames",
+    "read_image",
+    "sample_window",
+    "drop_short",
+    "make_splits",
+    "check_splits",
+    "save_splits",
+    "load_splits",
+    "SyntheticReID",
+    "PRESETS",
+    "export_ilidsvid",
+    "colour_histogram",
+    "histogram_ranks",
+    "histogram_baseline",
+    "download",
+]

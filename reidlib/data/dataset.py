@@ -1,4 +1,5 @@
 """A video re-ID dataset: tracklets, the persons they show, and train/test splits."""
+
 from __future__ import annotations
 
 import os
@@ -29,13 +30,22 @@ class VideoReIDDataset:
             gives its generator's key), so caches need not hash every frame; None when unknown.
     """
 
-    def __init__(self, name: str, tracklets: list[Tracklet], splits: list[Split] | None = None,
-                 root: str | os.PathLike | None = None, query_cam: int = 0, meta: dict | None = None,
-                 fingerprint: str | None = None):
+    def __init__(
+        self,
+        name: str,
+        tracklets: list[Tracklet],
+        splits: list[Split] | None = None,
+        root: str | os.PathLike | None = None,
+        query_cam: int = 0,
+        meta: dict | None = None,
+        fingerprint: str | None = None,
+    ):
         tracklets = list(tracklets)
         if not tracklets:
-            raise ValueError(f"Dataset {name!r} has no tracklets. Check that its folder holds the person "
-                             "folders with frames (see load_dataset's docstring for the layouts).")
+            raise ValueError(
+                f"Dataset {name!r} has no tracklets. Check that its folder holds the person "
+                "folders with frames (see load_dataset's docstring for the layouts)."
+            )
         bad = [type(t).__name__ for t in tracklets if not isinstance(t, Tracklet)]
         if bad:
             raise TypeError(f"Dataset {name!r} expects Tracklet objects; found {len(bad)} of type {bad[0]}.")
@@ -58,24 +68,36 @@ class VideoReIDDataset:
         return len(self.tracklets)
 
     def __repr__(self) -> str:
-        return (f"VideoReIDDataset({self.name!r}: {len(self.pids)} persons, {len(self)} tracklets, "
-                f"cameras {self.camids}, {self.num_splits} splits)")
+        return (
+            f"VideoReIDDataset({self.name!r}: {len(self.pids)} persons, {len(self)} tracklets, "
+            f"cameras {self.camids}, {self.num_splits} splits)"
+        )
 
     def split(self, i: int = 0) -> tuple[list[Tracklet], list[Tracklet], list[Tracklet]]:
         """(train, query, gallery) tracklets of split ``i``."""
         if not 0 <= int(i) < self.num_splits:
             raise IndexError(f"Dataset {self.name!r} has splits 0 .. {self.num_splits - 1}; found split {i}.")
         train, test = set(self.splits[i]["train"]), set(self.splits[i]["test"])
-        return ([t for t in self.tracklets if t.pid in train],
-                [t for t in self.tracklets if t.pid in test and t.camid == self.query_cam],
-                [t for t in self.tracklets if t.pid in test and t.camid != self.query_cam])
+        return (
+            [t for t in self.tracklets if t.pid in train],
+            [t for t in self.tracklets if t.pid in test and t.camid == self.query_cam],
+            [t for t in self.tracklets if t.pid in test and t.camid != self.query_cam],
+        )
 
     def summary(self) -> dict:
         """Counts and sequence lengths, overall and per camera."""
         lengths = np.array([len(t) for t in self.tracklets])
-        out = dict(name=self.name, persons=len(self.pids), tracklets=len(self), cameras=len(self.camids),
-                   frames=int(lengths.sum()), min_len=int(lengths.min()), mean_len=round(float(lengths.mean()), 1),
-                   max_len=int(lengths.max()), splits=self.num_splits)
+        out = dict(
+            name=self.name,
+            persons=len(self.pids),
+            tracklets=len(self),
+            cameras=len(self.camids),
+            frames=int(lengths.sum()),
+            min_len=int(lengths.min()),
+            mean_len=round(float(lengths.mean()), 1),
+            max_len=int(lengths.max()),
+            splits=self.num_splits,
+        )
         for c in self.camids:
             out[f"tracklets_cam{c}"] = sum(t.camid == c for t in self.tracklets)
         return out

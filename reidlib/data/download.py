@@ -13,6 +13,7 @@ Layout under the data root (``root=``, else ``$REIDLIB_DATA``, else ``~/reid-dat
     <root>/prid_2011/multi_shot/...                                            (prid_2011.zip)
     <root>/SDU-VID/sequences/...                                               (from the authors)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,13 +23,13 @@ import tarfile
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Union
 
 from tqdm.auto import tqdm
 
-PathLike = Union[str, os.PathLike]
+PathLike = str | os.PathLike
 
 
 @dataclass(frozen=True)
@@ -39,11 +40,11 @@ class Source:
     data root); ``md5`` and ``size`` are checked when known (None: not checked)."""
 
     title: str
-    page: str                 # the official page, for a person to read
-    url: str | None           # the archive itself (None: no public link)
-    archive: str              # the archive's file name
-    folder: str               # the top folder the loader looks for
-    marker: str               # a sub-folder that must exist inside it
+    page: str  # the official page, for a person to read
+    url: str | None  # the archive itself (None: no public link)
+    archive: str  # the archive's file name
+    folder: str  # the top folder the loader looks for
+    marker: str  # a sub-folder that must exist inside it
     md5: str | None = None
     size: int | None = None
     note: str = ""
@@ -51,19 +52,34 @@ class Source:
 
 SOURCES = {
     "ilidsvid": Source(
-        "iLIDS-VID", "http://www.eecs.qmul.ac.uk/~xiatian/downloads_qmul_iLIDS-VID_ReID_dataset.html",
-        "http://www.eecs.qmul.ac.uk/~xiatian/iLIDS-VID/iLIDS-VID.tar", "iLIDS-VID.tar", "i-LIDS-VID", "sequences",
+        "iLIDS-VID",
+        "http://www.eecs.qmul.ac.uk/~xiatian/downloads_qmul_iLIDS-VID_ReID_dataset.html",
+        "http://www.eecs.qmul.ac.uk/~xiatian/iLIDS-VID/iLIDS-VID.tar",
+        "iLIDS-VID.tar",
+        "i-LIDS-VID",
+        "sequences",
         md5="7752bd15b611558701bb0e2380ed8950",  # as recorded by the open-reid loader; check=False skips
-        note="The tar also holds 'train-test people splits/' (the official splits); both go to the data root."),
+        note="The tar also holds 'train-test people splits/' (the official splits); both go to the data root.",
+    ),
     "prid2011": Source(
-        "PRID-2011", "https://www.tugraz.at/institute/icg/research/team-bischof/lrs/downloads/prid11",
-        "https://files.icg.tugraz.at/f/6ab7e8ce8f/?raw=1", "prid_2011.zip", "prid_2011", "multi_shot",
-        note="Only multi_shot/ is used (cam_a, cam_b)."),
+        "PRID-2011",
+        "https://www.tugraz.at/institute/icg/research/team-bischof/lrs/downloads/prid11",
+        "https://files.icg.tugraz.at/f/6ab7e8ce8f/?raw=1",
+        "prid_2011.zip",
+        "prid_2011",
+        "multi_shot",
+        note="Only multi_shot/ is used (cam_a, cam_b).",
+    ),
     "sduvid": Source(
-        "SDU-VID", "SDU-VID was introduced by Liu et al. (ICCV 2015, 'A spatio-temporal appearance "
+        "SDU-VID",
+        "SDU-VID was introduced by Liu et al. (ICCV 2015, 'A spatio-temporal appearance "
         "representation for video-based pedestrian re-identification'); ask its authors for a copy",
-        None, "SDU-VID.zip", "SDU-VID", "sequences",
-        note="No public link is known; arrange the copy you receive as SDU-VID/sequences/<camera>/<person>/<frames>."),
+        None,
+        "SDU-VID.zip",
+        "SDU-VID",
+        "sequences",
+        note="No public link is known; arrange the copy you receive as SDU-VID/sequences/<camera>/<person>/<frames>.",
+    ),
 }
 
 
@@ -80,8 +96,9 @@ def source(name: str) -> Source:
     """The :class:`Source` of ``"ilidsvid" | "prid2011" | "sduvid"``."""
     key = name.lower().replace("-", "").replace("_", "")
     if key not in SOURCES:
-        raise ValueError(f"No download source for {name!r}; known: {', '.join(SOURCES)}. The synthetic benchmark "
-                         "needs no download.")
+        raise ValueError(
+            f"No download source for {name!r}; known: {', '.join(SOURCES)}. The synthetic benchmark needs no download."
+        )
     return SOURCES[key]
 
 
@@ -95,9 +112,11 @@ def manual_instructions(name: str, root: PathLike | None = None) -> str:
     """Where to get a dataset by hand and where to put it."""
     s, base = source(name), data_root(root)
     get = f"download {s.url} (page: {s.page})" if s.url else s.page
-    return (f"To install {s.title} by hand: {get}; save it as {base / s.archive} and run "
-            f"reidlib.data.download.prepare({name!r}, root={str(base)!r}), or extract it yourself so that "
-            f"{base / s.folder / s.marker} exists. {s.note}").strip()
+    return (
+        f"To install {s.title} by hand: {get}; save it as {base / s.archive} and run "
+        f"reidlib.data.download.prepare({name!r}, root={str(base)!r}), or extract it yourself so that "
+        f"{base / s.folder / s.marker} exists. {s.note}"
+    ).strip()
 
 
 def md5sum(path: PathLike, chunk: int = 1 << 20) -> str:
@@ -115,16 +134,26 @@ def verify(name: str, archive: PathLike, check: bool = True) -> None:
     if not check:
         return
     if s.size is not None and archive.stat().st_size != s.size:
-        raise ValueError(f"{archive} has {archive.stat().st_size} bytes; the {s.title} archive has {s.size}. "
-                         "The download is incomplete: delete the file and download it again.")
+        raise ValueError(
+            f"{archive} has {archive.stat().st_size} bytes; the {s.title} archive has {s.size}. "
+            "The download is incomplete: delete the file and download it again."
+        )
     if s.md5 is not None and (found := md5sum(archive)) != s.md5:
-        raise ValueError(f"{archive} has MD5 {found}; the {s.title} archive has {s.md5}. Delete the file and "
-                         "download it again (or pass check=False if you trust this copy, e.g. a newer release).")
+        raise ValueError(
+            f"{archive} has MD5 {found}; the {s.title} archive has {s.md5}. Delete the file and "
+            "download it again (or pass check=False if you trust this copy, e.g. a newer release)."
+        )
 
 
-def download(name: str, root: PathLike | None = None, url: str | None = None, check: bool = True,
-             timeout: float = 60.0, progress: bool = True,
-             opener: Callable = urllib.request.urlopen) -> Path:
+def download(
+    name: str,
+    root: PathLike | None = None,
+    url: str | None = None,
+    check: bool = True,
+    timeout: float = 60.0,
+    progress: bool = True,
+    opener: Callable = urllib.request.urlopen,
+) -> Path:
     """Download a dataset's archive to ``<root>/<archive>`` and verify it; returns its path.
 
     The file is written as ``<archive>.part`` and renamed when complete, so an interrupted
@@ -142,8 +171,9 @@ def download(name: str, root: PathLike | None = None, url: str | None = None, ch
     try:
         with opener(url, timeout=timeout) as response, open(part, "wb") as out:
             total = response.headers.get("Content-Length") if getattr(response, "headers", None) else None
-            with tqdm(total=int(total) if total else None, unit="B", unit_scale=True, desc=s.archive,
-                      disable=not progress) as bar:
+            with tqdm(
+                total=int(total) if total else None, unit="B", unit_scale=True, desc=s.archive, disable=not progress
+            ) as bar:
                 for block in iter(lambda: response.read(1 << 20), b""):
                     out.write(block)
                     bar.update(len(block))
@@ -159,8 +189,10 @@ def _safe_members(names: list[str], archive: Path) -> None:
     for n in names:
         p = Path(n)
         if p.is_absolute() or ".." in p.parts:
-            raise ValueError(f"{archive} holds the entry {n!r}, which would be written outside the target folder. "
-                             "Refusing to extract it; get the archive from the official page.")
+            raise ValueError(
+                f"{archive} holds the entry {n!r}, which would be written outside the target folder. "
+                "Refusing to extract it; get the archive from the official page."
+            )
 
 
 def extract(archive: PathLike, dest: PathLike) -> list[Path]:
@@ -177,19 +209,28 @@ def extract(archive: PathLike, dest: PathLike) -> list[Path]:
     elif tarfile.is_tarfile(archive):
         with tarfile.open(archive) as t:
             _safe_members(t.getnames(), archive)
-            if hasattr(tarfile, "data_filter"):           # Python >= 3.10.12 / 3.11.4: also refuses links out
+            if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12 / 3.11.4: also refuses links out
                 t.extractall(dest, filter="data")
             else:
                 t.extractall(dest)
     else:
-        raise ValueError(f"{archive} is neither a zip nor a tar archive (it may be an HTML error page saved by a "
-                         "browser, or a partial download). Download it again.")
+        raise ValueError(
+            f"{archive} is neither a zip nor a tar archive (it may be an HTML error page saved by a "
+            "browser, or a partial download). Download it again."
+        )
     return sorted(set(dest.iterdir()) - before)
 
 
-def prepare(name: str, root: PathLike | None = None, url: str | None = None, check: bool = True,
-            download_ok: bool = True, keep_archive: bool = True, progress: bool = True,
-            opener: Callable = urllib.request.urlopen) -> Path:
+def prepare(
+    name: str,
+    root: PathLike | None = None,
+    url: str | None = None,
+    check: bool = True,
+    download_ok: bool = True,
+    keep_archive: bool = True,
+    progress: bool = True,
+    opener: Callable = urllib.request.urlopen,
+) -> Path:
     """Make sure ``<root>/<folder>/<marker>`` exists; returns ``<root>/<folder>``.
 
     In order: if the dataset is in place, nothing happens; if the archive is in the data
@@ -204,17 +245,19 @@ def prepare(name: str, root: PathLike | None = None, url: str | None = None, che
     archive = base / s.archive
     if not archive.is_file():
         if not download_ok:
-            raise FileNotFoundError(f"{s.title} is not in {base}: expected {base / s.folder / s.marker} or the "
-                                    f"archive {archive}; found neither. {manual_instructions(name, root)}")
+            raise FileNotFoundError(
+                f"{s.title} is not in {base}: expected {base / s.folder / s.marker} or the "
+                f"archive {archive}; found neither. {manual_instructions(name, root)}"
+            )
         archive = download(name, root, url=url, check=check, progress=progress, opener=opener)
     else:
         verify(name, archive, check)
     tmp = base / f".extract-{s.folder}"
     shutil.rmtree(tmp, ignore_errors=True)
     extract(archive, tmp)
-    if (tmp / s.folder / s.marker).is_dir():          # the usual case: the archive holds <folder>/ (and maybe more)
+    if (tmp / s.folder / s.marker).is_dir():  # the usual case: the archive holds <folder>/ (and maybe more)
         entries = list(tmp.iterdir())
-    elif (tmp / s.marker).is_dir():                    # the archive holds <marker>/ at its top
+    elif (tmp / s.marker).is_dir():  # the archive holds <marker>/ at its top
         (tmp / s.folder).mkdir()
         for entry in list(tmp.iterdir()):
             if entry.name != s.folder:
@@ -223,13 +266,17 @@ def prepare(name: str, root: PathLike | None = None, url: str | None = None, che
     else:
         found = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_dir())[:8]
         shutil.rmtree(tmp, ignore_errors=True)
-        raise ValueError(f"{archive} does not hold the {s.title} layout: expected {s.folder}/{s.marker}/ "
-                         f"(or {s.marker}/) inside; found folders {found}. Check that it is the right archive.")
+        raise ValueError(
+            f"{archive} does not hold the {s.title} layout: expected {s.folder}/{s.marker}/ "
+            f"(or {s.marker}/) inside; found folders {found}. Check that it is the right archive."
+        )
     clash = [e.name for e in entries if (base / e.name).exists()]
     if clash:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise FileExistsError(f"Extracting {archive} would overwrite {[str(base / c) for c in clash]}, which exist "
-                              f"but do not hold {s.folder}/{s.marker}/. Move or delete them, then run prepare again.")
+        raise FileExistsError(
+            f"Extracting {archive} would overwrite {[str(base / c) for c in clash]}, which exist "
+            f"but do not hold {s.folder}/{s.marker}/. Move or delete them, then run prepare again."
+        )
     for e in entries:
         e.rename(base / e.name)
     shutil.rmtree(tmp, ignore_errors=True)

@@ -8,6 +8,7 @@
 and ``load_dataset("ilidsvid", root=root)`` returns the same persons, cameras, frames
 (PNG is lossless) and splits.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,7 +34,7 @@ def _ls_set(splits: list[dict], pids: list[int]) -> np.ndarray | None:
         if len(s["test"]) != len(pids) // 2 or sorted(s["test"] + s["train"]) != sorted(pids):
             return None
         rows.append([index[p] for p in sorted(s["test"])] + [index[p] for p in sorted(s["train"])])
-    return np.array(rows, dtype=np.float64)                                     # MATLAB stores doubles
+    return np.array(rows, dtype=np.float64)  # MATLAB stores doubles
 
 
 def export_ilidsvid(data: VideoReIDDataset | list[Tracklet], root: str | os.PathLike, progress: bool = False) -> Path:
@@ -49,20 +50,25 @@ def export_ilidsvid(data: VideoReIDDataset | list[Tracklet], root: str | os.Path
         raise ValueError("export_ilidsvid got no tracklets; expected a dataset or a non-empty list of Tracklet.")
     cams = sorted({t.camid for t in tracklets})
     if not set(cams) <= {0, 1}:
-        raise ValueError(f"The iLIDS-VID layout has two cameras (camid 0 -> cam1, 1 -> cam2); found camids {cams}. "
-                         "Export a subset with cameras 0 and 1 only.")
+        raise ValueError(
+            f"The iLIDS-VID layout has two cameras (camid 0 -> cam1, 1 -> cam2); found camids {cams}. "
+            "Export a subset with cameras 0 and 1 only."
+        )
     keys = [(t.pid, t.camid) for t in tracklets]
     if len(set(keys)) != len(keys):
-        raise ValueError("export_ilidsvid needs one tracklet per (person, camera); found duplicates. The layout "
-                         "has one folder per person and camera.")
+        raise ValueError(
+            "export_ilidsvid needs one tracklet per (person, camera); found duplicates. The layout "
+            "has one folder per person and camera."
+        )
     if min(t.pid for t in tracklets) < 0:
         raise ValueError("Person ids must be >= 0 to be written as personNNN folder names.")
     top = Path(root).expanduser() / "i-LIDS-VID"
     mat = top.parent / "train-test people splits" / "train_test_splits_ilidsvid.mat"
     for path in (top, mat):
         if path.exists():
-            raise FileExistsError(f"{path} exists already; export_ilidsvid writes a fresh copy. Choose an empty "
-                                  "root or delete it.")
+            raise FileExistsError(
+                f"{path} exists already; export_ilidsvid writes a fresh copy. Choose an empty root or delete it."
+            )
     for t in tqdm(tracklets, desc="exporting", disable=not progress):
         cam, person = f"cam{t.camid + 1}", f"person{t.pid:03d}"
         folder = top / "sequences" / cam / person
@@ -74,9 +80,13 @@ def export_ilidsvid(data: VideoReIDDataset | list[Tracklet], root: str | os.Path
     if isinstance(data, VideoReIDDataset):
         ls_set = _ls_set(data.splits, data.pids)
         if ls_set is None:
-            warnings.warn(f"The splits of {data.name!r} do not have the official form ({len(data.pids) // 2} test "
-                          "persons per split), so no splits file was written; the loader will make random "
-                          "splits.", SkippedDataWarning, stacklevel=2)
+            warnings.warn(
+                f"The splits of {data.name!r} do not have the official form ({len(data.pids) // 2} test "
+                "persons per split), so no splits file was written; the loader will make random "
+                "splits.",
+                SkippedDataWarning,
+                stacklevel=2,
+            )
         else:
             mat.parent.mkdir(exist_ok=True)
             savemat(mat, {"ls_set": ls_set})

@@ -10,13 +10,13 @@ Splits: iLIDS-VID's official splits file is read when present; otherwise ``make_
 makes random half/half person splits from a seed and saves them as JSON next to the data
 (``splits_<name>_<P>persons_<n>x_seed<s>.json``), and later loads read that file back.
 """
+
 from __future__ import annotations
 
 import os
 import re
 import warnings
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 
@@ -27,18 +27,29 @@ from .synthetic import PRESETS, SyntheticReID
 from .tracklet import SkippedDataWarning, Tracklet
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-PathLike = Union[str, os.PathLike]
+PathLike = str | os.PathLike
 
-__all__ = ["data_root", "frame_number", "sorted_frames", "load_dataset", "load_ilidsvid", "load_prid2011",
-           "load_sduvid", "load_folder", "load_synthetic"]
+__all__ = [
+    "data_root",
+    "frame_number",
+    "sorted_frames",
+    "load_dataset",
+    "load_ilidsvid",
+    "load_prid2011",
+    "load_sduvid",
+    "load_folder",
+    "load_synthetic",
+]
 
 
 def frame_number(path: PathLike) -> int:
     """The frame index written in a file name: its last run of digits (``cam1_person001_00317.png`` -> 317)."""
     digits = re.findall(r"\d+", Path(path).stem)
     if not digits:
-        raise ValueError(f"The name {Path(path).name!r} has no number in it; frames (and person folders) are "
-                         "identified by the last number in their names (e.g. 0001.png, person_0001). Rename it.")
+        raise ValueError(
+            f"The name {Path(path).name!r} has no number in it; frames (and person folders) are "
+            "identified by the last number in their names (e.g. 0001.png, person_0001). Rename it."
+        )
     return int(digits[-1])
 
 
@@ -49,8 +60,10 @@ def sorted_frames(folder: PathLike) -> list[Path]:
     files = [p for p in entries if p.suffix.lower() in IMAGE_EXTS and p.is_file()]
     if not files:
         others = ", ".join(sorted(p.name for p in entries)[:5]) or "nothing"
-        raise ValueError(f"The person folder {folder} is empty: expected image files ({', '.join(IMAGE_EXTS)}); "
-                         f"found {others}. Re-extract the dataset archive, or delete the empty folder.")
+        raise ValueError(
+            f"The person folder {folder} is empty: expected image files ({', '.join(IMAGE_EXTS)}); "
+            f"found {others}. Re-extract the dataset archive, or delete the empty folder."
+        )
     return sorted(files, key=lambda p: (frame_number(p), p.name))
 
 
@@ -67,9 +80,11 @@ def _find(root: Path, name: str, candidates: list[str]) -> Path:
     seen = ", ".join(p.name for p in sorted(root.iterdir())[:8]) if root.is_dir() else "nothing (no such folder)"
     seen = seen or "an empty folder"
     tried = ", ".join(str(root / c / marker) for c in candidates)
-    raise FileNotFoundError(f"Could not find the {source(name).title} dataset: expected the folder {tried}. "
-                            f"Found in {root}: {seen}. {manual_instructions(name, root)} "
-                            "(Or pass root=... / set REIDLIB_DATA to where it already is.)")
+    raise FileNotFoundError(
+        f"Could not find the {source(name).title} dataset: expected the folder {tried}. "
+        f"Found in {root}: {seen}. {manual_instructions(name, root)} "
+        "(Or pass root=... / set REIDLIB_DATA to where it already is.)"
+    )
 
 
 def _camera_dirs(folder: Path, names: list[str], dataset: str) -> list[Path]:
@@ -77,8 +92,10 @@ def _camera_dirs(folder: Path, names: list[str], dataset: str) -> list[Path]:
     missing = [n for n in names if not (folder / n).is_dir()]
     if missing:
         found = [p.name for p in _subdirs(folder)]
-        raise FileNotFoundError(f"{dataset}: expected the camera folders {names} in {folder}; {missing} missing, "
-                                f"found {found}. Re-extract the archive (camera folders keep their official names).")
+        raise FileNotFoundError(
+            f"{dataset}: expected the camera folders {names} in {folder}; {missing} missing, "
+            f"found {found}. Re-extract the archive (camera folders keep their official names)."
+        )
     return [folder / n for n in names]
 
 
@@ -91,17 +108,22 @@ def _read_cameras(cam_dirs: list[Path]) -> dict[int, dict[int, list[Path]]]:
         for d in _subdirs(cam):
             pid = frame_number(d)
             if pid in persons:
-                raise ValueError(f"Two person folders in {cam} have the id {pid}: {names[pid]} and {d.name}. "
-                                 "Expected one folder per person, each with its own number; rename or remove one.")
+                raise ValueError(
+                    f"Two person folders in {cam} have the id {pid}: {names[pid]} and {d.name}. "
+                    "Expected one folder per person, each with its own number; rename or remove one."
+                )
             persons[pid], names[pid] = sorted_frames(d), d.name
         out[camid] = persons
     return out
 
 
 def _tracklets(frames: dict[int, dict[int, list[Path]]], pids: list[int], dataset: str) -> list[Tracklet]:
-    return [Tracklet(pid=p, camid=c, frames=frames[c][p],
-                     meta={"dataset": dataset, "folder": str(frames[c][p][0].parent)})
-            for p in sorted(pids) for c in sorted(frames) if p in frames[c]]
+    return [
+        Tracklet(pid=p, camid=c, frames=frames[c][p], meta={"dataset": dataset, "folder": str(frames[c][p][0].parent)})
+        for p in sorted(pids)
+        for c in sorted(frames)
+        if p in frames[c]
+    ]
 
 
 def _ids(pids) -> str:
@@ -115,20 +137,27 @@ def _read_splits_file(path: Path, pids: list[int], dataset: str) -> list[Split]:
     named = set().union(*(set(s["train"]) | set(s["test"]) for s in splits))
     unknown = named - set(pids)
     if unknown:
-        raise ValueError(f"The split file {path} names {len(unknown)} persons that are not in the {dataset} data "
-                         f"({len(pids)} persons, ids {min(pids)}..{max(pids)}): {_ids(unknown)}. Expected splits of "
-                         "this dataset's persons: pass the split file made for this data, or delete that file "
-                         "(or drop splits_file=) to make new random splits.")
+        raise ValueError(
+            f"The split file {path} names {len(unknown)} persons that are not in the {dataset} data "
+            f"({len(pids)} persons, ids {min(pids)}..{max(pids)}): {_ids(unknown)}. Expected splits of "
+            "this dataset's persons: pass the split file made for this data, or delete that file "
+            "(or drop splits_file=) to make new random splits."
+        )
     unused = set(pids) - named
     if unused:
-        warnings.warn(f"The split file {path} leaves out {len(unused)} of the {len(pids)} persons of {dataset} "
-                      f"({_ids(unused)}); they are in no split's train or test set.", SkippedDataWarning, stacklevel=3)
+        warnings.warn(
+            f"The split file {path} leaves out {len(unused)} of the {len(pids)} persons of {dataset} "
+            f"({_ids(unused)}); they are in no split's train or test set.",
+            SkippedDataWarning,
+            stacklevel=3,
+        )
     check_splits(splits, pids)
     return splits
 
 
-def _dataset_splits(dataset: str, folder: Path, pids: list[int], splits_file: PathLike | None, num_splits: int,
-                    seed: int) -> tuple[list[Split], str]:
+def _dataset_splits(
+    dataset: str, folder: Path, pids: list[int], splits_file: PathLike | None, num_splits: int, seed: int
+) -> tuple[list[Split], str]:
     """(splits, how they were made): ``splits_file`` if given, else random splits saved next to the data."""
     if splits_file is not None:
         return _read_splits_file(Path(splits_file), pids, dataset), f"splits from {splits_file}"
@@ -140,14 +169,16 @@ def _dataset_splits(dataset: str, folder: Path, pids: list[int], splits_file: Pa
         save_splits(splits, path)
         how = f"random half/half splits (seed {seed}), saved to {path}"
     except OSError as e:
-        warnings.warn(f"Could not save the splits to {path} ({e}); they are remade from seed {seed} at every load.",
-                      stacklevel=3)
+        warnings.warn(
+            f"Could not save the splits to {path} ({e}); they are remade from seed {seed} at every load.", stacklevel=3
+        )
         how = f"random half/half splits (seed {seed}), not saved"
     return splits, how
 
 
-def load_ilidsvid(root: PathLike | None = None, splits_file: PathLike | None = None, num_splits: int = 10,
-                  seed: int = 0) -> VideoReIDDataset:
+def load_ilidsvid(
+    root: PathLike | None = None, splits_file: PathLike | None = None, num_splits: int = 10, seed: int = 0
+) -> VideoReIDDataset:
     """iLIDS-VID: 300 persons x 2 cameras, 23-192 frames of 128 x 64.
 
     Layout: ``<root>/i-LIDS-VID/sequences/cam1/person001/cam1_person001_00317.png`` and the
@@ -161,22 +192,28 @@ def load_ilidsvid(root: PathLike | None = None, splits_file: PathLike | None = N
     frames = _read_cameras(_camera_dirs(top / "sequences", ["cam1", "cam2"], "iLIDS-VID"))
     only1, only2 = set(frames[0]) - set(frames[1]), set(frames[1]) - set(frames[0])
     if only1 or only2:
-        raise ValueError(f"iLIDS-VID's cam1 and cam2 must hold the same persons; found {len(only1)} only in cam1 "
-                         f"({_ids(only1)}) and {len(only2)} only in cam2 ({_ids(only2)}) under {top / 'sequences'}. "
-                         "Re-extract the archive (an interrupted extraction leaves folders out).")
+        raise ValueError(
+            f"iLIDS-VID's cam1 and cam2 must hold the same persons; found {len(only1)} only in cam1 "
+            f"({_ids(only1)}) and {len(only2)} only in cam2 ({_ids(only2)}) under {top / 'sequences'}. "
+            "Re-extract the archive (an interrupted extraction leaves folders out)."
+        )
     pids = sorted(frames[0])
     official = [d / "train-test people splits" / "train_test_splits_ilidsvid.mat" for d in (top.parent, top, base)]
     mat = next((m for m in official if m.is_file()), None)
     if splits_file is not None or mat is None:
         if splits_file is None:
-            warnings.warn(f"iLIDS-VID's official splits file was not found ({official[0]}); using {num_splits} "
-                          f"random half/half splits (seed {seed}) instead. Results will not match published "
-                          "numbers exactly.", stacklevel=2)
+            warnings.warn(
+                f"iLIDS-VID's official splits file was not found ({official[0]}); using {num_splits} "
+                f"random half/half splits (seed {seed}) instead. Results will not match published "
+                "numbers exactly.",
+                stacklevel=2,
+            )
         splits, protocol = _dataset_splits("ilidsvid", top, pids, splits_file, num_splits, seed)
     else:
         splits, protocol = _ilidsvid_splits(mat, pids), f"official splits (ls_set in {mat})"
-    return VideoReIDDataset("ilidsvid", _tracklets(frames, pids, "ilidsvid"), splits, root=top,
-                            meta={"protocol": protocol})
+    return VideoReIDDataset(
+        "ilidsvid", _tracklets(frames, pids, "ilidsvid"), splits, root=top, meta={"protocol": protocol}
+    )
 
 
 def _ilidsvid_splits(mat: Path, pids: list[int]) -> list[Split]:
@@ -186,24 +223,37 @@ def _ilidsvid_splits(mat: Path, pids: list[int]) -> list[Split]:
     try:
         ls_set = np.asarray(loadmat(str(mat))["ls_set"])
     except (KeyError, ValueError, OSError) as e:
-        raise ValueError(f"Could not read the iLIDS-VID splits from {mat} ({e!r}); expected a MATLAB file with "
-                         "the key 'ls_set'. Re-extract the archive, or pass splits_file= with JSON splits.") from None
+        raise ValueError(
+            f"Could not read the iLIDS-VID splits from {mat} ({e!r}); expected a MATLAB file with "
+            "the key 'ls_set'. Re-extract the archive, or pass splits_file= with JSON splits."
+        ) from None
     P = len(pids)
     if ls_set.ndim != 2 or ls_set.shape[1] != P:
-        raise ValueError(f"{mat} holds ls_set of shape {ls_set.shape}; expected (splits, {P}) for the {P} person "
-                         "folders found. The dataset folder is incomplete or from another release.")
+        raise ValueError(
+            f"{mat} holds ls_set of shape {ls_set.shape}; expected (splits, {P}) for the {P} person "
+            "folders found. The dataset folder is incomplete or from another release."
+        )
     for i, row in enumerate(ls_set):
         if sorted(int(v) for v in row) != list(range(1, P + 1)):
             bad = sorted(set(int(v) for v in row) - set(range(1, P + 1)))
-            raise ValueError(f"Row {i} of ls_set in {mat} is not a permutation of the person indices 1..{P} "
-                             f"(unknown indices {bad[:5]}, or repeats). Re-extract the archive.")
+            raise ValueError(
+                f"Row {i} of ls_set in {mat} is not a permutation of the person indices 1..{P} "
+                f"(unknown indices {bad[:5]}, or repeats). Re-extract the archive."
+            )
     half = P // 2
-    return [{"train": sorted(pids[int(i) - 1] for i in row[half:]),
-             "test": sorted(pids[int(i) - 1] for i in row[:half])} for row in ls_set]
+    return [
+        {"train": sorted(pids[int(i) - 1] for i in row[half:]), "test": sorted(pids[int(i) - 1] for i in row[:half])}
+        for row in ls_set
+    ]
 
 
-def load_prid2011(root: PathLike | None = None, min_frames: int = 21, num_splits: int = 10, seed: int = 0,
-                  splits_file: PathLike | None = None) -> VideoReIDDataset:
+def load_prid2011(
+    root: PathLike | None = None,
+    min_frames: int = 21,
+    num_splits: int = 10,
+    seed: int = 0,
+    splits_file: PathLike | None = None,
+) -> VideoReIDDataset:
     """PRID-2011 multi-shot: persons seen by both cameras with at least ``min_frames`` frames in each.
 
     Layout: ``<root>/prid_2011/multi_shot/cam_a/person_0001/0001.png`` (cam_a: 385 persons,
@@ -217,20 +267,30 @@ def load_prid2011(root: PathLike | None = None, min_frames: int = 21, num_splits
     pids = sorted(p for p in both if min(len(frames[0][p]), len(frames[1][p])) >= min_frames)
     one_camera, short = set(frames[0]) ^ set(frames[1]), sorted(both - set(pids))
     if not pids:
-        raise ValueError(f"PRID-2011 in {top}: no person has >= {min_frames} frames in both cameras ({len(both)} "
-                         "persons are in both). Lower min_frames, or check the extracted frames.")
+        raise ValueError(
+            f"PRID-2011 in {top}: no person has >= {min_frames} frames in both cameras ({len(both)} "
+            "persons are in both). Lower min_frames, or check the extracted frames."
+        )
     if one_camera or short:
-        warnings.warn(f"PRID-2011: kept {len(pids)} persons; left out {len(one_camera)} persons seen by one camera "
-                      f"only and {len(short)} with fewer than {min_frames} frames in a camera (min_frames=), as the "
-                      "standard protocol does.", SkippedDataWarning, stacklevel=2)
+        warnings.warn(
+            f"PRID-2011: kept {len(pids)} persons; left out {len(one_camera)} persons seen by one camera "
+            f"only and {len(short)} with fewer than {min_frames} frames in a camera (min_frames=), as the "
+            "standard protocol does.",
+            SkippedDataWarning,
+            stacklevel=2,
+        )
     splits, protocol = _dataset_splits("prid2011", top, pids, splits_file, num_splits, seed)
-    meta = {"protocol": f"persons in both cameras with >= {min_frames} frames each; {protocol}",
-            "left_out_one_camera": len(one_camera), "left_out_short": short}
+    meta = {
+        "protocol": f"persons in both cameras with >= {min_frames} frames each; {protocol}",
+        "left_out_one_camera": len(one_camera),
+        "left_out_short": short,
+    }
     return VideoReIDDataset("prid2011", _tracklets(frames, pids, "prid2011"), splits, root=top, meta=meta)
 
 
-def load_sduvid(root: PathLike | None = None, num_splits: int = 10, seed: int = 0,
-                splits_file: PathLike | None = None) -> VideoReIDDataset:
+def load_sduvid(
+    root: PathLike | None = None, num_splits: int = 10, seed: int = 0, splits_file: PathLike | None = None
+) -> VideoReIDDataset:
     """SDU-VID: 300 persons x 2 cameras; ``<root>/SDU-VID/sequences/<cam>/<person>/<frames>``.
 
     The two camera folders are taken in sorted order (the first is the query camera);
@@ -240,24 +300,33 @@ def load_sduvid(root: PathLike | None = None, num_splits: int = 10, seed: int = 
     top = _find(data_root(root), "sduvid", ["SDU-VID", "."])
     cams = _subdirs(top / "sequences")
     if len(cams) != 2:
-        raise ValueError(f"SDU-VID: expected 2 camera folders in {top / 'sequences'}; found {len(cams)}: "
-                         f"{[c.name for c in cams]}. Keep exactly the two camera folders of the dataset there.")
+        raise ValueError(
+            f"SDU-VID: expected 2 camera folders in {top / 'sequences'}; found {len(cams)}: "
+            f"{[c.name for c in cams]}. Keep exactly the two camera folders of the dataset there."
+        )
     frames = _read_cameras(cams)
     pids = sorted(set(frames[0]) & set(frames[1]))
     one_camera = set(frames[0]) ^ set(frames[1])
     if not pids:
-        raise ValueError(f"SDU-VID: the camera folders {[c.name for c in cams]} share no person id. Expected the "
-                         "same person numbers in both; check the folder names.")
+        raise ValueError(
+            f"SDU-VID: the camera folders {[c.name for c in cams]} share no person id. Expected the "
+            "same person numbers in both; check the folder names."
+        )
     if one_camera:
-        warnings.warn(f"SDU-VID: left out {len(one_camera)} persons seen by one camera only ({_ids(one_camera)}); "
-                      f"kept {len(pids)}.", SkippedDataWarning, stacklevel=2)
+        warnings.warn(
+            f"SDU-VID: left out {len(one_camera)} persons seen by one camera only ({_ids(one_camera)}); "
+            f"kept {len(pids)}.",
+            SkippedDataWarning,
+            stacklevel=2,
+        )
     splits, protocol = _dataset_splits("sduvid", top, pids, splits_file, num_splits, seed)
     meta = {"protocol": protocol, "cameras": [c.name for c in cams], "left_out_one_camera": len(one_camera)}
     return VideoReIDDataset("sduvid", _tracklets(frames, pids, "sduvid"), splits, root=top, meta=meta)
 
 
-def load_folder(root: PathLike, num_splits: int = 10, seed: int = 0, splits_file: PathLike | None = None,
-                name: str = "folder") -> VideoReIDDataset:
+def load_folder(
+    root: PathLike, num_splits: int = 10, seed: int = 0, splits_file: PathLike | None = None, name: str = "folder"
+) -> VideoReIDDataset:
     """Your own data in the iLIDS-VID layout: ``<root>/<camera>/<person>/<frames>``.
 
     At least two camera folders, in sorted order (the first is the query camera); each
@@ -267,26 +336,44 @@ def load_folder(root: PathLike, num_splits: int = 10, seed: int = 0, splits_file
     """
     root = Path(root).expanduser()
     if not root.is_dir():
-        raise FileNotFoundError(f"No folder at {root}; expected <root>/<camera>/<person>/<frames>. Pass the folder "
-                                "that holds the camera folders.")
+        raise FileNotFoundError(
+            f"No folder at {root}; expected <root>/<camera>/<person>/<frames>. Pass the folder "
+            "that holds the camera folders."
+        )
     cams = _subdirs(root)
     if len(cams) < 2:
-        raise ValueError(f"{root} should hold at least 2 camera folders (<root>/<camera>/<person>/<frames>); found "
-                         f"{[c.name for c in cams]}. Re-identification matches persons across cameras.")
+        raise ValueError(
+            f"{root} should hold at least 2 camera folders (<root>/<camera>/<person>/<frames>); found "
+            f"{[c.name for c in cams]}. Re-identification matches persons across cameras."
+        )
     frames = _read_cameras(cams)
     pids = sorted(set().union(*frames.values()))
     lonely = [p for p in pids if sum(p in f for f in frames.values()) < 2]
     if lonely:
-        warnings.warn(f"{root}: {len(lonely)} persons appear in one camera only ({_ids(lonely)}); they are kept, "
-                      "but as test persons they have no match in another camera.", stacklevel=2)
+        warnings.warn(
+            f"{root}: {len(lonely)} persons appear in one camera only ({_ids(lonely)}); they are kept, "
+            "but as test persons they have no match in another camera.",
+            stacklevel=2,
+        )
     splits, protocol = _dataset_splits(name, root, pids, splits_file, num_splits, seed)
-    return VideoReIDDataset(name, _tracklets(frames, pids, name), splits, root=root,
-                            meta={"cameras": [c.name for c in cams], "protocol": protocol})
+    return VideoReIDDataset(
+        name,
+        _tracklets(frames, pids, name),
+        splits,
+        root=root,
+        meta={"cameras": [c.name for c in cams], "protocol": protocol},
+    )
 
 
-def load_synthetic(preset: str = "quick", seed: int = 0, occlusion: float | None = None,
-                   cache_dir: PathLike | None = None, num_splits: int = 10, progress: bool = False,
-                   **overrides) -> VideoReIDDataset:
+def load_synthetic(
+    preset: str = "quick",
+    seed: int = 0,
+    occlusion: float | None = None,
+    cache_dir: PathLike | None = None,
+    num_splits: int = 10,
+    progress: bool = False,
+    **overrides,
+) -> VideoReIDDataset:
     """The synthetic benchmark at a preset size (``PRESETS``: tiny, quick, small, standard).
 
     ``occlusion`` (share of occluded tracklets) None keeps the preset's; ``overrides``
@@ -300,8 +387,13 @@ def load_synthetic(preset: str = "quick", seed: int = 0, occlusion: float | None
     return SyntheticReID(**args).dataset(num_splits, cache_dir=cache_dir, progress=progress, name=f"synthetic-{preset}")
 
 
-LOADERS = {"synthetic": load_synthetic, "ilidsvid": load_ilidsvid, "prid2011": load_prid2011,
-           "sduvid": load_sduvid, "folder": load_folder}
+LOADERS = {
+    "synthetic": load_synthetic,
+    "ilidsvid": load_ilidsvid,
+    "prid2011": load_prid2011,
+    "sduvid": load_sduvid,
+    "folder": load_folder,
+}
 
 
 def load_dataset(name: str, root: PathLike | None = None, **kw) -> VideoReIDDataset:
@@ -316,8 +408,10 @@ def load_dataset(name: str, root: PathLike | None = None, **kw) -> VideoReIDData
         raise ValueError(f"Unknown dataset {name!r}; choose one of {', '.join(LOADERS)}.")
     if key == "synthetic":
         if root is not None:
-            raise ValueError("The synthetic dataset is generated, not read: drop root=, or use cache_dir= "
-                             "to keep rendered frames on disk.")
+            raise ValueError(
+                "The synthetic dataset is generated, not read: drop root=, or use cache_dir= "
+                "to keep rendered frames on disk."
+            )
         return load_synthetic(**kw)
     if key == "folder" and root is None:
         raise ValueError("load_dataset('folder') needs root=, the folder holding <camera>/<person>/<frames>.")

@@ -12,11 +12,12 @@ A sequence shorter than the window is handled by the ``short`` policy:
   A short sequence that reaches :func:`sample_window` under ``"skip"`` anyway is not
   padded: its ``T`` frames are returned as a shorter window (a batch then pads it with a mask).
 """
+
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -26,8 +27,9 @@ from .tracklet import SkippedDataWarning, Tracklet
 SHORT_POLICIES = ("repeat", "skip")
 
 
-def sample_window(num_frames: int, length: int = 16, rng: np.random.Generator | int | None = None,
-                  short: str = "repeat") -> np.ndarray:
+def sample_window(
+    num_frames: int, length: int = 16, rng: np.random.Generator | int | None = None, short: str = "repeat"
+) -> np.ndarray:
     """Indices (length,) of ``length`` consecutive frames from a uniformly random start.
 
     Every start in ``0 .. num_frames - length`` is equally likely. A sequence shorter than
@@ -66,9 +68,13 @@ def drop_short(tracklets: Sequence[Tracklet], length: int = 16, short: str = "sk
     dropped = len(tracklets) - len(kept)
     if dropped:
         lengths = sorted(len(t) for t in tracklets if len(t) < length)
-        warnings.warn(f"Skipped {dropped} of {len(tracklets)} tracklets shorter than the {length}-frame window "
-                      f"(lengths {lengths[:8]}{' ...' if dropped > 8 else ''}); short='repeat' would loop them "
-                      "instead.", SkippedDataWarning, stacklevel=2)
+        warnings.warn(
+            f"Skipped {dropped} of {len(tracklets)} tracklets shorter than the {length}-frame window "
+            f"(lengths {lengths[:8]}{' ...' if dropped > 8 else ''}); short='repeat' would loop them "
+            "instead.",
+            SkippedDataWarning,
+            stacklevel=2,
+        )
     return kept
 
 
@@ -77,16 +83,19 @@ def read_image(path: str | Path, size: tuple[int, int] | None = None) -> np.ndar
     img = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if img is None:
         state = "missing" if not Path(path).is_file() else "unreadable (corrupt, or not an image)"
-        raise OSError(f"Could not read the frame {path}: the file is {state}. Re-extract the dataset archive, "
-                      "or remove that frame.")
+        raise OSError(
+            f"Could not read the frame {path}: the file is {state}. Re-extract the dataset archive, "
+            "or remove that frame."
+        )
     img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
     if size is not None and img.shape[:2] != tuple(size):
         img = cv2.resize(img, (int(size[1]), int(size[0])), interpolation=cv2.INTER_AREA)
     return img
 
 
-def load_frames(tracklet: Tracklet, indices: Sequence[int] | np.ndarray | None = None,
-                size: tuple[int, int] | None = None) -> np.ndarray:
+def load_frames(
+    tracklet: Tracklet, indices: Sequence[int] | np.ndarray | None = None, size: tuple[int, int] | None = None
+) -> np.ndarray:
     """The frames of a tracklet as uint8 RGB (len(indices), H, W, 3); all frames when ``indices`` is None.
 
     Frames stored as paths are read from disk (only the ones asked for). Frames of
@@ -99,17 +108,22 @@ def load_frames(tracklet: Tracklet, indices: Sequence[int] | np.ndarray | None =
     if isinstance(tracklet.frames, np.ndarray):
         frames = np.asarray(tracklet.frames[idx])
         if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
-            raise ValueError(f"{tracklet!r} holds frames of dtype {frames.dtype} and shape {frames.shape[1:]}; "
-                             "expected uint8 (H, W, 3) RGB.")
+            raise ValueError(
+                f"{tracklet!r} holds frames of dtype {frames.dtype} and shape {frames.shape[1:]}; "
+                "expected uint8 (H, W, 3) RGB."
+            )
         if size is not None and frames.shape[1:3] != tuple(size):
-            frames = np.stack([cv2.resize(f, (int(size[1]), int(size[0])), interpolation=cv2.INTER_AREA)
-                               for f in frames])
+            frames = np.stack(
+                [cv2.resize(f, (int(size[1]), int(size[0])), interpolation=cv2.INTER_AREA) for f in frames]
+            )
         return frames
     images = [read_image(tracklet.frames[i], size) for i in idx]
     if not images:
         return np.zeros((0, *(size or (0, 0)), 3), np.uint8)
     shapes = {im.shape for im in images}
     if len(shapes) > 1:
-        raise ValueError(f"The frames of {tracklet!r} have different sizes {sorted(shapes)}; pass size=(H, W) "
-                         "to resize them all, e.g. size=(128, 64).")
+        raise ValueError(
+            f"The frames of {tracklet!r} have different sizes {sorted(shapes)}; pass size=(H, W) "
+            "to resize them all, e.g. size=(128, 64)."
+        )
     return np.stack(images)

@@ -1,13 +1,14 @@
 """The unit of video re-ID data: one person seen by one camera."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence, Union
 
 import numpy as np
 
-Frames = Union[np.ndarray, Sequence[Union[str, Path]]]
+Frames = np.ndarray | Sequence[str | Path]
 
 
 @dataclass
@@ -29,8 +30,8 @@ class Tracklet:
     pid: int
     camid: int
     frames: Frames
-    visibility: Optional[np.ndarray] = None
-    flow_truth: Optional[np.ndarray] = None
+    visibility: np.ndarray | None = None
+    flow_truth: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
 
     def __len__(self) -> int:

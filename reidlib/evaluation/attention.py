@@ -1,4 +1,5 @@
 """Does attention follow visibility? Spearman correlation of attention scores with the synthetic truth."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,8 +22,10 @@ def attention_visibility(scores: list, tracklets: list) -> dict:
     if len(scores) != len(tracklets):
         raise ValueError(f"expected one score array per tracklet; found {len(scores)} and {len(tracklets)}.")
     if any(s is None for s in scores):
-        raise ValueError("some scores are None: this model's head has no attention (mean pooling?). Use a head "
-                         "with scores (combined, attention, softmax, rnn_attention).")
+        raise ValueError(
+            "some scores are None: this model's head has no attention (mean pooling?). Use a head "
+            "with scores (combined, attention, softmax, rnn_attention)."
+        )
     per, all_s, all_v = [], [], []
     for s, t in zip(scores, tracklets):
         if t.visibility is None:

@@ -4,6 +4,7 @@ The frame CNN runs on at most ``chunk`` frames at a time; only the small per-fra
 features (T, 128) of a whole sequence are held together, for the temporal head. So a
 sequence of any length needs the activation memory of one chunk.
 """
+
 from __future__ import annotations
 
 import torch
@@ -18,13 +19,17 @@ def model_device(model: nn.Module, device: str | torch.device | None = None) -> 
         raise ValueError(f"{type(model).__name__} has no parameters; expected a reidlib VideoReIDNet.")
     devices = {p.device for p in params}
     if len(devices) > 1:
-        raise RuntimeError(f"the model's parameters are spread over {sorted(map(str, devices))}; move the whole "
-                           "model to one device with model.to(device).")
+        raise RuntimeError(
+            f"the model's parameters are spread over {sorted(map(str, devices))}; move the whole "
+            "model to one device with model.to(device)."
+        )
     own = devices.pop()
     want = None if device is None else torch.device(device)
     if want is not None and (want.type != own.type or want.index not in (None, own.index)):
-        raise RuntimeError(f"the model is on {own} but device={device} was asked for the data; they must match. "
-                           f"Call model.to({str(device)!r}) first, or leave device=None to use the model's device.")
+        raise RuntimeError(
+            f"the model is on {own} but device={device} was asked for the data; they must match. "
+            f"Call model.to({str(device)!r}) first, or leave device=None to use the model's device."
+        )
     return own
 
 
@@ -46,14 +51,23 @@ def sequence_feature(model: nn.Module, x: torch.Tensor, chunk: int = 128) -> tup
     if x.dim() != 4 or len(x) == 0:
         raise ValueError(f"sequence_feature expects one sequence (T, C, 56, 40) with T >= 1; found {tuple(x.shape)}.")
     dev = model_device(model)
-    z = torch.cat([model.frame_features(x[None, i:i + chunk].to(dev)) for i in range(0, len(x), chunk)], 1)  # (1, T, D)
+    z = torch.cat(
+        [model.frame_features(x[None, i : i + chunk].to(dev)) for i in range(0, len(x), chunk)], 1
+    )  # (1, T, D)
     pooled, scores = model.head(z, None)  # (1, D), (1, T) or None
     return pooled[0], None if scores is None else scores[0]
 
 
-def extract_features(model: nn.Module, tracklets: list, data=None, chunk: int = 128, flip: bool = False,
-                     device: str | torch.device | None = None, progress: bool = False, desc: str = "features"
-                     ) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
+def extract_features(
+    model: nn.Module,
+    tracklets: list,
+    data=None,
+    chunk: int = 128,
+    flip: bool = False,
+    device: str | torch.device | None = None,
+    progress: bool = False,
+    desc: str = "features",
+) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
     """Features of whole tracklets -> (features (Q, D) float32 on the cpu, scores: Q tensors (T_i,) or None).
 
     Args:
@@ -81,8 +95,10 @@ def extract_features(model: nn.Module, tracklets: list, data=None, chunk: int = 
         for t in tqdm(tracklets, desc=desc, disable=not progress, unit="video"):
             x = data.input(t, train=False) if data is not None else make_input(t, use_flow=in_channels == 5)
             if x.shape[1] != in_channels:
-                raise ValueError(f"the data have {x.shape[1]} channels per frame but the model takes {in_channels}. "
-                                 "Preprocess with use_flow=(in_channels == 5).")
+                raise ValueError(
+                    f"the data have {x.shape[1]} channels per frame but the model takes {in_channels}. "
+                    "Preprocess with use_flow=(in_channels == 5)."
+                )
             f, s = sequence_feature(model, x, chunk)
             if flip:
                 f2, s2 = sequence_feature(model, flip_input(x), chunk)

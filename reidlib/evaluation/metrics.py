@@ -10,9 +10,10 @@ every video to the same feature therefore scores the worst possible CMC and mAP
 instead of a score that depends on the order of the gallery. Ties among right
 matches, or among wrong ones, do not change either metric.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -28,8 +29,10 @@ def distance_matrix(a: ArrayLike, b: ArrayLike) -> torch.Tensor:
     """
     a, b = torch.as_tensor(a), torch.as_tensor(b)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
-        raise ValueError(f"distance_matrix expects a (Q, D) and b (G, D) with the same D; found {tuple(a.shape)} and "
-                         f"{tuple(b.shape)}. Stack one feature vector per row.")
+        raise ValueError(
+            f"distance_matrix expects a (Q, D) and b (G, D) with the same D; found {tuple(a.shape)} and "
+            f"{tuple(b.shape)}. Stack one feature vector per row."
+        )
     dtype = torch.float64 if torch.float64 in (a.dtype, b.dtype) else torch.float32
     a, b = a.to(dtype), b.to(dtype)
     d2 = (a * a).sum(1, keepdim=True) + (b * b).sum(1)[None, :] - 2.0 * a @ b.T  # (Q, G)
@@ -39,8 +42,9 @@ def distance_matrix(a: ArrayLike, b: ArrayLike) -> torch.Tensor:
 def _as_pids(x: ArrayLike, name: str) -> torch.Tensor:
     t = torch.as_tensor(np.asarray(x.cpu() if isinstance(x, torch.Tensor) else x))
     if t.ndim != 1 or (t.dtype.is_floating_point and len(t) > 0):
-        raise ValueError(f"{name} must be a 1-D sequence of integer person ids; found dtype {t.dtype}, "
-                         f"shape {tuple(t.shape)}.")
+        raise ValueError(
+            f"{name} must be a 1-D sequence of integer person ids; found dtype {t.dtype}, shape {tuple(t.shape)}."
+        )
     return t.long()
 
 
@@ -52,19 +56,27 @@ def _check(distmat: ArrayLike, query_pids: ArrayLike, gallery_pids: ArrayLike):
     d = d.detach().cpu()
     qp, gp = _as_pids(query_pids, "query_pids"), _as_pids(gallery_pids, "gallery_pids")
     if d.ndim != 2 or d.shape != (len(qp), len(gp)):
-        raise ValueError(f"distmat must have shape (num_queries, num_gallery) = ({len(qp)}, {len(gp)}); "
-                         f"found {tuple(d.shape)}. Compute it with distance_matrix(query_features, gallery_features).")
+        raise ValueError(
+            f"distmat must have shape (num_queries, num_gallery) = ({len(qp)}, {len(gp)}); "
+            f"found {tuple(d.shape)}. Compute it with distance_matrix(query_features, gallery_features)."
+        )
     if len(qp) == 0:
-        raise ValueError("the query set is empty: there is nothing to evaluate. Check the split: its query list "
-                         "(camera 1 of the test persons) has no tracklets.")
+        raise ValueError(
+            "the query set is empty: there is nothing to evaluate. Check the split: its query list "
+            "(camera 1 of the test persons) has no tracklets."
+        )
     if not torch.isfinite(d).all():
-        raise ValueError("distmat contains NaN or inf; the features are not finite. Check the model's output "
-                         "(a diverged training run gives NaN features).")
+        raise ValueError(
+            "distmat contains NaN or inf; the features are not finite. Check the model's output "
+            "(a diverged training run gives NaN features)."
+        )
     missing = sorted(set(qp.tolist()) - set(gp.tolist()))
     if missing:
-        raise ValueError(f"{len(missing)} query person(s) have no sequence in the gallery, e.g. pids {missing[:10]}; "
-                         "their rank is undefined. Every query person needs at least one gallery sequence: fix the "
-                         "split or drop those queries.")
+        raise ValueError(
+            f"{len(missing)} query person(s) have no sequence in the gallery, e.g. pids {missing[:10]}; "
+            "their rank is undefined. Every query person needs at least one gallery sequence: fix the "
+            "split or drop those queries."
+        )
     return d, qp, gp
 
 
@@ -91,8 +103,9 @@ def _ranks_and_ap(d: torch.Tensor, qp: torch.Tensor, gp: torch.Tensor) -> tuple[
     return wrong_before[:, 0] + 1, precision.sum(1) / num_right.double()
 
 
-def rank_metrics(distmat: ArrayLike, query_pids: ArrayLike, gallery_pids: ArrayLike,
-                 max_rank: int = 20, block: int = 256) -> dict:
+def rank_metrics(
+    distmat: ArrayLike, query_pids: ArrayLike, gallery_pids: ArrayLike, max_rank: int = 20, block: int = 256
+) -> dict:
     """CMC, mAP and first-match ranks in one pass.
 
     Returns ``{"cmc": float array (max_rank,), "mAP": float, "ranks": int array (Q,)}``,
@@ -103,7 +116,7 @@ def rank_metrics(distmat: ArrayLike, query_pids: ArrayLike, gallery_pids: ArrayL
     if max_rank < 1:
         raise ValueError(f"max_rank must be >= 1; found {max_rank}.")
     d, qp, gp = _check(distmat, query_pids, gallery_pids)
-    parts = [_ranks_and_ap(d[i:i + block], qp[i:i + block], gp) for i in range(0, len(qp), block)]
+    parts = [_ranks_and_ap(d[i : i + block], qp[i : i + block], gp) for i in range(0, len(qp), block)]
     ranks = torch.cat([r for r, _ in parts]).numpy()  # (Q,) 1-based
     ap = torch.cat([a for _, a in parts])
     curve = (ranks[:, None] <= np.arange(1, max_rank + 1)[None, :]).mean(0)

@@ -3,6 +3,7 @@
 Queries are camera 1 of the test persons, the gallery is camera 2 (one sequence per
 person), every frame of every sequence is used. Results are percentages.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,17 @@ RANKS = (1, 5, 10, 20)
 METRICS = tuple(f"rank{r}" for r in RANKS) + ("mAP",)
 
 
-def evaluate(model: nn.Module, dataset, split: int = 0, *, data=None, flip: bool = False, chunk: int = 128,
-             progress: bool = False, details: bool = False) -> dict:
+def evaluate(
+    model: nn.Module,
+    dataset,
+    split: int = 0,
+    *,
+    data=None,
+    flip: bool = False,
+    chunk: int = 128,
+    progress: bool = False,
+    details: bool = False,
+) -> dict:
     """Rank-1/5/10/20 and mAP (%) of ``model`` on split ``split``'s query vs gallery.
 
     For cross-dataset testing pass the *other* dataset: the model is only tested on
@@ -29,16 +39,28 @@ def evaluate(model: nn.Module, dataset, split: int = 0, *, data=None, flip: bool
     """
     _, query, gallery = dataset.split(split)
     if not query or not gallery:
-        raise ValueError(f"split {split} of {dataset.name!r} has {len(query)} query and {len(gallery)} gallery "
-                         "tracklets; both need at least one (query = camera 1, gallery = camera 2 of the test "
-                         "persons).")
-    out = evaluate_tracklets(model, query, gallery, data=data, flip=flip, chunk=chunk, progress=progress,
-                             details=details)
+        raise ValueError(
+            f"split {split} of {dataset.name!r} has {len(query)} query and {len(gallery)} gallery "
+            "tracklets; both need at least one (query = camera 1, gallery = camera 2 of the test "
+            "persons)."
+        )
+    out = evaluate_tracklets(
+        model, query, gallery, data=data, flip=flip, chunk=chunk, progress=progress, details=details
+    )
     return {**out, "dataset": dataset.name, "split": int(split)}
 
 
-def evaluate_tracklets(model: nn.Module, query: list, gallery: list, *, data=None, flip: bool = False,
-                       chunk: int = 128, progress: bool = False, details: bool = False) -> dict:
+def evaluate_tracklets(
+    model: nn.Module,
+    query: list,
+    gallery: list,
+    *,
+    data=None,
+    flip: bool = False,
+    chunk: int = 128,
+    progress: bool = False,
+    details: bool = False,
+) -> dict:
     """Rank-1/5/10/20, mAP and the CMC curve (%) of ``model`` on query vs gallery tracklets.
 
     ``details=True`` adds the features (``query_features`` (Q, D), ``gallery_features``
@@ -52,11 +74,23 @@ def evaluate_tracklets(model: nn.Module, query: list, gallery: list, *, data=Non
     distmat = distance_matrix(qf, gf)
     res = rank_metrics(distmat, [t.pid for t in query], [t.pid for t in gallery], max_rank=max(RANKS))
     out = {f"rank{r}": 100.0 * float(res["cmc"][r - 1]) for r in RANKS}
-    out.update(mAP=100.0 * res["mAP"], cmc=[100.0 * float(c) for c in res["cmc"]], num_query=len(query),
-               num_gallery=len(gallery))
+    out.update(
+        mAP=100.0 * res["mAP"],
+        cmc=[100.0 * float(c) for c in res["cmc"]],
+        num_query=len(query),
+        num_gallery=len(gallery),
+    )
     if details:
-        out.update(query_features=qf, gallery_features=gf, query_scores=qs, gallery_scores=gs, distmat=distmat,
-                   query=query, gallery=gallery, ranks=res["ranks"])
+        out.update(
+            query_features=qf,
+            gallery_features=gf,
+            query_scores=qs,
+            gallery_scores=gs,
+            distmat=distmat,
+            query=query,
+            gallery=gallery,
+            ranks=res["ranks"],
+        )
     return out
 
 
@@ -65,9 +99,11 @@ def summarize(results: list[dict]) -> dict:
     if not results:
         raise ValueError("summarize needs at least one result; found none.")
     table = {m: np.array([r[m] for r in results], dtype=float) for m in METRICS}
-    return {"mean": {m: float(v.mean()) for m, v in table.items()},
-            "std": {m: float(v.std(ddof=1)) if len(v) > 1 else 0.0 for m, v in table.items()},
-            "n": len(results)}
+    return {
+        "mean": {m: float(v.mean()) for m, v in table.items()},
+        "std": {m: float(v.std(ddof=1)) if len(v) > 1 else 0.0 for m, v in table.items()},
+        "n": len(results),
+    }
 
 
 def format_table(rows: dict[str, dict], digits: int = 1) -> str:
@@ -79,10 +115,22 @@ def format_table(rows: dict[str, dict], digits: int = 1) -> str:
     return "\n".join(lines)
 
 
-def evaluate_splits(dataset, splits=None, *, head: str = "combined", preset="quick", test_dataset=None, data=None,
-                    test_data=None, out_dir: str | os.PathLike | None = None, flip: bool = False,
-                    progress: bool = True, model_kw: dict | None = None, device: str | torch.device | None = None,
-                    **overrides) -> dict:
+def evaluate_splits(
+    dataset,
+    splits=None,
+    *,
+    head: str = "combined",
+    preset="quick",
+    test_dataset=None,
+    data=None,
+    test_data=None,
+    out_dir: str | os.PathLike | None = None,
+    flip: bool = False,
+    progress: bool = True,
+    model_kw: dict | None = None,
+    device: str | torch.device | None = None,
+    **overrides,
+) -> dict:
     """Train a fresh model on each split and test it -> ``{"splits": [...], "mean": {...}, "std": {...}, "n"}``.
 
     Args:
@@ -99,6 +147,7 @@ def evaluate_splits(dataset, splits=None, *, head: str = "combined", preset="qui
         device: where to train (default :func:`reidlib.device`).
     """
     import reidlib
+
     from ..models import VideoReIDNet
     from ..preprocess import preprocess_dataset
     from ..training import get_config, train
@@ -112,24 +161,38 @@ def evaluate_splits(dataset, splits=None, *, head: str = "combined", preset="qui
     data = data if data is not None else preprocess_dataset(dataset, use_flow=use_flow, progress=progress)
     test_dataset = test_dataset or dataset
     if test_data is None:
-        test_data = data if test_dataset is dataset else preprocess_dataset(test_dataset, use_flow=use_flow,
-                                                                            progress=progress)
+        test_data = (
+            data if test_dataset is dataset else preprocess_dataset(test_dataset, use_flow=use_flow, progress=progress)
+        )
     out = None if out_dir is None else Path(out_dir)
     results = []
     for i in splits:
         num_classes = len({t.pid for t in dataset.split(i)[0]})  # split() explains a bad index
         torch.manual_seed(cfg.seed * 1000 + i)
         model = VideoReIDNet(num_classes, head=head, **model_kw).to(device or reidlib.device())
-        history = train(model, dataset, i, cfg, data=data, out_dir=None if out is None else out / f"split{i}",
-                        resume=out is not None, progress=progress)
+        history = train(
+            model,
+            dataset,
+            i,
+            cfg,
+            data=data,
+            out_dir=None if out is None else out / f"split{i}",
+            resume=out is not None,
+            progress=progress,
+        )
         res = evaluate(model, test_dataset, i, data=test_data, flip=flip)
         res.update(train_dataset=dataset.name, head=head, final_loss=history["loss"][-1] if history["loss"] else None)
         results.append(res)
         if progress:
             print(f"split {i}: rank-1 {res['rank1']:.1f}%  mAP {res['mAP']:.1f}%")
-    summary = {**summarize(results), "splits": results, "head": head, "config": cfg.to_dict(),
-               "train_dataset": dataset.name, "test_dataset": test_dataset.name}
+    summary = {
+        **summarize(results),
+        "splits": results,
+        "head": head,
+        "config": cfg.to_dict(),
+        "train_dataset": dataset.name,
+        "test_dataset": test_dataset.name,
+    }
     if out is not None:
         (out / "results.json").write_text(json.dumps(summary, indent=1))
     return summary
-

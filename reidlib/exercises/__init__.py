@@ -6,11 +6,11 @@ all agree, and otherwise raises :class:`CheckFailed` saying what was expected an
 what came back. Checks are grouped by chapter in the submodules ``ch01`` ...
 and re-exported here.
 """
+
 from ._core import CheckFailed
 from .ch01 import check_pairwise_distances, check_rank_gallery
 from .ch02 import check_sample_window, check_sort_frames, check_split_persons
-from .ch03 import (check_dense_lk, check_image_gradients, check_lk_pyramid, check_lk_solve,
-                   check_structure_tensor)
+from .ch03 import check_dense_lk, check_image_gradients, check_lk_pyramid, check_lk_solve, check_structure_tensor
 from .ch04 import check_conv_cost, check_output_size
 from .ch05 import check_bilinear_weight, check_fcn_attention, check_receptive_field
 from .ch06 import check_masked_attention_pool, check_masked_mean, check_masked_softmax

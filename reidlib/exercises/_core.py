@@ -5,9 +5,11 @@ A check prints one friendly line when the answer is right and raises
 student's code returned and what to look at; in a notebook it is shown without a
 Python traceback, so it reads like a teacher's comment, not a crash.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +38,9 @@ def fail(title: str, expected: Any, got: Any, hint: str = "") -> None:
 def call(title: str, fn: Callable, *args, **kwargs):
     """Call the student's ``fn``; turn a stub or a crash into a clear :class:`CheckFailed`."""
     if not callable(fn):
-        raise CheckFailed(f"{title}: expected a function, got {type(fn).__name__}. Pass the function itself, without calling it.")
+        raise CheckFailed(
+            f"{title}: expected a function, got {type(fn).__name__}. Pass the function itself, without calling it."
+        )
     try:
         return fn(*args, **kwargs)
     except NotImplementedError as e:
@@ -58,13 +62,22 @@ def close(title: str, expected, got, atol: float = 1e-5, rtol: float = 1e-4, hin
     """Fail unless ``got`` has the shape of ``expected`` and matches it within tolerance."""
     e, g = as_numpy(expected), as_numpy(got)
     if e.shape != g.shape:
-        fail(title, f"an array of shape {e.shape}", f"an array of shape {g.shape}", hint or "check the shape of what you return")
+        fail(
+            title,
+            f"an array of shape {e.shape}",
+            f"an array of shape {g.shape}",
+            hint or "check the shape of what you return",
+        )
     if not np.all(np.isfinite(g[np.isfinite(e)])):
         fail(title, "finite values", "NaN or inf", hint or "look for a division by zero or a log of zero")
     if not np.allclose(g, e, atol=atol, rtol=rtol, equal_nan=True):
         worst = np.unravel_index(np.argmax(np.abs(g - e)), e.shape) if e.ndim else ()
-        fail(title, f"{e[worst].item()!r} at index {tuple(int(i) for i in worst)} (and {e.size - 1} other values)",
-             f"{g[worst].item()!r} there", hint)
+        fail(
+            title,
+            f"{e[worst].item()!r} at index {tuple(int(i) for i in worst)} (and {e.size - 1} other values)",
+            f"{g[worst].item()!r} there",
+            hint,
+        )
 
 
 def _short(x: Any, limit: int = 200) -> str:

@@ -1,4 +1,5 @@
 """Chapter 1: ranking a gallery by Euclidean distance."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,11 +22,19 @@ def check_rank_gallery(rank_gallery) -> bool:
     for q, g, want in _cases():
         got = as_numpy(call(title, rank_gallery, q.copy(), g.copy()))
         if got.shape != want.shape:
-            fail(title, f"{len(want)} gallery indices", f"shape {got.shape}",
-                 "return one index per gallery item, e.g. from np.argsort")
+            fail(
+                title,
+                f"{len(want)} gallery indices",
+                f"shape {got.shape}",
+                "return one index per gallery item, e.g. from np.argsort",
+            )
         if not np.array_equal(got.astype(int), want):
-            fail(title, want.tolist(), got.tolist(),
-                 "sort by the Euclidean distance sqrt(sum((g - q)**2)), smallest first")
+            fail(
+                title,
+                want.tolist(),
+                got.tolist(),
+                "sort by the Euclidean distance sqrt(sum((g - q)**2)), smallest first",
+            )
     return passed(title, "The nearest gallery item comes first.")
 
 
@@ -34,16 +43,32 @@ def check_pairwise_distances(pairwise_distances) -> bool:
     title = "pairwise_distances"
     rng = np.random.default_rng(1)
     # Hand-made: (0,0) to (3,4) is 5; (1,1) to (1,1) is 0; (1,1) to (3,4) is sqrt(13).
-    cases = [(np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([[3.0, 4.0], [1.0, 1.0]]),
-              np.array([[5.0, np.sqrt(2.0)], [np.sqrt(13.0), 0.0]]))]
-    for q, g in [(rng.normal(size=(5, 8)), rng.normal(size=(7, 8))), (rng.normal(size=(1, 3)), rng.normal(size=(4, 3)))]:
+    cases = [
+        (
+            np.array([[0.0, 0.0], [1.0, 1.0]]),
+            np.array([[3.0, 4.0], [1.0, 1.0]]),
+            np.array([[5.0, np.sqrt(2.0)], [np.sqrt(13.0), 0.0]]),
+        )
+    ]
+    for q, g in [
+        (rng.normal(size=(5, 8)), rng.normal(size=(7, 8))),
+        (rng.normal(size=(1, 3)), rng.normal(size=(4, 3))),
+    ]:
         cases.append((q, g, np.sqrt(((q[:, None, :] - g[None, :, :]) ** 2).sum(-1))))
     for q, g, want in cases:
         got = as_numpy(call(title, pairwise_distances, q.copy(), g.copy()))
         if got.shape != want.shape:
-            fail(title, f"shape {want.shape} (one row per query, one column per gallery item)", f"shape {got.shape}",
-                 "broadcast a[:, None, :] - b[None, :, :] to get all pairs")
+            fail(
+                title,
+                f"shape {want.shape} (one row per query, one column per gallery item)",
+                f"shape {got.shape}",
+                "broadcast a[:, None, :] - b[None, :, :] to get all pairs",
+            )
         if not np.allclose(got, want, atol=1e-6):
-            fail(title, np.round(want, 4).tolist(), np.round(got, 4).tolist(),
-                 "take the square root of the summed squared differences over the feature axis")
+            fail(
+                title,
+                np.round(want, 4).tolist(),
+                np.round(got, 4).tolist(),
+                "take the square root of the summed squared differences over the feature axis",
+            )
     return passed(title, "One row per query, one column per gallery item.")

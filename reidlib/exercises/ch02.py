@@ -1,4 +1,5 @@
 """Chapter 2: ordering frames, splitting persons, sampling training windows."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -42,7 +43,7 @@ def check_split_persons(split_persons) -> bool:
 
     ``pids`` has one entry per tracklet, so persons repeat; the split must be of persons."""
     title = "split_persons"
-    tracklet_pids = [p for p in range(12) for _ in range(2)] + [3, 7]        # 12 persons, 26 tracklets
+    tracklet_pids = [p for p in range(12) for _ in range(2)] + [3, 7]  # 12 persons, 26 tracklets
     persons = set(tracklet_pids)
     seen = set()
     for seed in range(30):
@@ -51,24 +52,45 @@ def check_split_persons(split_persons) -> bool:
             fail(title, "a pair (train_pids, test_pids)", out, "return two lists")
         train, test = _ids(out[0]), _ids(out[1])
         if train & test:
-            fail(title, "no person on both sides", f"persons {sorted(train & test)} in train and test",
-                 "split the unique persons (set(pids)), not the tracklets: the same person must never be "
-                 "in training and in testing")
+            fail(
+                title,
+                "no person on both sides",
+                f"persons {sorted(train & test)} in train and test",
+                "split the unique persons (set(pids)), not the tracklets: the same person must never be "
+                "in training and in testing",
+            )
         if train | test != persons:
-            fail(title, f"every person on one side: {sorted(persons)}", f"{sorted(train | test)}",
-                 "every person of the dataset goes to train or to test")
+            fail(
+                title,
+                f"every person on one side: {sorted(persons)}",
+                f"{sorted(train | test)}",
+                "every person of the dataset goes to train or to test",
+            )
         if len(train) != 6:
-            fail(title, "6 training persons (half of the 12 persons)", f"{len(train)} training persons",
-                 "count persons, not tracklets: round(train_fraction * number of unique persons)")
+            fail(
+                title,
+                "6 training persons (half of the 12 persons)",
+                f"{len(train)} training persons",
+                "count persons, not tracklets: round(train_fraction * number of unique persons)",
+            )
         seen.add(tuple(sorted(train)))
-    first, second = (_ids(call(title, split_persons, list(tracklet_pids), 0.5, np.random.default_rng(0))[0])
-                     for _ in range(2))
+    first, second = (
+        _ids(call(title, split_persons, list(tracklet_pids), 0.5, np.random.default_rng(0))[0]) for _ in range(2)
+    )
     if first != second:
-        fail(title, "the same split for the same seed", "two different splits from rng seed 0",
-             "draw every random choice from the rng you are given")
+        fail(
+            title,
+            "the same split for the same seed",
+            "two different splits from rng seed 0",
+            "draw every random choice from the rng you are given",
+        )
     if len(seen) < 10:
-        fail(title, "different splits for different seeds", f"only {len(seen)} distinct splits in 30 seeds",
-             "shuffle the persons with rng.permutation before cutting the list")
+        fail(
+            title,
+            "different splits for different seeds",
+            f"only {len(seen)} distinct splits in 30 seeds",
+            "shuffle the persons with rng.permutation before cutting the list",
+        )
     return passed(title, "Persons, not tracklets, are split, at random and reproducibly.")
 
 
@@ -89,12 +111,19 @@ def check_sample_window(sample_window) -> bool:
         starts.append(int(got[0]))
     missing = sorted(set(range(5)) - set(starts))
     if missing:
-        fail(title, "every start 0 .. 4 of a 20-frame video (length 16) to occur", f"starts {missing} never drawn",
-             "rng.integers(low, high) excludes high: use rng.integers(0, num_frames - length + 1)")
+        fail(
+            title,
+            "every start 0 .. 4 of a 20-frame video (length 16) to occur",
+            f"starts {missing} never drawn",
+            "rng.integers(low, high) excludes high: use rng.integers(0, num_frames - length + 1)",
+        )
     for n, length, want in [(16, 16, np.arange(16)), (5, 16, np.arange(16) % 5), (1, 4, np.zeros(4, int))]:
         got = as_numpy(call(title, sample_window, n, length, np.random.default_rng(1))).astype(int).reshape(-1)
         if got.shape != want.shape or not np.array_equal(got, want):
-            fail(title, want.tolist(), got.tolist(),
-                 "a sequence no longer than the window is used whole, looped to fill it: "
-                 "np.arange(length) % num_frames")
+            fail(
+                title,
+                want.tolist(),
+                got.tolist(),
+                "a sequence no longer than the window is used whole, looped to fill it: np.arange(length) % num_frames",
+            )
     return passed(title, "Windows are consecutive, uniformly placed, and short videos are looped.")

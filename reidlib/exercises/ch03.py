@@ -1,4 +1,5 @@
 """Chapter 3: the 2x2 solve of Lucas-Kanade, and the windowed sums of the structure tensor."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,8 +21,8 @@ def _solve_cases(seed: int = 0):
     # Random fields (H, W), solved pixel by pixel with numpy; some pixels below the guard.
     rng = np.random.default_rng(seed)
     g = rng.normal(size=(6, 5, 2, 3))
-    m = g @ g.transpose(0, 1, 3, 2)                                   # (6, 5, 2, 2) symmetric, >= 0
-    m[0, :2] = [[1.0, 2.0], [2.0, 4.0 + 1e-9]]                        # nearly singular
+    m = g @ g.transpose(0, 1, 3, 2)  # (6, 5, 2, 2) symmetric, >= 0
+    m[0, :2] = [[1.0, 2.0], [2.0, 4.0 + 1e-9]]  # nearly singular
     rhs = rng.normal(size=(6, 5, 2))
     lam_min = np.linalg.eigvalsh(m)[..., 0]
     ok = lam_min > 1e-3
@@ -45,8 +46,10 @@ def check_lk_solve(solve_2x2) -> bool:
         gu, gv = (as_numpy(x) for x in got)
         if np.ndim(a) == 0 and np.all(np.isclose([gu, gv], [-u, -v])) and (u or v):
             fail(title, (u, v), (float(gu), float(gv)), "the right side is MINUS [p, q]: M [u, v] = -[p, q]")
-        hint = ("use the inverse of [[a, b], [b, c]]: it is [[c, -b], [-b, a]] / (a c - b^2); "
-                "set u = v = 0 where the smallest eigenvalue (a + c)/2 - sqrt(((a - c)/2)^2 + b^2) <= min_eig")
+        hint = (
+            "use the inverse of [[a, b], [b, c]]: it is [[c, -b], [-b, a]] / (a c - b^2); "
+            "set u = v = 0 where the smallest eigenvalue (a + c)/2 - sqrt(((a - c)/2)^2 + b^2) <= min_eig"
+        )
         close(title + " (u)", np.asarray(u), gu, atol=1e-6, hint=hint)
         close(title + " (v)", np.asarray(v), gv, atol=1e-6, hint=hint)
     return passed(title, "Each pixel's 2x2 system is solved, and the guard leaves flat and edge-only windows at 0.")
@@ -58,7 +61,7 @@ def _window_means(x: np.ndarray, window: int) -> np.ndarray:
     out = np.full(x.shape, np.nan)
     for i in range(r, x.shape[0] - r):
         for j in range(r, x.shape[1] - r):
-            out[i, j] = x[i - r:i + r + 1, j - r:j + r + 1].mean()
+            out[i, j] = x[i - r : i + r + 1, j - r : j + r + 1].mean()
     return out
 
 
@@ -71,8 +74,10 @@ def check_structure_tensor(structure_tensor) -> bool:
     rng = np.random.default_rng(3)
     ramp = (np.full((12, 10), 0.5, np.float32), np.full((12, 10), -0.25, np.float32))  # a linear ramp
     cases = [(ramp, 3), (ramp, 7)]
-    cases += [((rng.normal(size=(14, 11)).astype(np.float32), rng.normal(size=(14, 11)).astype(np.float32)), w)
-              for w in (3, 5, 9)]
+    cases += [
+        ((rng.normal(size=(14, 11)).astype(np.float32), rng.normal(size=(14, 11)).astype(np.float32)), w)
+        for w in (3, 5, 9)
+    ]
     for (ix, iy), window in cases:
         got = call(title, structure_tensor, ix.copy(), iy.copy(), window)
         if not isinstance(got, (tuple, list)) or len(got) != 3:
@@ -82,15 +87,29 @@ def check_structure_tensor(structure_tensor) -> bool:
         for name, want, g in zip("abc", (ix * ix, ix * iy, iy * iy), got):
             g = as_numpy(g)
             if g.shape != ix.shape:
-                fail(f"{title} ({name})", f"an array of shape {ix.shape}", f"shape {g.shape}",
-                     "keep the image size: a box filter does")
+                fail(
+                    f"{title} ({name})",
+                    f"an array of shape {ix.shape}",
+                    f"shape {g.shape}",
+                    "keep the image size: a box filter does",
+                )
             want = _window_means(want.astype(np.float64), window)[inner]
             if np.allclose(g[inner], want * window**2, rtol=1e-4, atol=1e-5) and window > 1 and np.abs(want).max() > 0:
-                fail(f"{title} ({name})", "window means", "window sums",
-                     f"divide by the number of pixels in the window ({window} x {window})")
-            close(f"{title} ({name}, window {window})", want, g[inner], atol=1e-4, rtol=1e-3,
-                  hint="average the products over the window x window box centred on each pixel, "
-                       "e.g. cv2.boxFilter(ix * ix, -1, (window, window))")
+                fail(
+                    f"{title} ({name})",
+                    "window means",
+                    "window sums",
+                    f"divide by the number of pixels in the window ({window} x {window})",
+                )
+            close(
+                f"{title} ({name}, window {window})",
+                want,
+                g[inner],
+                atol=1e-4,
+                rtol=1e-3,
+                hint="average the products over the window x window box centred on each pixel, "
+                "e.g. cv2.boxFilter(ix * ix, -1, (window, window))",
+            )
     return passed(title, "Bigger windows average more pixels: steadier, but blind to motion that changes inside them.")
 
 
@@ -117,14 +136,20 @@ def check_image_gradients(image_gradients) -> bool:
     gx, gy, gt = (g[inner].astype(np.float64) for g in got)
     wx, wy, wt = (w[inner] for w in want)
     if np.allclose(gx, wy, atol=1e-4) and np.allclose(gy, wx, atol=1e-4):
-        fail(title, "ix along x (columns, axis 1), iy along y (rows, axis 0)", "the two swapped",
-             "x is the column index: axis 1 of an (H, W) array")
+        fail(
+            title,
+            "ix along x (columns, axis 1), iy along y (rows, axis 0)",
+            "the two swapped",
+            "x is the column index: axis 1 of an (H, W) array",
+        )
     if np.allclose(gx, 8 * wx, atol=1e-3):
         fail(title + " (ix)", "one unit per pixel", "8 times that", "cv2.Sobel's 3x3 kernel sums to 8: use scale=1/8")
     if np.allclose(gt, -wt, atol=1e-5):
         fail(title + " (it)", "next - prev", "prev - next", "it is the change from prev to next")
-    hint = ("use central differences, (I[x + 1] - I[x - 1]) / 2, e.g. np.gradient or "
-            "cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=3, scale=1/8); forward differences are half a pixel off")
+    hint = (
+        "use central differences, (I[x + 1] - I[x - 1]) / 2, e.g. np.gradient or "
+        "cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=3, scale=1/8); forward differences are half a pixel off"
+    )
     close(title + " (ix)", wx, gx, atol=1e-4, rtol=1e-3, hint=hint)
     close(title + " (iy)", wy, gy, atol=1e-4, rtol=1e-3, hint=hint)
     close(title + " (it)", wt, gt, atol=1e-5, hint="it = next - prev, pixel by pixel")
@@ -139,10 +164,19 @@ def _median_error(flow: np.ndarray, truth, margin: int) -> float:
 def _flow_of(title: str, fn, prev, next, *args) -> np.ndarray:
     flow = as_numpy(call(title, fn, prev.copy(), next.copy(), *args))
     if flow.shape != prev.shape + (2,):
-        fail(title, f"a flow field of shape {prev.shape + (2,)}", f"shape {flow.shape}",
-             "stack u and v on the last axis: np.stack([u, v], axis=-1)")
+        fail(
+            title,
+            f"a flow field of shape {prev.shape + (2,)}",
+            f"shape {flow.shape}",
+            "stack u and v on the last axis: np.stack([u, v], axis=-1)",
+        )
     if not np.all(np.isfinite(flow)):
-        fail(title, "finite flow everywhere", "NaN or inf", "guard the 2x2 solve: 0 where the smallest eigenvalue is tiny")
+        fail(
+            title,
+            "finite flow everywhere",
+            "NaN or inf",
+            "guard the 2x2 solve: 0 where the smallest eigenvalue is tiny",
+        )
     return flow
 
 
@@ -151,14 +185,21 @@ def _check_motion(title: str, flow: np.ndarray, d, margin: int, tol: float) -> N
     if err <= tol:
         return
     if _median_error(flow, (-d[0], -d[1]), margin) <= tol:
-        fail(title, f"flow {tuple(d)} (median)", "the opposite direction",
-             "the convention: next(x + u, y + v) = prev(x, y); solve M [u, v] = -[sum Ix It, sum Iy It]")
+        fail(
+            title,
+            f"flow {tuple(d)} (median)",
+            "the opposite direction",
+            "the convention: next(x + u, y + v) = prev(x, y); solve M [u, v] = -[sum Ix It, sum Iy It]",
+        )
     if _median_error(flow, (d[1], d[0]), margin) <= tol:
         fail(title, f"flow (u, v) = {tuple(d)}", "(v, u)", "the last axis holds u (horizontal) first, then v")
     med = np.median(flow[margin:-margin, margin:-margin].reshape(-1, 2), axis=0)
-    fail(title, f"median end-point error <= {tol} px for a shift of {tuple(d)} px",
-         f"{err:.3f} px (your median flow: ({med[0]:.3f}, {med[1]:.3f}))",
-         "test your steps one by one: gradients, window means, the solve")
+    fail(
+        title,
+        f"median end-point error <= {tol} px for a shift of {tuple(d)} px",
+        f"{err:.3f} px (your median flow: ({med[0]:.3f}, {med[1]:.3f}))",
+        "test your steps one by one: gradients, window means, the solve",
+    )
 
 
 def check_dense_lk(dense_lucas_kanade) -> bool:
@@ -175,13 +216,21 @@ def check_dense_lk(dense_lucas_kanade) -> bool:
     prev, _ = shifted_textures(40, 32, 0, 0, seed=14)
     still = _flow_of(title, dense_lucas_kanade, prev, prev, 9, 1e-5)
     if np.abs(still).max() > 1e-6:
-        fail(title, "zero flow between two identical frames", f"values up to {np.abs(still).max():.3g}",
-             "with It = 0 both right-hand sums are 0")
+        fail(
+            title,
+            "zero flow between two identical frames",
+            f"values up to {np.abs(still).max():.3g}",
+            "with It = 0 both right-hand sums are 0",
+        )
     flat = np.full((40, 32), 0.5, np.float32)
     moved = _flow_of(title, dense_lucas_kanade, flat, flat + 0.1, 9, 1e-5)
     if np.abs(moved).max() > 0:
-        fail(title, "zero flow on a textureless image (the guard)", f"values up to {np.abs(moved).max():.3g}",
-             "where the smallest eigenvalue is <= min_eig, return u = v = 0")
+        fail(
+            title,
+            "zero flow on a textureless image (the guard)",
+            f"values up to {np.abs(moved).max():.3g}",
+            "where the smallest eigenvalue is <= min_eig, return u = v = 0",
+        )
     return passed(title, "Sub-pixel shifts are recovered in sign and size, and flat images stay at zero.")
 
 
@@ -194,5 +243,7 @@ def check_lk_pyramid(pyramid_lucas_kanade) -> bool:
     title = "pyramid_lucas_kanade"
     for d, seed in [((2.5, -1.5), 21), ((-3.0, 2.0), 22), ((1.0, 3.5), 24), ((0.5, 0.3), 23)]:
         prev, next = shifted_textures(96, 80, *d, seed=seed)
-        _check_motion(title, _flow_of(title, pyramid_lucas_kanade, prev, next), d, 12, 0.3 if max(map(abs, d)) > 1 else 0.15)
+        _check_motion(
+            title, _flow_of(title, pyramid_lucas_kanade, prev, next), d, 12, 0.3 if max(map(abs, d)) > 1 else 0.15
+        )
     return passed(title, "Motions of several pixels are recovered: coarse to fine, with warping.")

@@ -1,4 +1,5 @@
 """Chapter 5: bilinear upsampling by a transposed convolution, receptive fields, the 1-D FCN."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,27 +21,44 @@ def check_bilinear_weight(bilinear_weight) -> bool:
     # Hand-computed: factor 2 -> kernel 4, taps (1 - |x - 1.5| / 2) = 0.25, 0.75, 0.75, 0.25.
     taps = np.array([0.25, 0.75, 0.75, 0.25])
     got = as_numpy(call(title, bilinear_weight, 1, 2))
-    close(title, np.outer(taps, taps)[None, None], got,
-          hint="the 1-D taps for factor 2 are 0.25, 0.75, 0.75, 0.25; the 2-D kernel is their outer product")
+    close(
+        title,
+        np.outer(taps, taps)[None, None],
+        got,
+        hint="the 1-D taps for factor 2 are 0.25, 0.75, 0.75, 0.25; the 2-D kernel is their outer product",
+    )
     rng = np.random.default_rng(0)
     for channels, factor in [(2, 2), (3, 4), (1, 6), (2, 8)]:
         k = 2 * factor
         w = as_numpy(call(title, bilinear_weight, channels, factor))
         if w.shape != (channels, channels, k, k):
-            fail(title, f"shape {(channels, channels, k, k)} for channels={channels}, factor={factor}", f"shape {w.shape}",
-                 "ConvTranspose2d weights are (in_channels, out_channels, k, k) with k = 2 * factor")
+            fail(
+                title,
+                f"shape {(channels, channels, k, k)} for channels={channels}, factor={factor}",
+                f"shape {w.shape}",
+                "ConvTranspose2d weights are (in_channels, out_channels, k, k) with k = 2 * factor",
+            )
         off = w.copy()
         off[range(channels), range(channels)] = 0
         if np.abs(off).max() > 1e-6:
-            fail(title, "zeros wherever the input and output channels differ", f"max |w| there = {np.abs(off).max():.3g}",
-                 "each output channel must copy only its own input channel: fill w[c, c] and leave the rest 0")
+            fail(
+                title,
+                "zeros wherever the input and output channels differ",
+                f"max |w| there = {np.abs(off).max():.3g}",
+                "each output channel must copy only its own input channel: fill w[c, c] and leave the rest 0",
+            )
         x = torch.tensor(rng.normal(size=(1, channels, 6, 5)), dtype=torch.float32)
         up = F.conv_transpose2d(x, torch.as_tensor(w, dtype=torch.float32), stride=factor, padding=factor // 2)
         want = F.interpolate(x, scale_factor=factor, mode="bilinear", align_corners=False)
         inner = (..., slice(factor, -factor), slice(factor, -factor))  # the border differs: zeros vs clamping
-        close(title, want[inner], up[inner], atol=1e-5,
-              hint=f"with factor {factor} the upsampled image should equal bilinear interpolation; "
-                   "the 1-D taps are 1 - |x - c| / factor for x = 0 .. 2f - 1, with centre c = factor - 0.5")
+        close(
+            title,
+            want[inner],
+            up[inner],
+            atol=1e-5,
+            hint=f"with factor {factor} the upsampled image should equal bilinear interpolation; "
+            "the 1-D taps are 1 - |x - c| / factor for x = 0 .. 2f - 1, with centre c = factor - 0.5",
+        )
     return passed(title, "Your transposed convolution starts out as bilinear interpolation.")
 
 
@@ -72,10 +90,10 @@ def check_receptive_field(receptive_field) -> bool:
     """Check ``receptive_field(layers) -> int`` for 1-D layers given as ``[(kernel, stride), ...]``."""
     title = "receptive_field"
     cases = [
-        [(3, 1)],                                            # one 3-tap conv sees 3 frames
-        [(3, 1), (3, 1)],                                    # 5
-        [(3, 1), (2, 2), (3, 1)],                            # 3 + 1 + 2*2 = 8
-        [(5, 1), (2, 2), (3, 1)],                            # the chapter's 1-D FCN
+        [(3, 1)],  # one 3-tap conv sees 3 frames
+        [(3, 1), (3, 1)],  # 5
+        [(3, 1), (2, 2), (3, 1)],  # 3 + 1 + 2*2 = 8
+        [(5, 1), (2, 2), (3, 1)],  # the chapter's 1-D FCN
         [(3, 1), (3, 1), (2, 2), (3, 1), (3, 1), (2, 2), (3, 1)],
         [(7, 2), (3, 2), (3, 1)],
     ]
@@ -87,8 +105,13 @@ def check_receptive_field(receptive_field) -> bool:
         except (TypeError, ValueError):
             ok = False
         if not ok:
-            fail(title, f"{want} input frames for layers {layers}", repr(got),
-                 "start from r = 1; each layer adds (kernel - 1) times the product of the strides of the layers before it")
+            fail(
+                title,
+                f"{want} input frames for layers {layers}",
+                repr(got),
+                "start from r = 1; each layer adds (kernel - 1) times the product of the strides of the "
+                "layers before it",
+            )
     return passed(title, "You can read a network's field of view from its layers.")
 
 
@@ -114,41 +137,65 @@ def check_fcn_attention(make_module, feature_dim: int = 16, seed: int = 0) -> bo
     torch.manual_seed(seed)
     module = call(title, make_module, feature_dim)
     if not isinstance(module, torch.nn.Module):
-        raise CheckFailed(f"{title}: make_module({feature_dim}) returned {type(module).__name__}; expected a torch.nn.Module.")
+        raise CheckFailed(
+            f"{title}: make_module({feature_dim}) returned {type(module).__name__}; expected a torch.nn.Module."
+        )
     module.eval()
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for n in (1, 2, 3, 7, 16, 33):  # any length, odd ones included
             s = _scores(title, module, torch.randn(2, n, feature_dim, generator=g))
             if tuple(s.shape) != (2, n):
-                fail(title, f"scores of shape (2, {n}) for features (2, {n}, {feature_dim})", f"shape {tuple(s.shape)}",
-                     "upsample back to the input length and crop the extra frames; drop the channel axis")
+                fail(
+                    title,
+                    f"scores of shape (2, {n}) for features (2, {n}, {feature_dim})",
+                    f"shape {tuple(s.shape)}",
+                    "upsample back to the input length and crop the extra frames; drop the channel axis",
+                )
             if not torch.isfinite(s).all() or s.min() < 0 or s.max() > 1:
-                fail(title, "scores in [0, 1]", f"values from {s.min().item():.3g} to {s.max().item():.3g}",
-                     "end with a sigmoid (Eq. 1b)")
+                fail(
+                    title,
+                    "scores in [0, 1]",
+                    f"values from {s.min().item():.3g} to {s.max().item():.3g}",
+                    "end with a sigmoid (Eq. 1b)",
+                )
         # Masks: a short sequence padded with garbage must score as it does alone.
         lengths = (20, 9)
         z = torch.randn(2, lengths[0], feature_dim, generator=g)
-        z[1, lengths[1]:] = 50.0
+        z[1, lengths[1] :] = 50.0
         mask = torch.arange(lengths[0])[None] < torch.tensor(lengths)[:, None]
         s = _scores(title, module, z, mask)
         if tuple(s.shape) != (2, lengths[0]):
             fail(title, f"scores of shape (2, {lengths[0]}) with a mask", f"shape {tuple(s.shape)}")
-        if s[1, lengths[1]:].abs().max() != 0:
-            fail(title, "score 0 on every padded frame", f"up to {s[1, lengths[1]:].abs().max().item():.3g}",
-                 "multiply the scores by the mask at the end")
+        if s[1, lengths[1] :].abs().max() != 0:
+            fail(
+                title,
+                "score 0 on every padded frame",
+                f"up to {s[1, lengths[1] :].abs().max().item():.3g}",
+                "multiply the scores by the mask at the end",
+            )
         for b, n in enumerate(lengths):
-            alone = _scores(title, module, z[b:b + 1, :n])
-            close(title, alone[0], s[b, :n], atol=1e-5,
-                  hint="padded frames leak into the real ones: zero the padded positions after every layer "
-                       "(features, pooled maps and coarse scores), so the network sees what it sees without padding")
+            alone = _scores(title, module, z[b : b + 1, :n])
+            close(
+                title,
+                alone[0],
+                s[b, :n],
+                atol=1e-5,
+                hint="padded frames leak into the real ones: zero the padded positions after every layer "
+                "(features, pooled maps and coarse scores), so the network sees what it sees without padding",
+            )
         # Convolutional along time: shifting the input by 64 frames shifts the scores.
         base = torch.randn(1, 384, feature_dim, generator=g)
         a, b = _scores(title, module, base[:, :320]), _scores(title, module, base[:, 64:])
-        close(title, a[0, 192:256], b[0, 128:192], atol=1e-5,
-              hint="a fully convolutional network treats every frame alike: use only convolutions, pooling and "
-                   "transposed convolutions along time; no Linear layer over time and no statistics of the whole "
-                   "sequence (a softmax over frames is one: use a sigmoid)")
+        close(
+            title,
+            a[0, 192:256],
+            b[0, 128:192],
+            atol=1e-5,
+            hint="a fully convolutional network treats every frame alike: use only convolutions, pooling and "
+            "transposed convolutions along time; no Linear layer over time and no statistics of the whole "
+            "sequence (a softmax over frames is one: use a sigmoid)",
+        )
     module.train()
     for p in module.parameters():
         p.grad = None
@@ -156,6 +203,10 @@ def check_fcn_attention(make_module, feature_dim: int = 16, seed: int = 0) -> bo
     s.sum().backward()
     dead = [name for name, p in module.named_parameters() if p.requires_grad and p.grad is None]
     if dead:
-        fail(title, "a gradient for every parameter", f"no gradient for {dead}",
-             "every layer you create must be used in forward")
+        fail(
+            title,
+            "a gradient for every parameter",
+            f"no gradient for {dead}",
+            "every layer you create must be used in forward",
+        )
     return passed(title, "Scores for any length, masks respected, and the same network at every frame.")

@@ -1,4 +1,5 @@
 """Chapter 6: temporal pooling of frame features with masks for unequal lengths."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,11 +14,15 @@ def _batch(seed: int, lengths=(5, 2, 7, 1), dim: int = 4):
     """Features (B, N, D), raw scores (B, N) and mask (B, N) with garbage in the padding."""
     rng = np.random.default_rng(seed)
     n = max(lengths)
-    mask = np.arange(n)[None] < np.array(lengths)[:, None]                    # (B, N)
+    mask = np.arange(n)[None] < np.array(lengths)[:, None]  # (B, N)
     z = np.where(mask[..., None], rng.normal(size=(len(lengths), n, dim)), GARBAGE)
     alpha = np.where(mask, rng.normal(scale=2, size=mask.shape), GARBAGE)
-    return (torch.tensor(z, dtype=torch.float32), torch.tensor(alpha, dtype=torch.float32),
-            torch.tensor(mask), list(lengths))
+    return (
+        torch.tensor(z, dtype=torch.float32),
+        torch.tensor(alpha, dtype=torch.float32),
+        torch.tensor(mask),
+        list(lengths),
+    )
 
 
 def _result(title: str, fn, *args) -> np.ndarray:
@@ -36,9 +41,11 @@ def check_masked_mean(masked_mean) -> bool:
     close(title, [[2.0, 3.0]], got, hint="divide the sum of the real frames by the number of real frames, not by N")
     for seed in range(3):
         z, _, mask, lengths = _batch(seed)
-        want = np.stack([z[b, :n].double().mean(0).numpy() for b, n in enumerate(lengths)])   # (B, D)
+        want = np.stack([z[b, :n].double().mean(0).numpy() for b, n in enumerate(lengths)])  # (B, D)
         got = _result(title, masked_mean, z, mask)
-        close(title, want, got, hint="padded frames hold large garbage values: they must not enter the sum or the count")
+        close(
+            title, want, got, hint="padded frames hold large garbage values: they must not enter the sum or the count"
+        )
     return passed(title, "Padding no longer changes the mean.")
 
 
@@ -59,8 +66,13 @@ def check_masked_attention_pool(masked_attention_pool) -> bool:
         lam = torch.sigmoid(alpha)
         want = np.stack([(lam[b, :n, None] * z[b, :n]).double().sum(0).numpy() for b, n in enumerate(lengths)])
         got = _result(title, masked_attention_pool, z, lam, mask)
-        close(title, want, got, hint="padded frames hold large garbage values and non-zero scores: "
-                                     "zero their weights before the sum (e.g. scores * mask)")
+        close(
+            title,
+            want,
+            got,
+            hint="padded frames hold large garbage values and non-zero scores: "
+            "zero their weights before the sum (e.g. scores * mask)",
+        )
     return passed(title, "Eq. 2 with masks: each real frame votes with its own score.")
 
 
@@ -76,14 +88,19 @@ def check_masked_softmax(masked_softmax) -> bool:
     close(title, [[0.5, 0.5, 0.0]], got, hint="set padded scores to -inf before the softmax")
     for seed in range(3):
         _, alpha, mask, lengths = _batch(seed)
-        alpha = alpha * (1 + 40 * seed)            # seed 2 has scores in the hundreds: exp() would overflow
+        alpha = alpha * (1 + 40 * seed)  # seed 2 has scores in the hundreds: exp() would overflow
         want = np.zeros(mask.shape)
         for b, n in enumerate(lengths):
             a = alpha[b, :n].double().numpy()
             e = np.exp(a - a.max())
             want[b, :n] = e / e.sum()
         got = _result(title, masked_softmax, alpha, mask)
-        close(title, want, got, atol=1e-6,
-              hint="mask with -inf before exp, not after (exp of a large padded score is inf, and inf * 0 is NaN), "
-                   "and subtract each row's largest real score before exp; torch.softmax does that for you")
+        close(
+            title,
+            want,
+            got,
+            atol=1e-6,
+            hint="mask with -inf before exp, not after (exp of a large padded score is inf, and inf * 0 is NaN), "
+            "and subtract each row's largest real score before exp; torch.softmax does that for you",
+        )
     return passed(title, "The weights of every sequence sum to 1 over its real frames.")

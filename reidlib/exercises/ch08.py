@@ -1,4 +1,5 @@
 """Chapter 8: the paper's learning-rate schedule, and checkpoints that resume exactly."""
+
 from __future__ import annotations
 
 import tempfile
@@ -28,8 +29,12 @@ def check_lr_schedule(lr_at) -> bool:
     """
     title = "lr_at"
     # (base_lr, milestones, gamma, epochs): iLIDS-VID, PRID-2011 and SDU-VID schedules of the paper, shortened x1/100
-    for base, milestones, gamma, epochs in [(1e-4, [13], 0.1, 15), (1e-4, [8, 11], 0.1, 14), (1e-3, [12], 0.5, 14),
-                                            (0.1, [1, 2, 3], 0.1, 5)]:
+    for base, milestones, gamma, epochs in [
+        (1e-4, [13], 0.1, 15),
+        (1e-4, [8, 11], 0.1, 14),
+        (1e-3, [12], 0.5, 14),
+        (0.1, [1, 2, 3], 0.1, 5),
+    ]:
         want = _torch_schedule(base, milestones, gamma, epochs)
         got = [call(title, lr_at, e, base, list(milestones), gamma) for e in range(epochs)]
         try:
@@ -43,8 +48,12 @@ def check_lr_schedule(lr_at) -> bool:
             late = _torch_schedule(base, [m + 1 for m in milestones], gamma, epochs)
             if all(abs(g - w) <= 1e-9 * max(1.0, w) + 1e-15 for g, w in zip(got, late)):
                 hint = "an off-by-one: at epoch == milestone the rate has already dropped (epoch >= m, not epoch > m)"
-            fail(title, f"{want[e]:.3g} at epoch {e} (milestones {milestones}, gamma {gamma}, base {base:g})",
-                 f"{got[e]:.3g}", hint)
+            fail(
+                title,
+                f"{want[e]:.3g} at epoch {e} (milestones {milestones}, gamma {gamma}, base {base:g})",
+                f"{got[e]:.3g}",
+                hint,
+            )
     return passed(title, "Your schedule equals torch.optim.lr_scheduler.MultiStepLR.")
 
 
@@ -66,7 +75,8 @@ def _step(model, opt, x, y) -> None:
 
 
 def check_checkpoint(save_checkpoint, load_checkpoint) -> bool:
-    """Check ``save_checkpoint(path, model, optimizer, epoch)`` and ``load_checkpoint(path, model, optimizer) -> epoch``.
+    """Check ``save_checkpoint(path, model, optimizer, epoch)`` and
+    ``load_checkpoint(path, model, optimizer) -> epoch``.
 
     A run interrupted after a checkpoint and resumed from it must continue exactly like
     the run that was never interrupted: weights and optimizer state (momentum) both count.
@@ -86,13 +96,18 @@ def check_checkpoint(save_checkpoint, load_checkpoint) -> bool:
         epoch = call(title + " (load)", load_checkpoint, path, fresh, fresh_opt)
         momentum_restored = any("momentum_buffer" in s for s in fresh_opt.state.values())
     if epoch != 3:
-        fail(title, "load_checkpoint to return the saved epoch, 3", repr(epoch), "store the epoch in the checkpoint dict")
+        fail(
+            title, "load_checkpoint to return the saved epoch, 3", repr(epoch), "store the epoch in the checkpoint dict"
+        )
     _step(fresh, fresh_opt, x, y)
     got = list(fresh.parameters())
     if not all(torch.allclose(w, g, atol=1e-6) for w, g in zip(want, got)):
         raise CheckFailed(
             f"{title}: not yet. The resumed run drifted from the uninterrupted one after one step.\n    hint: "
-            + ("the optimizer's momentum was not restored: save optimizer.state_dict() and load it back"
-               if not momentum_restored else
-               "save model.state_dict() and optimizer.state_dict(), and load both with load_state_dict()"))
+            + (
+                "the optimizer's momentum was not restored: save optimizer.state_dict() and load it back"
+                if not momentum_restored
+                else "save model.state_dict() and optimizer.state_dict(), and load both with load_state_dict()"
+            )
+        )
     return passed(title, "The resumed run continues exactly where the interrupted one stopped.")

@@ -1,4 +1,5 @@
 """Chapter 9: the CMC curve and mean average precision, from a distance matrix."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,7 +22,7 @@ def _ap_truth(distmat, qp, gp):
     order = np.argsort(distmat, axis=1, kind="stable")
     aps = []
     for row, q in zip(order, qp):
-        hits = np.flatnonzero(gp[row] == q) + 1          # 1-based ranks of the correct items
+        hits = np.flatnonzero(gp[row] == q) + 1  # 1-based ranks of the correct items
         aps.append(np.mean(np.arange(1, len(hits) + 1) / hits))
     return float(np.mean(aps))
 
@@ -29,14 +30,12 @@ def _ap_truth(distmat, qp, gp):
 def _cases(seed: int = 0):
     # Hand-made: 3 queries (persons 0, 1, 2), gallery persons [0, 1, 2, 3].
     # query 0 finds its match first; query 1 second; query 2 fourth.
-    d = np.array([[0.1, 0.5, 0.7, 0.9],
-                  [0.2, 0.3, 0.8, 0.9],
-                  [0.1, 0.2, 0.9, 0.3]])
+    d = np.array([[0.1, 0.5, 0.7, 0.9], [0.2, 0.3, 0.8, 0.9], [0.1, 0.2, 0.9, 0.3]])
     yield d, np.array([0, 1, 2]), np.array([0, 1, 2, 3]), 4
     rng = np.random.default_rng(seed)
     for q, g, ids, max_rank in [(10, 15, 15, 10), (12, 30, 10, 20), (25, 25, 25, 20)]:
-        gp = rng.permutation(np.arange(g) % ids)          # ids may repeat in the gallery
-        qp = rng.choice(np.unique(gp), size=q)            # every query has a match
+        gp = rng.permutation(np.arange(g) % ids)  # ids may repeat in the gallery
+        qp = rng.choice(np.unique(gp), size=q)  # every query has a match
         yield rng.random((q, g)), qp, gp, max_rank
 
 
@@ -63,7 +62,9 @@ def check_cmc(cmc) -> bool:
         want = _cmc_truth(distmat, qp, gp, max_rank)
         got = as_numpy(call(title, cmc, distmat.copy(), qp.copy(), gp.copy(), max_rank)).astype(np.float64)
         if got.shape == want.shape and not np.allclose(got, want, atol=1e-6):
-            fail(title, np.round(want, 3).tolist(), np.round(got, 3).tolist(), _cmc_hint(distmat, qp, gp, max_rank, got))
+            fail(
+                title, np.round(want, 3).tolist(), np.round(got, 3).tolist(), _cmc_hint(distmat, qp, gp, max_rank, got)
+            )
         close(title, want, got, atol=1e-6, hint=f"return one value per rank 1..max_rank, shape ({max_rank},)")
     return passed(title, "Rank 1 of the hand-made case is 1/3, rank 2 is 2/3 and rank 4 is 1.")
 
@@ -81,7 +82,10 @@ def check_mean_average_precision(mean_average_precision) -> bool:
         if got.size != 1:
             fail(title, "one number", f"an array of shape {got.shape}", "average the per-query APs into one float")
         got = float(got)
-        hint = "for each query: precision at the rank of each correct item (hits so far / rank), averaged over its correct items"
+        hint = (
+            "for each query: precision at the rank of each correct item (hits so far / rank), averaged over its "
+            "correct items"
+        )
         if abs(got - 100 * want) < 1e-6:
             hint = "return a fraction in [0, 1], not a percentage"
         elif abs(got - _ap_truth(-distmat, qp, gp)) < 1e-9:
@@ -108,15 +112,19 @@ def check_paired_difference(paired_difference) -> bool:
     # hand-made: differences 2, 4, 6 -> mean 4, std 2, standard error 2 / sqrt(3)
     cases = [(np.array([52.0, 60.0, 71.0]), np.array([50.0, 56.0, 65.0]))]
     for s in (5, 10):
-        split_effect = rng.normal(60, 8, size=s)                    # some splits are harder for both methods
+        split_effect = rng.normal(60, 8, size=s)  # some splits are harder for both methods
         cases.append((split_effect + 3 + rng.normal(0, 1.5, s), split_effect + rng.normal(0, 1.5, s)))
     for a, b in cases:
         got = call(title, paired_difference, a.copy(), b.copy())
         try:
             mean, err = (float(v) for v in got)
         except (TypeError, ValueError):
-            fail(title, "a pair of numbers (mean difference, standard error)", repr(got),
-                 "return d.mean(), d.std(ddof=1) / np.sqrt(len(d)) with d = a - b")
+            fail(
+                title,
+                "a pair of numbers (mean difference, standard error)",
+                repr(got),
+                "return d.mean(), d.std(ddof=1) / np.sqrt(len(d)) with d = a - b",
+            )
         want_mean, want_err = _paired_truth(a, b)
         if abs(mean - want_mean) > 1e-6 * max(1.0, abs(want_mean)):
             hint = "the sign is flipped: a - b, not b - a" if abs(mean + want_mean) < 1e-6 else "the mean of a - b"
@@ -125,8 +133,10 @@ def check_paired_difference(paired_difference) -> bool:
             d, s = a - b, len(a)
             hint = "the standard error of the mean of the split-by-split differences: d.std(ddof=1) / sqrt(S)"
             if abs(err - np.sqrt(a.var(ddof=1) / s + b.var(ddof=1) / s)) < 1e-6:
-                hint = ("that is the unpaired standard error; both methods ran on the same splits, so take "
-                        "the differences split by split first (d = a - b): split difficulty cancels")
+                hint = (
+                    "that is the unpaired standard error; both methods ran on the same splits, so take "
+                    "the differences split by split first (d = a - b): split difficulty cancels"
+                )
             elif abs(err - d.std(ddof=0) / np.sqrt(s)) < 1e-6:
                 hint = "use the sample standard deviation, ddof=1 (numpy's default is ddof=0)"
             elif abs(err - d.std(ddof=1)) < 1e-6:

@@ -1,4 +1,5 @@
 """Chapter 10: which frames does the model trust least, and does it agree with the truth?"""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,11 +14,13 @@ def check_least_trusted(least_trusted) -> bool:
     """
     title = "least_trusted"
     rng = np.random.default_rng(10)
-    cases = [(np.array([0.9, 0.2, 0.5, 0.2, 0.8]), 2, [1, 3]),     # a tie: frame 1 before frame 3
-             (np.array([0.3, 0.1, 0.7]), 3, [1, 0, 2]),
-             (np.array([0.6]), 1, [0])]
+    cases = [
+        (np.array([0.9, 0.2, 0.5, 0.2, 0.8]), 2, [1, 3]),  # a tie: frame 1 before frame 3
+        (np.array([0.3, 0.1, 0.7]), 3, [1, 0, 2]),
+        (np.array([0.6]), 1, [0]),
+    ]
     for t in (16, 40):
-        s = np.round(rng.uniform(size=t), 2)                          # rounding makes ties likely
+        s = np.round(rng.uniform(size=t), 2)  # rounding makes ties likely
         cases.append((s, 5, np.argsort(s, kind="stable")[:5].tolist()))
     for scores, k, want in cases:
         got = as_numpy(call(title, least_trusted, scores.copy(), k)).ravel()
@@ -38,12 +41,14 @@ def check_pearson(pearson) -> bool:
     """Check ``pearson(a (n,), b (n,)) -> float``, the Pearson correlation coefficient."""
     title = "pearson"
     rng = np.random.default_rng(11)
-    cases = [(np.array([1.0, 2.0, 3.0]), np.array([2.0, 4.0, 6.0]), 1.0),   # b = 2a: perfectly correlated
-             (np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0]), -1.0),  # reversed
-             (np.array([1.0, 0.0, -1.0, 0.0]), np.array([0.0, 1.0, 0.0, -1.0]), 0.0)]  # orthogonal
+    cases = [
+        (np.array([1.0, 2.0, 3.0]), np.array([2.0, 4.0, 6.0]), 1.0),  # b = 2a: perfectly correlated
+        (np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0]), -1.0),  # reversed
+        (np.array([1.0, 0.0, -1.0, 0.0]), np.array([0.0, 1.0, 0.0, -1.0]), 0.0),
+    ]  # orthogonal
     for _ in range(3):
         a = rng.uniform(size=30)
-        b = 0.7 * a + 0.3 * rng.uniform(size=30) + 5.0                     # an offset the formula must remove
+        b = 0.7 * a + 0.3 * rng.uniform(size=30) + 5.0  # an offset the formula must remove
         cases.append((a, b, float(np.corrcoef(a, b)[0, 1])))
     for a, b, want in cases:
         got = call(title, pearson, a.copy(), b.copy())

@@ -3,13 +3,20 @@
 The truths below are formulas; the tests check them against ``reidlib.models.count_macs``,
 which counts the multiply-accumulates (MACs) of the real modules with forward hooks.
 """
+
 from __future__ import annotations
 
 from ._core import call, fail, passed
 
 
-def fcn_encoder_macs(n: int, d: int = 128, hidden: int = 64, windows: tuple[int, ...] = (5, 3),
-                     halve=lambda length: -(-length // 2), score: bool = True) -> int:
+def fcn_encoder_macs(
+    n: int,
+    d: int = 128,
+    hidden: int = 64,
+    windows: tuple[int, ...] = (5, 3),
+    halve=lambda length: -(-length // 2),
+    score: bool = True,
+) -> int:
     """MACs of the FCN's encoder convolutions and its 1x1 score conv, for one sequence of n frames.
 
     Stage k convolves L_k frames of C_k channels into ``hidden`` channels with a window w_k,
@@ -37,13 +44,20 @@ def _as_int(title: str, got) -> int:
 def check_fcn_macs(fcn_macs) -> bool:
     """Check ``fcn_macs(n, d=128, hidden=64, windows=(5, 3)) -> int``: MACs of the encoder convs + score conv."""
     title = "fcn_macs"
-    for n, d, hidden, windows in [(16, 128, 64, (5, 3)), (1, 128, 64, (5, 3)), (7, 8, 4, (3,)),
-                                  (33, 128, 32, (5, 3, 3)), (127, 128, 64, (5, 3))]:
+    for n, d, hidden, windows in [
+        (16, 128, 64, (5, 3)),
+        (1, 128, 64, (5, 3)),
+        (7, 8, 4, (3,)),
+        (33, 128, 32, (5, 3, 3)),
+        (127, 128, 64, (5, 3)),
+    ]:
         want = fcn_encoder_macs(n, d, hidden, windows)
         got = _as_int(title, call(title, fcn_macs, n, d, hidden, tuple(windows)))
         if got != want:
-            hint = ("each stage costs (frames) x (in channels) x (out channels) x (window); the frames halve after "
-                    "each stage, rounded up; add the 1x1 score conv at the end")
+            hint = (
+                "each stage costs (frames) x (in channels) x (out channels) x (window); the frames halve after "
+                "each stage, rounded up; add the 1x1 score conv at the end"
+            )
             if got == fcn_encoder_macs(n, d, hidden, windows, halve=lambda length: length // 2):
                 hint = "an odd length keeps its last frame as a cell of its own: halve with ceil, -(-L // 2)"
             elif got == fcn_encoder_macs(n, d, hidden, windows, score=False):
@@ -59,8 +73,10 @@ def check_lstm_macs(lstm_macs) -> bool:
         want = lstm_attention_macs(n, d, hidden)
         got = _as_int(title, call(title, lstm_macs, n, d, hidden))
         if got != want:
-            hint = ("per frame, each of the 4 gates multiplies [x_t, h_(t-1)] (d + hidden values) by a matrix with "
-                    "hidden rows; then the score layer w . h_t costs hidden")
+            hint = (
+                "per frame, each of the 4 gates multiplies [x_t, h_(t-1)] (d + hidden values) by a matrix with "
+                "hidden rows; then the score layer w . h_t costs hidden"
+            )
             if got == n * 4 * hidden * (d + hidden):
                 hint = "add the score layer alpha_t = w . h_t: hidden more per frame"
             elif got == n * hidden * (d + hidden) + n * hidden:

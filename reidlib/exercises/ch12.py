@@ -1,4 +1,5 @@
 """Chapter 12: the iLIDS-VID folder layout, and how long the paper's protocol takes to train."""
+
 from __future__ import annotations
 
 import math
@@ -37,8 +38,9 @@ def check_ilidsvid_path(frame_path) -> bool:
     return passed(title, "reidlib's loader would find this frame and put it in the right place in time.")
 
 
-def training_hours(epochs: int, train_persons: int, seconds_per_step: float, batch_size: int = 1,
-                   splits: int = 10) -> float:
+def training_hours(
+    epochs: int, train_persons: int, seconds_per_step: float, batch_size: int = 1, splits: int = 10
+) -> float:
     """The truth: hours to train ``splits`` models; an epoch has ceil(2 x persons / batch) steps
     (one positive and one negative pair per person, ``batch_size`` pairs per step)."""
     return splits * epochs * math.ceil(2 * train_persons / batch_size) * seconds_per_step / 3600
@@ -47,8 +49,13 @@ def training_hours(epochs: int, train_persons: int, seconds_per_step: float, bat
 def check_training_hours(hours) -> bool:
     """Check ``hours(epochs, train_persons, seconds_per_step, batch_size=1, splits=10) -> float``."""
     title = "training_hours"
-    cases = [(1400, 150, 0.01, 1, 10), (1400, 89, 0.01, 1, 10), (10, 3, 1.8, 4, 2), (1, 1, 3600.0, 1, 1),
-             (700, 150, 0.05, 8, 3)]
+    cases = [
+        (1400, 150, 0.01, 1, 10),
+        (1400, 89, 0.01, 1, 10),
+        (10, 3, 1.8, 4, 2),
+        (1, 1, 3600.0, 1, 1),
+        (700, 150, 0.05, 8, 3),
+    ]
     for epochs, persons, step, batch, splits in cases:
         want = training_hours(epochs, persons, step, batch, splits)
         got = call(title, hours, epochs, persons, step, batch, splits)
@@ -66,6 +73,10 @@ def check_training_hours(hours) -> bool:
                 hint = "a last, smaller batch is still a step: round the steps per epoch up (math.ceil)"
             elif math.isclose(got, want * 3600, rel_tol=1e-6):
                 hint = "convert seconds to hours: divide by 3600"
-            fail(title, f"{want:.4g} h for epochs={epochs}, persons={persons}, {step} s/step, batch={batch}, "
-                        f"splits={splits}", f"{got:.4g}", hint)
+            fail(
+                title,
+                f"{want:.4g} h for epochs={epochs}, persons={persons}, {step} s/step, batch={batch}, splits={splits}",
+                f"{got:.4g}",
+                hint,
+            )
     return passed(title, "Now you know whether to start it before lunch or before the weekend.")

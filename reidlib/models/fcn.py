@@ -9,9 +9,10 @@ is a length-N signal with D channels and the output is one score per frame.
 Building blocks shared with the 2-D FCN of chapter 5: :func:`interp_kernel`,
 :func:`init_interpolation_` and :class:`Upsample1d`.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -43,12 +44,17 @@ def init_interpolation_(deconv: nn.ConvTranspose1d | nn.ConvTranspose2d) -> nn.M
     ndim = deconv.weight.dim() - 2
     f = deconv.stride[0]
     c_in, c_out = deconv.in_channels, deconv.out_channels
-    if (c_in != c_out or deconv.groups != 1 or any(s != f for s in deconv.stride)
-            or any(k != 2 * f for k in deconv.kernel_size)):
+    if (
+        c_in != c_out
+        or deconv.groups != 1
+        or any(s != f for s in deconv.stride)
+        or any(k != 2 * f for k in deconv.kernel_size)
+    ):
         raise ValueError(
             "init_interpolation_ expects a transposed conv with in_channels == out_channels, groups=1, "
             f"stride f and kernel 2f on every axis; found in={c_in}, out={c_out}, groups={deconv.groups}, "
-            f"stride={deconv.stride}, kernel={deconv.kernel_size}.")
+            f"stride={deconv.stride}, kernel={deconv.kernel_size}."
+        )
     with torch.no_grad():
         deconv.weight.zero_()
         kernel = interp_kernel(f, ndim)
@@ -81,12 +87,12 @@ class Upsample1d(nn.Module):
     def forward(self, x: torch.Tensor, lengths: torch.Tensor, out_len: int) -> torch.Tensor:
         b, c, m = x.shape
         # x must be 0 beyond each length; copy the last real cell into the first padded one.
-        last = x.gather(2, (lengths - 1).view(b, 1, 1).expand(b, c, 1))        # (B, C, 1)
-        ext = torch.cat([x[:, :, :1], x, x.new_zeros(b, c, 1)], dim=2)         # (B, C, M + 2)
+        last = x.gather(2, (lengths - 1).view(b, 1, 1).expand(b, c, 1))  # (B, C, 1)
+        ext = torch.cat([x[:, :, :1], x, x.new_zeros(b, c, 1)], dim=2)  # (B, C, M + 2)
         ext = ext.scatter(2, (lengths + 1).view(b, 1, 1).expand(b, c, 1), last)
-        y = self.deconv(ext)                                                   # (B, C, (M + 3) f)
+        y = self.deconv(ext)  # (B, C, (M + 3) f)
         start = self.factor + self.factor // 2
-        return y[:, :, start:start + out_len]                                  # (B, C, L)
+        return y[:, :, start : start + out_len]  # (B, C, L)
 
 
 class TemporalConv(nn.Conv1d):
@@ -103,8 +109,9 @@ class TemporalConv(nn.Conv1d):
         return F.conv2d(x, self.weight.unsqueeze(2), self.bias, padding=(0, self.padding[0]))
 
 
-def _pool_relu(x: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor, padded: bool
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _pool_relu(
+    x: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor, padded: bool
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """ReLU(max-pool by 2 over time), ignoring padding. (B, C, 1, L) -> (B, C, 1, ceil(L/2)), mask, lengths.
 
     Max-pooling before the ReLU gives the same result (they commute) on half the values.
@@ -149,26 +156,37 @@ class FCNTemporalAttention(nn.Module):
         activation: "sigmoid" (lambda_i in (0, 1), the paper) or "softmax" (sums to 1 over real frames).
     """
 
-    def __init__(self, feature_dim: int = 128, windows: Sequence[int] = (5, 3), hidden: int | Sequence[int] = 64,
-                 variant: str = "32s", activation: str = "sigmoid"):
+    def __init__(
+        self,
+        feature_dim: int = 128,
+        windows: Sequence[int] = (5, 3),
+        hidden: int | Sequence[int] = 64,
+        variant: str = "32s",
+        activation: str = "sigmoid",
+    ):
         super().__init__()
         windows = tuple(windows)
         hidden = (hidden,) * len(windows) if isinstance(hidden, int) else tuple(hidden)
         if not windows or any(w < 1 or w % 2 == 0 for w in windows) or len(hidden) != len(windows):
-            raise ValueError(f"FCNTemporalAttention needs odd window sizes and one hidden size per window; "
-                             f"found windows={windows}, hidden={hidden}.")
+            raise ValueError(
+                f"FCNTemporalAttention needs odd window sizes and one hidden size per window; "
+                f"found windows={windows}, hidden={hidden}."
+            )
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {list(VARIANTS)}; found {variant!r}.")
         if activation not in ("sigmoid", "softmax"):
             raise ValueError(f"activation must be 'sigmoid' or 'softmax'; found {activation!r}.")
         skips = VARIANTS[variant]
         if skips > len(windows):
-            raise ValueError(f"variant {variant!r} needs at least {skips} pooling stages; found {len(windows)} "
-                             f"windows. Pass more windows, e.g. windows=(5, 3, 3).")
+            raise ValueError(
+                f"variant {variant!r} needs at least {skips} pooling stages; found {len(windows)} "
+                f"windows. Pass more windows, e.g. windows=(5, 3, 3)."
+            )
         self.windows, self.variant, self.activation = windows, variant, activation
         channels = (feature_dim, *hidden)  # channels at level 0 (input), 1, ..., K
-        self.convs = nn.ModuleList(TemporalConv(channels[k], channels[k + 1], w, padding=w // 2)
-                                   for k, w in enumerate(windows))
+        self.convs = nn.ModuleList(
+            TemporalConv(channels[k], channels[k + 1], w, padding=w // 2) for k, w in enumerate(windows)
+        )
         k_levels = len(windows)
         self.score = TemporalConv(channels[-1], 1, 1)
         # skip j fuses level K-1-j: its own 1x1 score + the x2 upsampled coarser scores
@@ -181,24 +199,24 @@ class FCNTemporalAttention(nn.Module):
         """Unnormalised scores alpha (B, N); 0 at padded frames."""
         mask, lengths = check_sequence(features, mask, "FCNTemporalAttention")
         padded = not bool(mask.all())  # a batch without padding skips every masking op
-        x = features.transpose(1, 2).unsqueeze(2)                      # (B, D, 1, N), a view
+        x = features.transpose(1, 2).unsqueeze(2)  # (B, D, 1, N), a view
         if padded:
-            x = x * mask[:, None, None]                                # padding = the convs' zero padding
-        levels = [(x, mask, lengths)]                                  # level 0 = the input
+            x = x * mask[:, None, None]  # padding = the convs' zero padding
+        levels = [(x, mask, lengths)]  # level 0 = the input
         for conv in self.convs:
             x, mask, lengths = _pool_relu(conv(x), mask, lengths, padded)  # (B, C_k, 1, ceil(L_k / 2))
             levels.append((x, mask, lengths))
-        s = self.score(x)[:, :, 0]                                     # (B, 1, L_K)
+        s = self.score(x)[:, :, 0]  # (B, 1, L_K)
         for j, (skip, up) in enumerate(zip(self.skip_scores, self.skip_ups)):
             x_f, mask_f, lengths_f = levels[-2 - j]
             s = up(s * mask[:, None] if padded else s, lengths, x_f.shape[-1]) + skip(x_f)[:, :, 0]
             mask, lengths = mask_f, lengths_f
         if self.final_up is not None:
             s = self.final_up(s * mask[:, None] if padded else s, lengths, features.shape[1])  # (B, 1, N)
-        return s[:, 0] * levels[0][1] if padded else s[:, 0]          # (B, N)
+        return s[:, 0] * levels[0][1] if padded else s[:, 0]  # (B, N)
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        alpha = self.logits(features, mask)                            # (B, N)
+        alpha = self.logits(features, mask)  # (B, N)
         if self.activation == "sigmoid":
             scores = torch.sigmoid(alpha)
             return scores if mask is None else scores * mask

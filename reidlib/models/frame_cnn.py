@@ -4,6 +4,7 @@ Three stages of  zero-pad 4 -> conv 5x5 (stride 1) -> tanh -> max-pool 2x2,  wit
 and 32 filters, turn a 5 x 56 x 40 frame (YUV + two optical-flow channels) into
 32 x 10 x 8 = 2560 values; dropout and one linear layer give z_i in R^128.
 """
+
 from __future__ import annotations
 
 import torch
@@ -23,13 +24,19 @@ class FrameCNN(nn.Module):
         filters: filters of the three stages.
     """
 
-    def __init__(self, in_channels: int = 5, feature_dim: int = 128, dropout: float = 0.6,
-                 filters: tuple[int, ...] = (16, 32, 32)):
+    def __init__(
+        self,
+        in_channels: int = 5,
+        feature_dim: int = 128,
+        dropout: float = 0.6,
+        filters: tuple[int, ...] = (16, 32, 32),
+    ):
         super().__init__()
         self.in_channels, self.feature_dim = in_channels, feature_dim
         channels = (in_channels, *filters)
-        self.convs = nn.ModuleList(nn.Conv2d(channels[k], f, kernel_size=5, stride=1, padding=4)
-                                   for k, f in enumerate(filters))
+        self.convs = nn.ModuleList(
+            nn.Conv2d(channels[k], f, kernel_size=5, stride=1, padding=4) for k, f in enumerate(filters)
+        )
         c = filters[-1]
         h, w = INPUT_SIZE
         for _ in filters:  # (h + 2*4 - 5 + 1) // 2 per stage: 56x40 -> 30x22 -> 17x13 -> 10x8
@@ -44,13 +51,14 @@ class FrameCNN(nn.Module):
                 f"FrameCNN expects frames of shape (B, T, {self.in_channels}, 56, 40) or "
                 f"(B*T, {self.in_channels}, 56, 40); found {tuple(x.shape)}. Crop the 64x48 "
                 "preprocessed frames to 56x40 (reidlib.preprocess.crop_and_flip) and check in_channels "
-                "(5 with optical flow, 3 without).")
-        lead = x.shape[:-3]                                   # (B, T) or (B*T,)
+                "(5 with optical flow, 3 without)."
+            )
+        lead = x.shape[:-3]  # (B, T) or (B*T,)
         # channels-last is oneDNN's fast layout for the first conv, whose 5 input channels are few
         h = x.reshape(-1, *x.shape[-3:]).contiguous(memory_format=torch.channels_last)
         for conv in self.convs:
             # tanh is increasing, so tanh(max-pool(.)) equals the paper's max-pool(tanh(.)) exactly,
             # with 4x fewer tanh evaluations
             h = torch.tanh(F.max_pool2d(conv(h), 2)).contiguous()  # (B*T, 16, 30, 22) ... (B*T, 32, 10, 8)
-        z = self.fc(self.dropout(h.flatten(1)))               # (B*T, D)
+        z = self.fc(self.dropout(h.flatten(1)))  # (B*T, D)
         return z.reshape(*lead, self.feature_dim)

@@ -3,41 +3,54 @@
 A batch of B sequences padded to N frames carries a bool mask (B, N): True marks a real
 frame. Real frames come first (right padding), so each row is described by its length.
 """
+
 from __future__ import annotations
 
 import torch
 
 
-def check_sequence(features: torch.Tensor, mask: torch.Tensor | None, who: str = "this module"
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
+def check_sequence(
+    features: torch.Tensor, mask: torch.Tensor | None, who: str = "this module"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Validate features (B, N, D) and mask; return (mask (B, N) bool, lengths (B,) long).
 
     ``mask=None`` means every frame is real. A mask must be right-padded (True ... True
     False ... False) with at least one real frame per sequence.
     """
     if features.dim() != 3:
-        raise ValueError(f"{who} expects features of shape (B, N, D); found {tuple(features.shape)}. "
-                         "Add a batch dimension with features.unsqueeze(0) for a single sequence.")
+        raise ValueError(
+            f"{who} expects features of shape (B, N, D); found {tuple(features.shape)}. "
+            "Add a batch dimension with features.unsqueeze(0) for a single sequence."
+        )
     b, n, _ = features.shape
     if n < 1:
         raise ValueError(f"{who} needs at least one frame per sequence; found N = 0.")
     if mask is None:
-        return (torch.ones(b, n, dtype=torch.bool, device=features.device),
-                torch.full((b,), n, dtype=torch.long, device=features.device))
+        return (
+            torch.ones(b, n, dtype=torch.bool, device=features.device),
+            torch.full((b,), n, dtype=torch.long, device=features.device),
+        )
     if mask.shape != (b, n):
-        raise ValueError(f"{who} expects a mask of shape (B, N) = {(b, n)} matching the features; "
-                         f"found {tuple(mask.shape)}.")
+        raise ValueError(
+            f"{who} expects a mask of shape (B, N) = {(b, n)} matching the features; found {tuple(mask.shape)}."
+        )
     if mask.dtype != torch.bool:
-        raise ValueError(f"{who} expects a bool mask (True = real frame); found dtype {mask.dtype}. "
-                         "Use mask.bool() if it holds 0/1 values.")
+        raise ValueError(
+            f"{who} expects a bool mask (True = real frame); found dtype {mask.dtype}. "
+            "Use mask.bool() if it holds 0/1 values."
+        )
     lengths = mask.sum(1)
     if bool((lengths == 0).any()):
-        raise ValueError(f"{who}: sequence(s) {torch.nonzero(lengths == 0).flatten().tolist()} have no "
-                         "real frame in the mask; drop empty sequences from the batch.")
+        raise ValueError(
+            f"{who}: sequence(s) {torch.nonzero(lengths == 0).flatten().tolist()} have no "
+            "real frame in the mask; drop empty sequences from the batch."
+        )
     prefix = torch.arange(n, device=mask.device) < lengths[:, None]
     if not torch.equal(prefix, mask):
-        raise ValueError(f"{who} expects right-padded masks (real frames first, then padding); found a "
-                         "mask with a gap. Put each sequence's frames at the start of its row.")
+        raise ValueError(
+            f"{who} expects right-padded masks (real frames first, then padding); found a "
+            "mask with a gap. Put each sequence's frames at the start of its row."
+        )
     return mask, lengths
 
 

@@ -1,4 +1,5 @@
 """The whole model: frame CNN + temporal head -> video feature, and a shared identity classifier."""
+
 from __future__ import annotations
 
 import torch
@@ -22,8 +23,15 @@ class VideoReIDNet(nn.Module):
         **head_kw: options of the head.
     """
 
-    def __init__(self, num_classes: int, head: str = "combined", in_channels: int = 5, feature_dim: int = 128,
-                 dropout: float = 0.6, **head_kw):
+    def __init__(
+        self,
+        num_classes: int,
+        head: str = "combined",
+        in_channels: int = 5,
+        feature_dim: int = 128,
+        dropout: float = 0.6,
+        **head_kw,
+    ):
         super().__init__()
         if num_classes < 1:
             raise ValueError(f"num_classes must be >= 1 (the number of training identities); found {num_classes}.")
@@ -35,16 +43,20 @@ class VideoReIDNet(nn.Module):
     def frame_features(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Per-frame features z (B, T, D); padded frames are not run through the CNN and stay 0."""
         if x.dim() != 5:
-            raise ValueError(f"VideoReIDNet expects x of shape (B, T, C, 56, 40); found {tuple(x.shape)}. "
-                             "Use x.unsqueeze(0) for a single sequence.")
+            raise ValueError(
+                f"VideoReIDNet expects x of shape (B, T, C, 56, 40); found {tuple(x.shape)}. "
+                "Use x.unsqueeze(0) for a single sequence."
+            )
         if mask is None:
-            return self.cnn(x)                                             # (B, T, D)
+            return self.cnn(x)  # (B, T, D)
         if mask.shape != x.shape[:2] or mask.dtype != torch.bool:
-            raise ValueError(f"mask must be a bool tensor of shape (B, T) = {tuple(x.shape[:2])}; "
-                             f"found {mask.dtype} {tuple(mask.shape)}.")
-        real = self.cnn(x[mask])                                            # (real frames, D)
-        z = real.new_zeros(*x.shape[:2], real.shape[-1])                    # output dtype: autocast-safe
-        return z.masked_scatter(mask[..., None], real)                      # (B, T, D)
+            raise ValueError(
+                f"mask must be a bool tensor of shape (B, T) = {tuple(x.shape[:2])}; "
+                f"found {mask.dtype} {tuple(mask.shape)}."
+            )
+        real = self.cnn(x[mask])  # (real frames, D)
+        z = real.new_zeros(*x.shape[:2], real.shape[-1])  # output dtype: autocast-safe
+        return z.masked_scatter(mask[..., None], real)  # (B, T, D)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         return self.head(self.frame_features(x, mask), mask)
@@ -56,21 +68,29 @@ class VideoReIDNet(nn.Module):
     def summary(self, num_frames: int = 16, show: bool = True) -> dict[str, int]:
         """Print (and return) parameters and multiply-accumulates (MACs) per frame and per N-frame sequence."""
         table = {
-            "params_cnn": _params(self.cnn), "params_head": _params(self.head),
-            "params_classifier": _params(self.classifier), "params_total": _params(self),
+            "params_cnn": _params(self.cnn),
+            "params_head": _params(self.head),
+            "params_classifier": _params(self.classifier),
+            "params_total": _params(self),
             "macs_per_frame": count_macs(self.cnn, torch.zeros(1, self.cnn.in_channels, *INPUT_SIZE)),
         }
         z = torch.zeros(1, num_frames, self.cnn.feature_dim)
         table["macs_head"] = count_macs(self.head, z)
         table["macs_per_sequence"] = num_frames * table["macs_per_frame"] + table["macs_head"]
         if show:
-            print(f"VideoReIDNet(head={self.head_name!r}), N = {num_frames} frames of "
-                  f"{self.cnn.in_channels} x {INPUT_SIZE[0]} x {INPUT_SIZE[1]}")
-            print(f"  parameters: frame CNN {table['params_cnn']:,} + head {table['params_head']:,} + "
-                  f"identity classifier {table['params_classifier']:,} = {table['params_total']:,}")
-            print(f"  multiply-accumulates: {table['macs_per_frame']:,} per frame (CNN); head {table['macs_head']:,} "
-                  f"per sequence; {table['macs_per_sequence']:,} per sequence of {num_frames} frames "
-                  f"({2 * table['macs_per_sequence'] / 1e9:.3f} GFLOP forward)")
+            print(
+                f"VideoReIDNet(head={self.head_name!r}), N = {num_frames} frames of "
+                f"{self.cnn.in_channels} x {INPUT_SIZE[0]} x {INPUT_SIZE[1]}"
+            )
+            print(
+                f"  parameters: frame CNN {table['params_cnn']:,} + head {table['params_head']:,} + "
+                f"identity classifier {table['params_classifier']:,} = {table['params_total']:,}"
+            )
+            print(
+                f"  multiply-accumulates: {table['macs_per_frame']:,} per frame (CNN); head {table['macs_head']:,} "
+                f"per sequence; {table['macs_per_sequence']:,} per sequence of {num_frames} frames "
+                f"({2 * table['macs_per_sequence'] / 1e9:.3f} GFLOP forward)"
+            )
         return table
 
 

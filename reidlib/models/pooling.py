@@ -4,6 +4,7 @@ Every head returns ``(pooled (B, D), scores (B, N) or None)``; scores are the pe
 attention weights when the head has them (0 at padded frames). Build one by name with
 :func:`make_head`.
 """
+
 from __future__ import annotations
 
 import torch
@@ -20,7 +21,7 @@ class MeanPool(nn.Module):
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, None]:
         mask, lengths = check_sequence(features, mask, "MeanPool")
-        total = (features * mask[..., None]).sum(1)                        # (B, D)
+        total = (features * mask[..., None]).sum(1)  # (B, D)
         return total / lengths[:, None].to(features.dtype), None
 
 
@@ -46,8 +47,16 @@ class AttentionPool(nn.Module):
         **scorer_kw: passed to the scorer (e.g. windows=, hidden=, variant= for the FCN).
     """
 
-    def __init__(self, feature_dim: int = 128, scorer: str = "fcn", activation: str = "sigmoid",
-                 normalize: bool = False, combine: bool = False, l2_normalize: bool = False, **scorer_kw):
+    def __init__(
+        self,
+        feature_dim: int = 128,
+        scorer: str = "fcn",
+        activation: str = "sigmoid",
+        normalize: bool = False,
+        combine: bool = False,
+        l2_normalize: bool = False,
+        **scorer_kw,
+    ):
         super().__init__()
         if scorer == "fcn":
             self.scorer = FCNTemporalAttention(feature_dim, activation=activation, **scorer_kw)
@@ -59,13 +68,13 @@ class AttentionPool(nn.Module):
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         mask, lengths = check_sequence(features, mask, type(self).__name__)
-        scores = self.scorer(features, mask)                               # (B, N), 0 at padding
-        pooled = (scores[..., None] * features).sum(1)                     # (B, D)  Eq. 2
+        scores = self.scorer(features, mask)  # (B, N), 0 at padding
+        pooled = (scores[..., None] * features).sum(1)  # (B, D)  Eq. 2
         if self.normalize:
             pooled = pooled / scores.sum(1, keepdim=True).clamp_min(1e-8)
         if self.combine:
             mean = (features * mask[..., None]).sum(1) / lengths[:, None].to(features.dtype)
-            pooled = (pooled + mean) / 2                                   # F = (gamma + mean) / 2
+            pooled = (pooled + mean) / 2  # F = (gamma + mean) / 2
         if self.l2_normalize:
             pooled = F.normalize(pooled, dim=1)
         return pooled, scores

@@ -3,6 +3,7 @@
 Both read a padded batch with ``pack_padded_sequence``, so a recurrent layer never steps
 over padding and each sequence gets the same outputs as when it runs alone.
 """
+
 from __future__ import annotations
 
 import torch
@@ -43,8 +44,8 @@ class RCNPool(nn.Module):
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, None]:
         mask, lengths = check_sequence(features, mask, "RCNPool")
-        h = run_packed(self.rnn, features, lengths)                       # (B, N, D), 0 at padding
-        return h.sum(1) / lengths[:, None].to(h.dtype), None              # (B, D)
+        h = run_packed(self.rnn, features, lengths)  # (B, N, D), 0 at padding
+        return h.sum(1) / lengths[:, None].to(h.dtype), None  # (B, D)
 
 
 class RNNTemporalAttention(nn.Module):
@@ -56,8 +57,14 @@ class RNNTemporalAttention(nn.Module):
     pooling head; a unidirectional cell sees only past frames, a bidirectional one both sides.
     """
 
-    def __init__(self, feature_dim: int = 128, hidden: int = 64, cell: str = "lstm",
-                 bidirectional: bool = False, activation: str = "sigmoid"):
+    def __init__(
+        self,
+        feature_dim: int = 128,
+        hidden: int = 64,
+        cell: str = "lstm",
+        bidirectional: bool = False,
+        activation: str = "sigmoid",
+    ):
         super().__init__()
         if activation not in ("sigmoid", "softmax"):
             raise ValueError(f"activation must be 'sigmoid' or 'softmax'; found {activation!r}.")
@@ -68,8 +75,8 @@ class RNNTemporalAttention(nn.Module):
     def logits(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Unnormalised scores alpha (B, N); 0 at padded frames."""
         mask, lengths = check_sequence(features, mask, "RNNTemporalAttention")
-        h = run_packed(self.rnn, features, lengths)                       # (B, N, H')
-        return self.score(h)[..., 0] * mask                               # (B, N)
+        h = run_packed(self.rnn, features, lengths)  # (B, N, H')
+        return self.score(h)[..., 0] * mask  # (B, N)
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         alpha = self.logits(features, mask)

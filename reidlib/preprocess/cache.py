@@ -5,6 +5,7 @@ parameter, so changing either builds a new file and never reuses a stale one. Va
 are stored as float16 (half the disk and load time of float32, relative rounding error
 below 5e-4) and handed out as float32.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -63,8 +64,10 @@ class PreprocessedDataset:
         lengths = np.array([len(t) for t in self.tracklets])
         self.starts = np.concatenate([[0], np.cumsum(lengths)])
         if self.starts[-1] != len(self.data) or self.data.shape[1] != self.channels:
-            raise ValueError(f"the cache {self.path} holds {self.data.shape} values but its dataset needs "
-                             f"({self.starts[-1]}, {self.channels}, ...). Delete the file; it will be rebuilt.")
+            raise ValueError(
+                f"the cache {self.path} holds {self.data.shape} values but its dataset needs "
+                f"({self.starts[-1]}, {self.channels}, ...). Delete the file; it will be rebuilt."
+            )
         self._row = {id(t): i for i, t in enumerate(self.tracklets)}
         keys = [(t.pid, t.camid, len(t)) for t in self.tracklets]  # a fallback for equal copies of a tracklet
         counts = Counter(keys)
@@ -85,32 +88,44 @@ class PreprocessedDataset:
         if i is None:
             i = self._by_key.get((tracklet.pid, tracklet.camid, len(tracklet)))
         if i is None:
-            raise KeyError(f"{tracklet!r} is not in this preprocessed dataset ({len(self)} tracklets). "
-                           "Pass tracklets of the dataset given to preprocess_dataset.")
+            raise KeyError(
+                f"{tracklet!r} is not in this preprocessed dataset ({len(self)} tracklets). "
+                "Pass tracklets of the dataset given to preprocess_dataset."
+            )
         return i
 
     def sequence(self, tracklet) -> np.ndarray:
         """The prepared frames of ``tracklet``: float32 (T, C, 64, 48), as prepare_sequence makes them."""
         i = self._index(tracklet)
-        return np.asarray(self.data[self.starts[i]:self.starts[i + 1]], dtype=np.float32)
+        return np.asarray(self.data[self.starts[i] : self.starts[i + 1]], dtype=np.float32)
 
-    def input(self, tracklet, train: bool = False, rng: np.random.Generator | None = None,
-              indices: np.ndarray | None = None) -> torch.Tensor:
+    def input(
+        self, tracklet, train: bool = False, rng: np.random.Generator | None = None, indices: np.ndarray | None = None
+    ) -> torch.Tensor:
         """Network input of ``tracklet`` (or of its frames ``indices``): torch.float32 (len, C, 56, 40)."""
         i = self._index(tracklet)
-        rows = self.data[self.starts[i]:self.starts[i + 1]]
+        rows = self.data[self.starts[i] : self.starts[i + 1]]
         if indices is not None:
             indices = np.asarray(indices)
             if indices.size and (indices.min() < -len(rows) or indices.max() >= len(rows)):
-                raise IndexError(f"frame indices must lie in [0, {len(rows)}) for {tracklet!r}; "
-                                 f"found {indices.min()}..{indices.max()}.")
+                raise IndexError(
+                    f"frame indices must lie in [0, {len(rows)}) for {tracklet!r}; "
+                    f"found {indices.min()}..{indices.max()}."
+                )
             rows = rows[indices]
         return torch.from_numpy(crop_and_flip(rows, train, rng))
 
 
-def preprocess_dataset(dataset, cache_dir: str | os.PathLike | None = None, flow_method: str = "lk",
-                       use_flow: bool = True, progress: bool = True, flow_scale: float = FLOW_SCALE,
-                       flow_clip: float = FLOW_CLIP, **flow_kw) -> PreprocessedDataset:
+def preprocess_dataset(
+    dataset,
+    cache_dir: str | os.PathLike | None = None,
+    flow_method: str = "lk",
+    use_flow: bool = True,
+    progress: bool = True,
+    flow_scale: float = FLOW_SCALE,
+    flow_clip: float = FLOW_CLIP,
+    **flow_kw,
+) -> PreprocessedDataset:
     """Prepare every frame of ``dataset`` once (cached on disk) and return the memory-mapped result.
 
     ``dataset`` is a VideoReIDDataset (or any list of tracklets). The cache file is
@@ -122,9 +137,18 @@ def preprocess_dataset(dataset, cache_dir: str | os.PathLike | None = None, flow
     if not tracklets:
         raise ValueError("preprocess_dataset got a dataset with no tracklets; expected at least one.")
     settings = flow_settings(flow_method, **flow_kw) if use_flow else None  # a changed default: a new key
-    params = dict(version=CACHE_VERSION, dataset=dataset_fingerprint(dataset), flow_method=flow_method,
-                  use_flow=bool(use_flow), flow_scale=float(flow_scale), flow_clip=float(flow_clip),
-                  flow_kw=flow_kw, flow_settings=settings, frame_size=list(FRAME_SIZE), dtype="float16")
+    params = dict(
+        version=CACHE_VERSION,
+        dataset=dataset_fingerprint(dataset),
+        flow_method=flow_method,
+        use_flow=bool(use_flow),
+        flow_scale=float(flow_scale),
+        flow_clip=float(flow_clip),
+        flow_kw=flow_kw,
+        flow_settings=settings,
+        frame_size=list(FRAME_SIZE),
+        dtype="float16",
+    )
     key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
     name = "".join(ch if ch.isalnum() else "_" for ch in str(getattr(dataset, "name", "tracklets")))
     path = cache_root(cache_dir) / f"{name}-{key}"
@@ -138,15 +162,24 @@ def _build(path: Path, tracklets: list, params: dict, progress: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     total, channels = sum(len(t) for t in tracklets), 5 if params["use_flow"] else 3
     tmp = path.with_name(f"{path.name}.tmp{os.getpid()}.npy")
-    header = dict(descr=np.lib.format.dtype_to_descr(np.dtype(np.float16)), fortran_order=False,
-                  shape=(total, channels) + FRAME_SIZE)
+    header = dict(
+        descr=np.lib.format.dtype_to_descr(np.dtype(np.float16)),
+        fortran_order=False,
+        shape=(total, channels) + FRAME_SIZE,
+    )
     desc = f"preprocessing ({params['flow_method'] if params['use_flow'] else 'no flow'})"
     try:
         with open(tmp, "wb") as f:  # an .npy file written front to back: header, then each tracklet's frames
             np.lib.format.write_array_header_1_0(f, header)
             for t in tqdm(tracklets, desc=desc, disable=not progress, unit="tracklet"):
-                x = prepare_sequence(load_frames(t), params["flow_method"], params["use_flow"],
-                                     params["flow_scale"], params["flow_clip"], **params["flow_kw"])
+                x = prepare_sequence(
+                    load_frames(t),
+                    params["flow_method"],
+                    params["use_flow"],
+                    params["flow_scale"],
+                    params["flow_clip"],
+                    **params["flow_kw"],
+                )
                 x.astype(np.float16).tofile(f)  # (T, C, 64, 48)
         os.replace(tmp, path.with_suffix(".npy"))
     finally:

@@ -2,6 +2,7 @@
 
 Frames are channels-last, like the data: (T, H, W, 3) or one frame (H, W, 3).
 """
+
 from __future__ import annotations
 
 import cv2
@@ -21,19 +22,24 @@ def as_float_rgb(frames: np.ndarray) -> np.ndarray:
     """
     frames = np.asarray(frames)
     if frames.ndim < 3 or frames.shape[-1] != 3:
-        raise ValueError(f"expected RGB frames of shape (T, H, W, 3) or (H, W, 3); found shape {frames.shape}. "
-                         "Convert grey or RGBA images to RGB first (e.g. cv2.cvtColor).")
+        raise ValueError(
+            f"expected RGB frames of shape (T, H, W, 3) or (H, W, 3); found shape {frames.shape}. "
+            "Convert grey or RGBA images to RGB first (e.g. cv2.cvtColor)."
+        )
     if frames.dtype == np.uint8:
         return frames.astype(np.float32) / np.float32(255)
     if not np.issubdtype(frames.dtype, np.floating):
-        raise TypeError(f"expected uint8 frames (0-255) or float frames in [0, 1]; found dtype {frames.dtype}. "
-                        "Cast with frames.astype(np.uint8) if the values are 0-255.")
+        raise TypeError(
+            f"expected uint8 frames (0-255) or float frames in [0, 1]; found dtype {frames.dtype}. "
+            "Cast with frames.astype(np.uint8) if the values are 0-255."
+        )
     if not np.all(np.isfinite(frames)):
         raise ValueError("the frames contain NaN or inf; found a non-finite pixel. Fix or drop the broken frames.")
     lo, hi = float(frames.min()), float(frames.max())
     if lo < 0 or hi > 1:
-        raise ValueError(f"float frames must lie in [0, 1]; found values in [{lo:g}, {hi:g}]. "
-                         "Pass uint8 frames, or divide by 255.")
+        raise ValueError(
+            f"float frames must lie in [0, 1]; found values in [{lo:g}, {hi:g}]. Pass uint8 frames, or divide by 255."
+        )
     return frames.astype(np.float32, copy=False)
 
 
@@ -58,12 +64,14 @@ def standardize(x: np.ndarray, eps: float = 1e-6, channel_axis: int = -1) -> np.
     x = np.asarray(x)
     x = x if x.dtype in (np.float32, np.float64) else x.astype(np.float32)  # float64 stays exact
     if x.ndim < 3:
-        raise ValueError(f"expected images with a channel axis, (..., H, W, C) or (..., C, H, W); found shape "
-                         f"{x.shape}. Add a channel axis with x[..., None] for one-channel images.")
+        raise ValueError(
+            f"expected images with a channel axis, (..., H, W, C) or (..., C, H, W); found shape "
+            f"{x.shape}. Add a channel axis with x[..., None] for one-channel images."
+        )
     if not np.all(np.isfinite(x)):
         raise ValueError("standardize got NaN or inf; expected finite values. Check the input frames.")
     chw = np.ascontiguousarray(np.moveaxis(x, channel_axis, -3))  # (..., C, H, W)
-    flat = chw.reshape(chw.shape[:-2] + (-1,))                    # (..., C, H*W)
+    flat = chw.reshape(chw.shape[:-2] + (-1,))  # (..., C, H*W)
     mean, std = flat.mean(-1, keepdims=True), flat.std(-1, keepdims=True)
     out = (flat - mean) / np.where(std < eps, np.inf, std)  # a constant channel: 0 / inf = 0
     return np.moveaxis(out.reshape(chw.shape).astype(np.float32, copy=False), -3, channel_axis)

@@ -4,6 +4,7 @@ Convention for every method here: ``flow[y, x] = (u, v)`` moves the pixel (x, y)
 ``prev`` to its place (x + u, y + v) in ``next``; u is horizontal (to the right), v is
 vertical (down), both in pixels. So ``next(x + u, y + v) ~= prev(x, y)``.
 """
+
 from __future__ import annotations
 
 import functools
@@ -21,8 +22,10 @@ def check_pair(prev: np.ndarray, next: np.ndarray) -> tuple[np.ndarray, np.ndarr
     for name, img in (("prev", prev), ("next", next)):
         img = np.asarray(img)
         if img.ndim != 2:
-            raise ValueError(f"{name} must be one grey image (H, W); found shape {img.shape}. "
-                             "Convert RGB with reidlib.preprocess.rgb_to_gray.")
+            raise ValueError(
+                f"{name} must be one grey image (H, W); found shape {img.shape}. "
+                "Convert RGB with reidlib.preprocess.rgb_to_gray."
+            )
         if img.dtype == np.uint8:
             img = img.astype(np.float32) / np.float32(255)
         elif np.issubdtype(img.dtype, np.floating):
@@ -33,13 +36,22 @@ def check_pair(prev: np.ndarray, next: np.ndarray) -> tuple[np.ndarray, np.ndarr
             raise TypeError(f"{name} must be uint8 (0-255) or float in [0, 1]; found dtype {img.dtype}.")
         out.append(img)
     if out[0].shape != out[1].shape:
-        raise ValueError(f"prev and next must have the same size; found {out[0].shape} and {out[1].shape}. "
-                         "Resize both frames to one size first.")
+        raise ValueError(
+            f"prev and next must have the same size; found {out[0].shape} and {out[1].shape}. "
+            "Resize both frames to one size first."
+        )
     return out[0], out[1]
 
 
-def lucas_kanade(prev: np.ndarray, next: np.ndarray, window: int = 9, levels: int = 1,
-                 iterations: int = 1, min_eig: float = 1e-5, weights: str = "gaussian") -> np.ndarray:
+def lucas_kanade(
+    prev: np.ndarray,
+    next: np.ndarray,
+    window: int = 9,
+    levels: int = 1,
+    iterations: int = 1,
+    min_eig: float = 1e-5,
+    weights: str = "gaussian",
+) -> np.ndarray:
     """Dense Lucas-Kanade flow, (H, W) x 2 -> (H, W, 2) float32 (u, v) in pixels.
 
     Every pixel assumes one translation for the ``window x window`` box around it and
@@ -145,13 +157,15 @@ def flow_settings(method: str = "lk", **kw) -> dict:
     defaults = {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}
     unknown = sorted(set(kw) - set(defaults))
     if unknown:
-        raise TypeError(f"flow method {method!r} has no setting {', '.join(unknown)}; its settings are "
-                        f"{', '.join(defaults)}.")
+        raise TypeError(
+            f"flow method {method!r} has no setting {', '.join(unknown)}; its settings are {', '.join(defaults)}."
+        )
     return {**defaults, **kw}
 
 
-def shifted_textures(height: int, width: int, dx: float, dy: float, sigma: float = 2.0,
-                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def shifted_textures(
+    height: int, width: int, dx: float, dy: float, sigma: float = 2.0, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """A smooth random texture and its copy moved by (dx, dy) pixels: two float32 (H, W) in [0, 1].
 
     The motion is exact, sub-pixel included: the texture is band-limited (Gaussian
@@ -182,8 +196,9 @@ def flow_to_rgb(flow: np.ndarray, max_magnitude: float | None = None) -> np.ndar
     flow = np.asarray(flow, np.float32)
     if flow.ndim != 3 or flow.shape[-1] != 2:
         raise ValueError(f"expected a flow field (H, W, 2); found shape {flow.shape}.")
-    magnitude, angle = cv2.cartToPolar(np.ascontiguousarray(flow[..., 0]), np.ascontiguousarray(flow[..., 1]),
-                                       angleInDegrees=True)
+    magnitude, angle = cv2.cartToPolar(
+        np.ascontiguousarray(flow[..., 0]), np.ascontiguousarray(flow[..., 1]), angleInDegrees=True
+    )
     top = max_magnitude or max(float(magnitude.max()), 1e-6)
     hsv = np.stack([angle / 2, np.full_like(angle, 255), np.clip(magnitude / top, 0, 1) * 255], axis=-1)
     return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB)

@@ -5,6 +5,7 @@ and vertical (v) optical flow, scaled (see :func:`scale_flow`). Frames are first
 resized to 64 x 48 (h x w); training takes one random 56 x 40 crop and one random
 horizontal flip for the whole sequence, testing takes the centre crop.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -16,17 +17,19 @@ from .color import as_float_rgb, rgb_to_yuv, standardize
 from .flow import compute_flow
 
 FRAME_SIZE = (64, 48)  # (h, w) after resizing
-CROP_SIZE = (56, 40)   # (h, w) of the network input
-FLOW_SCALE = 1.0       # pixels (of the 64 x 48 frame) per unit of the flow channels
-FLOW_CLIP = 4.0        # flow channels are clipped to [-FLOW_CLIP, FLOW_CLIP]
+CROP_SIZE = (56, 40)  # (h, w) of the network input
+FLOW_SCALE = 1.0  # pixels (of the 64 x 48 frame) per unit of the flow channels
+FLOW_CLIP = 4.0  # flow channels are clipped to [-FLOW_CLIP, FLOW_CLIP]
 
 
 def resize_frames(frames: np.ndarray, size: tuple[int, int] = FRAME_SIZE) -> np.ndarray:
     """RGB frames (T, H, W, 3), uint8 or float in [0, 1] -> float32 (T, h, w, 3) in [0, 1] (area averaging)."""
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
-        raise ValueError(f"expected a sequence of at least one RGB frame (T, H, W, 3); found shape {frames.shape}. "
-                         "Add a time axis with frames[None] for a single frame; convert grey or RGBA to RGB.")
+        raise ValueError(
+            f"expected a sequence of at least one RGB frame (T, H, W, 3); found shape {frames.shape}. "
+            "Add a time axis with frames[None] for a single frame; convert grey or RGBA to RGB."
+        )
     if frames.dtype != np.uint8:
         frames = as_float_rgb(frames)  # checks dtype, NaN and range
     h, w = size
@@ -42,8 +45,10 @@ def sequence_flow(gray: np.ndarray, method: str = "lk", **flow_kw) -> np.ndarray
     a copy of frame 1's flow, the motion it takes part in, rather than a fake "no motion".
     """
     if gray.ndim != 3 or len(gray) < 2:
-        raise ValueError(f"optical flow needs a sequence of at least 2 grey frames (T, H, W); found shape "
-                         f"{gray.shape}. Use longer tracklets, or pass use_flow=False for colour only.")
+        raise ValueError(
+            f"optical flow needs a sequence of at least 2 grey frames (T, H, W); found shape "
+            f"{gray.shape}. Use longer tracklets, or pass use_flow=False for colour only."
+        )
     flow = np.empty(gray.shape + (2,), np.float32)
     for t in range(1, len(gray)):
         flow[t] = compute_flow(gray[t - 1], gray[t], method, **flow_kw)
@@ -60,15 +65,21 @@ def scale_flow(flow: np.ndarray, scale: float = FLOW_SCALE, clip: float = FLOW_C
     return np.clip(np.asarray(flow, np.float32) / np.float32(scale), -clip, clip)
 
 
-def prepare_sequence(frames: np.ndarray, flow_method: str = "lk", use_flow: bool = True,
-                     flow_scale: float = FLOW_SCALE, flow_clip: float = FLOW_CLIP, **flow_kw) -> np.ndarray:
+def prepare_sequence(
+    frames: np.ndarray,
+    flow_method: str = "lk",
+    use_flow: bool = True,
+    flow_scale: float = FLOW_SCALE,
+    flow_clip: float = FLOW_CLIP,
+    **flow_kw,
+) -> np.ndarray:
     """RGB frames (T, H, W, 3) -> float32 (T, C, 64, 48), C = 5 (YUV + flow) or 3 (``use_flow=False``).
 
     Resized, converted to YUV and standardised per frame and channel; flow from
     :func:`sequence_flow` on the luma Y, scaled by :func:`scale_flow`. Not yet cropped.
     """
-    small = resize_frames(frames)                     # (T, 64, 48, 3) RGB in [0, 1]
-    yuv = rgb_to_yuv(small)                           # (T, 64, 48, 3)
+    small = resize_frames(frames)  # (T, 64, 48, 3) RGB in [0, 1]
+    yuv = rgb_to_yuv(small)  # (T, 64, 48, 3)
     out = np.empty((len(yuv), 5 if use_flow else 3) + FRAME_SIZE, np.float32)
     out[:, :3] = standardize(yuv.transpose(0, 3, 1, 2), channel_axis=1)
     if use_flow:
@@ -86,8 +97,10 @@ def crop_and_flip(x: np.ndarray, train: bool, rng: np.random.Generator | None = 
     """
     x = np.asarray(x)
     if x.ndim != 4 or x.shape[1] not in (3, 5) or x.shape[2:] != FRAME_SIZE:
-        raise ValueError(f"expected a prepared sequence (T, 3 or 5, {FRAME_SIZE[0]}, {FRAME_SIZE[1]}); found shape "
-                         f"{x.shape}. Make it with prepare_sequence.")
+        raise ValueError(
+            f"expected a prepared sequence (T, 3 or 5, {FRAME_SIZE[0]}, {FRAME_SIZE[1]}); found shape "
+            f"{x.shape}. Make it with prepare_sequence."
+        )
     (h, w), (ch, cw) = FRAME_SIZE, CROP_SIZE
     if not train:
         top, left, flip = (h - ch) // 2, (w - cw) // 2, False
@@ -96,7 +109,7 @@ def crop_and_flip(x: np.ndarray, train: bool, rng: np.random.Generator | None = 
             raise ValueError("a training crop is random: pass rng=np.random.default_rng(seed); found rng=None.")
         top, left = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
         flip = bool(rng.random() < 0.5)
-    out = np.array(x[:, :, top:top + ch, left:left + cw], dtype=np.float32)  # (T, C, 56, 40) copy
+    out = np.array(x[:, :, top : top + ch, left : left + cw], dtype=np.float32)  # (T, C, 56, 40) copy
     if flip:
         out = out[..., ::-1].copy()
         if out.shape[1] == 5:
@@ -104,8 +117,15 @@ def crop_and_flip(x: np.ndarray, train: bool, rng: np.random.Generator | None = 
     return out
 
 
-def make_input(tracklet, train: bool = False, rng: np.random.Generator | None = None, use_flow: bool = True,
-               flow_method: str = "lk", indices: np.ndarray | None = None, **flow_kw) -> torch.Tensor:
+def make_input(
+    tracklet,
+    train: bool = False,
+    rng: np.random.Generator | None = None,
+    use_flow: bool = True,
+    flow_method: str = "lk",
+    indices: np.ndarray | None = None,
+    **flow_kw,
+) -> torch.Tensor:
     """A tracklet -> network input torch.float32 (T, C, 56, 40), C = 5 or 3.
 
     ``indices`` (optional) selects frames after the flow is computed on the whole

@@ -1,11 +1,37 @@
 """Training (chapter 8): Siamese pairs, the paper's schedules, the training loop, checkpoints, shipped weights."""
-from .checkpoint import (build_model, export_weights, load_checkpoint, load_model, load_weights, model_config,
-                         read_checkpoint, save_checkpoint)
+
+from .checkpoint import (
+    build_model,
+    export_weights,
+    load_checkpoint,
+    load_model,
+    load_weights,
+    model_config,
+    read_checkpoint,
+    save_checkpoint,
+)
 from .loop import CHECKPOINT, new_history, train, validate
 from .pairs import Pair, PairSampler
 from .presets import PRESETS, TrainConfig, get_config
 from .shipped import pretrained
 
-__all__ = ["Pair", "PairSampler", "PRESETS", "TrainConfig", "get_config", "train", "validate", "new_history",
-           "CHECKPOINT", "save_checkpoint", "load_checkpoint", "read_checkpoint", "load_model", "load_weights",
-           "build_model", "model_config", "export_weights", "pretrained"]
+__all__ = [
+    "Pair",
+    "PairSampler",
+    "PRESETS",
+    "TrainConfig",
+    "get_config",
+    "train",
+    "validate",
+    "new_history",
+    "CHECKPOINT",
+    "save_checkpoint",
+    "load_checkpoint",
+    "read_checkpoint",
+    "load_model",
+    "load_weights",
+    "build_model",
+    "model_config",
+    "export_weights",
+    "pretrained",
+]

@@ -6,6 +6,7 @@ the same folder and then renamed over the old one: a run killed while saving lea
 the last good checkpoint untouched. An exported checkpoint (:func:`export_weights`)
 keeps only the float32 model weights and how to rebuild the model.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,13 @@ FORMAT_VERSION = 1
 def model_config(model: nn.Module) -> dict:
     """The arguments that rebuild ``model`` (a VideoReIDNet) with :func:`build_model`."""
     try:
-        cfg = dict(num_classes=model.classifier.out_features, head=model.head_name,
-                   in_channels=model.cnn.in_channels, feature_dim=model.cnn.feature_dim, dropout=model.cnn.dropout.p)
+        cfg = dict(
+            num_classes=model.classifier.out_features,
+            head=model.head_name,
+            in_channels=model.cnn.in_channels,
+            feature_dim=model.cnn.feature_dim,
+            dropout=model.cnn.dropout.p,
+        )
     except AttributeError as e:
         raise TypeError(f"expected a reidlib.models.VideoReIDNet; found {type(model).__name__} ({e}).") from None
     cfg.update(model.head_kw)
@@ -76,11 +82,19 @@ def atomic_save(obj, path: str | os.PathLike) -> Path:
     return path
 
 
-def save_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer=None, scheduler=None, scaler=None,
-                    **extra) -> Path:
+def save_checkpoint(
+    path: str | os.PathLike, model: nn.Module, optimizer=None, scheduler=None, scaler=None, **extra
+) -> Path:
     """Write a full training checkpoint atomically; ``extra`` (epoch, history, config, ...) is stored as is."""
-    ckpt = {"format": FORMAT, "format_version": FORMAT_VERSION, "reidlib_version": reidlib.__version__,
-            "model_config": model_config(model), "model": model.state_dict(), "rng": rng_state(), **extra}
+    ckpt = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "reidlib_version": reidlib.__version__,
+        "model_config": model_config(model),
+        "model": model.state_dict(),
+        "rng": rng_state(),
+        **extra,
+    }
     for name, obj in (("optimizer", optimizer), ("scheduler", scheduler), ("scaler", scaler)):
         if obj is not None:
             ckpt[name] = obj.state_dict()
@@ -91,16 +105,22 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     """Load a checkpoint file (on the cpu) and check that this version of reidlib can read it."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}. Train first (reidlib.training.train with out_dir=...) "
-                                "or give the path of a .pt file written by reidlib.")
+        raise FileNotFoundError(
+            f"no checkpoint at {path}. Train first (reidlib.training.train with out_dir=...) "
+            "or give the path of a .pt file written by reidlib."
+        )
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a reidlib checkpoint (no format tag {FORMAT!r}); found "
-                         f"{type(ckpt).__name__}. Load plain state dicts with model.load_state_dict.")
+        raise ValueError(
+            f"{path} is not a reidlib checkpoint (no format tag {FORMAT!r}); found "
+            f"{type(ckpt).__name__}. Load plain state dicts with model.load_state_dict."
+        )
     if ckpt["format_version"] > FORMAT_VERSION:
-        raise ValueError(f"{path} has checkpoint format version {ckpt['format_version']} (reidlib "
-                         f"{ckpt.get('reidlib_version')}); this reidlib {reidlib.__version__} reads up to version "
-                         f"{FORMAT_VERSION}. Upgrade reidlib.")
+        raise ValueError(
+            f"{path} has checkpoint format version {ckpt['format_version']} (reidlib "
+            f"{ckpt.get('reidlib_version')}); this reidlib {reidlib.__version__} reads up to version "
+            f"{FORMAT_VERSION}. Upgrade reidlib."
+        )
     return ckpt
 
 
@@ -109,19 +129,24 @@ def load_weights(model: nn.Module, state: dict, source: str = "the checkpoint") 
     own = model.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
-    shapes = [f"{k}: {tuple(state[k].shape)} in the checkpoint vs {tuple(own[k].shape)} in the model"
-              for k in sorted(set(own) & set(state)) if state[k].shape != own[k].shape]
+    shapes = [
+        f"{k}: {tuple(state[k].shape)} in the checkpoint vs {tuple(own[k].shape)} in the model"
+        for k in sorted(set(own) & set(state))
+        if state[k].shape != own[k].shape
+    ]
     if missing or unexpected or shapes:
-        lines = [f"{source} does not fit this model ({type(model).__name__}, "
-                 f"head={getattr(model, 'head_name', '?')!r}):"]
+        lines = [
+            f"{source} does not fit this model ({type(model).__name__}, head={getattr(model, 'head_name', '?')!r}):"
+        ]
         if missing:
             lines.append(f"  missing in the checkpoint: {missing}")
         if unexpected:
             lines.append(f"  not in the model: {unexpected}")
         if shapes:
             lines.append("  different shapes: " + "; ".join(shapes))
-        lines.append("Build the model with the checkpoint's settings (reidlib.training.load_model does it), or "
-                     "train a new one.")
+        lines.append(
+            "Build the model with the checkpoint's settings (reidlib.training.load_model does it), or train a new one."
+        )
         raise ValueError("\n".join(lines))
     model.load_state_dict(state)
 
@@ -133,8 +158,10 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer=None, s
     for name, obj in (("optimizer", optimizer), ("scheduler", scheduler), ("scaler", scaler)):
         if obj is not None:
             if name not in ckpt:
-                raise ValueError(f"checkpoint {path} has no {name} state (an exported, weights-only file?); it "
-                                 "cannot resume training. Resume from the run's checkpoint.pt.")
+                raise ValueError(
+                    f"checkpoint {path} has no {name} state (an exported, weights-only file?); it "
+                    "cannot resume training. Resume from the run's checkpoint.pt."
+                )
             obj.load_state_dict(ckpt[name])
     return ckpt
 
@@ -150,7 +177,21 @@ def load_model(path: str | os.PathLike, device: str | torch.device | None = None
 def export_weights(checkpoint: str | os.PathLike, path: str | os.PathLike, **extra) -> Path:
     """Write a small copy of ``checkpoint``: float32 weights, model config, history, config (no optimiser, no RNG)."""
     ckpt = read_checkpoint(checkpoint)
-    keep = {k: ckpt[k] for k in ("format", "format_version", "reidlib_version", "model_config", "config",
-                                  "history", "epoch", "split", "dataset", "train_pids") if k in ckpt}
+    keep = {
+        k: ckpt[k]
+        for k in (
+            "format",
+            "format_version",
+            "reidlib_version",
+            "model_config",
+            "config",
+            "history",
+            "epoch",
+            "split",
+            "dataset",
+            "train_pids",
+        )
+        if k in ckpt
+    }
     keep["model"] = {k: v.float() if v.is_floating_point() else v for k, v in ckpt["model"].items()}
     return atomic_save({**keep, **extra}, path)

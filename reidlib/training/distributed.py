@@ -9,12 +9,13 @@ rank's loss is scaled so that this average is exactly the gradient of the mean l
 the whole global batch, also when the shares are unequal; the update is the one a single
 process makes with the same ``batch_size`` (up to floating-point rounding, and dropout).
 """
+
 from __future__ import annotations
 
 import os
 import subprocess
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -61,8 +62,10 @@ def setup(device: torch.device) -> bool:
         return False
     missing = [k for k in ("MASTER_ADDR", "MASTER_PORT") if k not in os.environ]
     if missing:
-        raise RuntimeError(f"WORLD_SIZE={size} asks for distributed training but {missing} are not set. Launch with "
-                           "`torchrun --nproc_per_node=K -m reidlib train ...`, which sets them, or unset WORLD_SIZE.")
+        raise RuntimeError(
+            f"WORLD_SIZE={size} asks for distributed training but {missing} are not set. Launch with "
+            "`torchrun --nproc_per_node=K -m reidlib train ...`, which sets them, or unset WORLD_SIZE."
+        )
     if device.type == "cuda":
         torch.cuda.set_device(device)
         dist.init_process_group("nccl", rank=rank, world_size=size, device_id=device)
@@ -79,7 +82,7 @@ def share(batch: list, rank: int, world_size: int) -> list:
     """
     n, k = len(batch), world_size
     start = rank * (n // k) + min(rank, n % k)
-    return batch[start:start + n // k + (rank < n % k)]
+    return batch[start : start + n // k + (rank < n % k)]
 
 
 def epoch_seed(seed: int, epoch: int, rank: int) -> int:
@@ -100,8 +103,9 @@ class SiameseForward(nn.Module):
         return f, self.model.identity_logits(f)
 
 
-def spread(jobs: list, devices: list[str], launch: Callable[[object, str], subprocess.Popen],
-           poll_s: float = 1.0) -> dict:
+def spread(
+    jobs: list, devices: list[str], launch: Callable[[object, str], subprocess.Popen], poll_s: float = 1.0
+) -> dict:
     """Run ``jobs`` at most one per device at a time, in order, each on the first free device -> {job: exit code}.
 
     ``launch(job, device)`` starts a job and returns its process (anything with ``poll()``

@@ -5,14 +5,15 @@ call (2B sequences, padded with a mask when their lengths differ), and the loss 
 Eq. 4 of the paper (:func:`reidlib.losses.siamese_loss`), averaged over the pairs.
 Under ``torchrun`` the same loop runs data-parallel (see :mod:`reidlib.training.distributed`).
 """
+
 from __future__ import annotations
 
 import json
 import math
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -60,9 +61,20 @@ def validate(model: nn.Module, query: list, gallery: list, data, chunk: int = 12
     return evaluate_tracklets(model, query, gallery, data=data, chunk=chunk)["rank1"]
 
 
-def train(model: nn.Module, dataset, split: int = 0, preset: str | TrainConfig = "quick", *, data=None,
-          out_dir: str | os.PathLike | None = None, resume: bool = False, device: str | torch.device | None = None,
-          progress: bool = True, on_step: Callable[[int, int, dict], None] | None = None, **overrides) -> dict:
+def train(
+    model: nn.Module,
+    dataset,
+    split: int = 0,
+    preset: str | TrainConfig = "quick",
+    *,
+    data=None,
+    out_dir: str | os.PathLike | None = None,
+    resume: bool = False,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+    on_step: Callable[[int, int, dict], None] | None = None,
+    **overrides,
+) -> dict:
     """Train ``model`` on split ``split`` of ``dataset`` -> the history (a dict of per-epoch lists).
 
     The model is left in eval mode.
@@ -93,30 +105,40 @@ def train(model: nn.Module, dataset, split: int = 0, preset: str | TrainConfig =
     cfg = get_config(preset, **overrides)
     dev = model_device(model, device)
     if cfg.amp and dev.type != "cuda":
-        raise ValueError(f"amp=True (mixed precision) needs a CUDA device; the model is on {dev}. "
-                         "Set amp=False, or move the model to a GPU.")
+        raise ValueError(
+            f"amp=True (mixed precision) needs a CUDA device; the model is on {dev}. "
+            "Set amp=False, or move the model to a GPU."
+        )
     train_set, query, gallery = dataset.split(split)
     sampler = PairSampler(train_set, seed=cfg.seed, window=cfg.window)
     num_classes = model.classifier.out_features
     rank, world_size, local_rank = distributed.world()
     if world_size > 1 and cfg.batch_size < world_size:
-        raise ValueError(f"batch_size={cfg.batch_size} pairs per step cannot be shared by {world_size} processes; "
-                         f"use batch_size >= {world_size} (a multiple of {world_size} gives equal shares), or fewer "
-                         "processes.")
+        raise ValueError(
+            f"batch_size={cfg.batch_size} pairs per step cannot be shared by {world_size} processes; "
+            f"use batch_size >= {world_size} (a multiple of {world_size} gives equal shares), or fewer "
+            "processes."
+        )
     if world_size > 1 and dev.type == "cuda" and dev.index != local_rank % torch.cuda.device_count():
-        raise ValueError(f"rank {rank} (local rank {local_rank}) should train on its own GPU, "
-                         f"cuda:{local_rank % torch.cuda.device_count()}; the model is on {dev}. Move it with "
-                         "model.to(reidlib.training.distributed.rank_device()).")
+        raise ValueError(
+            f"rank {rank} (local rank {local_rank}) should train on its own GPU, "
+            f"cuda:{local_rank % torch.cuda.device_count()}; the model is on {dev}. Move it with "
+            "model.to(reidlib.training.distributed.rank_device())."
+        )
     if num_classes != len(sampler.pids):
-        raise ValueError(f"the model has {num_classes} identity classes but split {split} of {dataset.name!r} has "
-                         f"{len(sampler.pids)} training persons; build VideoReIDNet(num_classes={len(sampler.pids)}).")
+        raise ValueError(
+            f"the model has {num_classes} identity classes but split {split} of {dataset.name!r} has "
+            f"{len(sampler.pids)} training persons; build VideoReIDNet(num_classes={len(sampler.pids)})."
+        )
     if data is None:
         from ..preprocess import preprocess_dataset
 
         data = preprocess_dataset(dataset, use_flow=model.cnn.in_channels == 5, progress=progress)
     if data.channels != model.cnn.in_channels:
-        raise ValueError(f"the preprocessed data have {data.channels} channels but the model takes "
-                         f"{model.cnn.in_channels}; preprocess with use_flow={model.cnn.in_channels == 5}.")
+        raise ValueError(
+            f"the preprocessed data have {data.channels} channels but the model takes "
+            f"{model.cnn.in_channels}; preprocess with use_flow={model.cnn.in_channels == 5}."
+        )
 
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(cfg.milestones), cfg.gamma)
@@ -134,11 +156,14 @@ def train(model: nn.Module, dataset, split: int = 0, preset: str | TrainConfig =
             set_rng_state(ckpt["rng"])
             history, start = ckpt["history"], ckpt["epoch"]
         elif (out / CHECKPOINT).exists():
-            raise FileExistsError(f"{out / CHECKPOINT} exists: pass resume=True to continue that run, or choose "
-                                  "another out_dir (or delete it) to start afresh.")
+            raise FileExistsError(
+                f"{out / CHECKPOINT} exists: pass resume=True to continue that run, or choose "
+                "another out_dir (or delete it) to start afresh."
+            )
         if main:
-            (out / "config.json").write_text(json.dumps(dict(config=cfg.to_dict(), model=model_config(model), **run),
-                                                        indent=1))
+            (out / "config.json").write_text(
+                json.dumps(dict(config=cfg.to_dict(), model=model_config(model), **run), indent=1)
+            )
     elif resume:
         raise ValueError("resume=True needs out_dir=, the folder of the run to continue.")
     if start == 0:
@@ -149,8 +174,17 @@ def train(model: nn.Module, dataset, split: int = 0, preset: str | TrainConfig =
 
     def save(epoch: int) -> None:
         if out is not None and main:
-            save_checkpoint(out / CHECKPOINT, model, optimizer, scheduler, scaler, epoch=epoch, history=history,
-                            config=cfg.to_dict(), **run)
+            save_checkpoint(
+                out / CHECKPOINT,
+                model,
+                optimizer,
+                scheduler,
+                scaler,
+                epoch=epoch,
+                history=history,
+                config=cfg.to_dict(),
+                **run,
+            )
             (out / "history.json").write_text(json.dumps(history))
 
     steps = math.ceil(len(sampler) / cfg.batch_size)
@@ -162,14 +196,23 @@ def train(model: nn.Module, dataset, split: int = 0, preset: str | TrainConfig =
         if world_size > 1:
             torch.manual_seed(distributed.epoch_seed(cfg.seed, epoch, rank))
         for step in range(steps):
-            batch = pairs[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+            batch = pairs[step * cfg.batch_size : (step + 1) * cfg.batch_size]
             local = distributed.share(batch, rank, world_size) if world_size > 1 else batch
             x, mask, same, labels = _batch(local or batch[:1], data, dev)  # no share: one pair, weight 0
             with torch.autocast(dev.type, enabled=cfg.amp):
                 f, logits = net(x, mask)  # (2b, D), (2b, classes)
                 h = len(x) // 2  # branch 1: rows [0, h), branch 2: rows [h, 2h)
-                loss, parts = siamese_loss(f[:h].float(), f[h:].float(), same, logits[:h].float(), logits[h:].float(),
-                                           labels[:h], labels[h:], cfg.margin, cfg.squared_hinge)
+                loss, parts = siamese_loss(
+                    f[:h].float(),
+                    f[h:].float(),
+                    same,
+                    logits[:h].float(),
+                    logits[h:].float(),
+                    labels[:h],
+                    labels[h:],
+                    cfg.margin,
+                    cfg.squared_hinge,
+                )
             b = len(local)
             stats = [parts[k] * b for k in sums] + [int((logits.argmax(1) == labels).sum()) if b else 0, b]
             if world_size > 1:  # DDP averages gradients over ranks: weight this rank's mean by its share
@@ -182,7 +225,8 @@ def train(model: nn.Module, dataset, split: int = 0, preset: str | TrainConfig =
                 raise FloatingPointError(
                     f"the loss became {parts['total']} at epoch {epoch}, step {step} (parts {parts}); training "
                     f"diverged. Lower the learning rate (now {optimizer.param_groups[0]['lr']:g}) or clip "
-                    "gradients (clip_value / clip_norm).")
+                    "gradients (clip_value / clip_norm)."
+                )
             optimizer.zero_grad(set_to_none=True)
             if scaler is not None:
                 scaler.scale(loss).backward()
@@ -231,11 +275,16 @@ def train(model: nn.Module, dataset, split: int = 0, preset: str | TrainConfig =
 def _check_same_run(ckpt: dict, cfg: TrainConfig, run: dict, path: Path) -> None:
     """Resuming is only exact with the same settings: name every difference (``epochs`` may grow)."""
     old = ckpt.get("config", {})
-    diff = [f"{k}: {old.get(k)!r} -> {v!r}" for k, v in cfg.to_dict().items()
-            if k not in ("epochs", "val_every", "save_every") and old.get(k) != v]
+    diff = [
+        f"{k}: {old.get(k)!r} -> {v!r}"
+        for k, v in cfg.to_dict().items()
+        if k not in ("epochs", "val_every", "save_every") and old.get(k) != v
+    ]
     diff += [f"{k}: {ckpt.get(k)!r} -> {v!r}" for k, v in run.items() if ckpt.get(k) != v]
     if diff:
-        raise ValueError(f"cannot resume from {path}: the run's settings differ ({'; '.join(diff)}). Resume with the "
-                         "same settings, or start a new run in another out_dir.")
+        raise ValueError(
+            f"cannot resume from {path}: the run's settings differ ({'; '.join(diff)}). Resume with the "
+            "same settings, or start a new run in another out_dir."
+        )
     if ckpt["epoch"] > cfg.epochs:
         raise ValueError(f"{path} is already at epoch {ckpt['epoch']}, past epochs={cfg.epochs}.")

@@ -6,6 +6,7 @@ positives and negatives are 1:1, as in the paper. Each tracklet contributes a ra
 window of ``window`` consecutive frames. An epoch's pairs depend only on (seed, epoch),
 so a resumed run sees exactly the pairs an uninterrupted run would.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -56,12 +57,16 @@ class PairSampler:
             by_pid[int(t.pid)][int(t.camid)].append(t)
         self.pids = sorted(by_pid)
         if len(self.pids) < 2:
-            raise ValueError(f"Siamese training needs at least 2 training persons (for negative pairs); found "
-                             f"{len(self.pids)}. Use a larger dataset or split.")
+            raise ValueError(
+                f"Siamese training needs at least 2 training persons (for negative pairs); found "
+                f"{len(self.pids)}. Use a larger dataset or split."
+            )
         one_cam = [p for p in self.pids if len(by_pid[p]) < 2]
         if one_cam:
-            raise ValueError(f"{len(one_cam)} training person(s) are seen by one camera only, e.g. pids "
-                             f"{one_cam[:10]}; a positive pair needs two cameras. Drop them from the training split.")
+            raise ValueError(
+                f"{len(one_cam)} training person(s) are seen by one camera only, e.g. pids "
+                f"{one_cam[:10]}; a positive pair needs two cameras. Drop them from the training split."
+            )
         self.by_pid = {p: {c: ts for c, ts in sorted(cams.items())} for p, cams in by_pid.items()}
         self.label = {p: i for i, p in enumerate(self.pids)}
 

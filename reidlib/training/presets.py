@@ -1,4 +1,5 @@
 """Training settings: one dataclass, and named presets (the paper's schedules, and CPU-sized ones)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
@@ -36,16 +37,25 @@ class TrainConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "milestones", tuple(int(m) for m in self.milestones))
-        checks = [("epochs", self.epochs >= 1), ("lr", self.lr > 0), ("batch_size", self.batch_size >= 1),
-                  ("window", self.window >= 1), ("margin", self.margin > 0), ("gamma", self.gamma > 0),
-                  ("val_every", self.val_every >= 0), ("save_every", self.save_every >= 0),
-                  ("clip_value", self.clip_value is None or self.clip_value > 0),
-                  ("clip_norm", self.clip_norm is None or self.clip_norm > 0),
-                  ("milestones", list(self.milestones) == sorted(set(self.milestones)))]
+        checks = [
+            ("epochs", self.epochs >= 1),
+            ("lr", self.lr > 0),
+            ("batch_size", self.batch_size >= 1),
+            ("window", self.window >= 1),
+            ("margin", self.margin > 0),
+            ("gamma", self.gamma > 0),
+            ("val_every", self.val_every >= 0),
+            ("save_every", self.save_every >= 0),
+            ("clip_value", self.clip_value is None or self.clip_value > 0),
+            ("clip_norm", self.clip_norm is None or self.clip_norm > 0),
+            ("milestones", list(self.milestones) == sorted(set(self.milestones))),
+        ]
         bad = [name for name, ok in checks if not ok]
         if bad:
-            raise ValueError(f"invalid training setting(s) {bad} in {self}: epochs, batch_size, window >= 1; "
-                             "lr, margin, gamma, clip_* > 0; val_every, save_every >= 0; milestones increasing.")
+            raise ValueError(
+                f"invalid training setting(s) {bad} in {self}: epochs, batch_size, window >= 1; "
+                "lr, margin, gamma, clip_* > 0; val_every, save_every >= 0; milestones increasing."
+            )
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -53,7 +63,7 @@ class TrainConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
+    def from_dict(cls, d: dict) -> TrainConfig:
         unknown = set(d) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"unknown training setting(s) {sorted(unknown)}; known: {[f.name for f in fields(cls)]}.")
@@ -71,8 +81,9 @@ PRESETS: dict[str, TrainConfig] = {
     "ilidsvid": TrainConfig(**_PAPER, milestones=(1300,), val_every=100, save_every=50),
     "prid2011": TrainConfig(**_PAPER, milestones=(800, 1100), val_every=100, save_every=50),
     "sduvid": TrainConfig(**_PAPER, milestones=(1200,), val_every=100, save_every=50),
-    "synthetic": TrainConfig(lr=2e-2, epochs=20, milestones=(15,), batch_size=4, clip_value=None, clip_norm=1.0,
-                             val_every=5, save_every=5),
+    "synthetic": TrainConfig(
+        lr=2e-2, epochs=20, milestones=(15,), batch_size=4, clip_value=None, clip_norm=1.0, val_every=5, save_every=5
+    ),
     "quick": TrainConfig(lr=1e-3, epochs=2, milestones=(), batch_size=4, val_every=1, save_every=1),
 }
 
@@ -87,6 +98,7 @@ def get_config(preset: str | TrainConfig = "quick", **overrides) -> TrainConfig:
         raise ValueError(f"unknown training preset {preset!r}; choose one of {list(PRESETS)} or pass a TrainConfig.")
     unknown = set(overrides) - {f.name for f in fields(TrainConfig)}
     if unknown:
-        raise ValueError(f"unknown training setting(s) {sorted(unknown)}; known: "
-                         f"{[f.name for f in fields(TrainConfig)]}.")
+        raise ValueError(
+            f"unknown training setting(s) {sorted(unknown)}; known: {[f.name for f in fields(TrainConfig)]}."
+        )
     return replace(base, **overrides)

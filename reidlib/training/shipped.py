@@ -7,6 +7,7 @@ training preset, and writes ``reidlib/weights/synthetic_<head>.pt`` (float32
 weights, ~1.7 MB each) and ``synthetic_<head>.json`` (recipe, settings, results,
 training time). Use them with :func:`pretrained`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,9 @@ def pretrained(head: str = "combined", device: str | torch.device | None = None)
     path = weights_path(head)
     if not path.exists():
         have = sorted(p.stem.removeprefix("synthetic_") for p in WEIGHTS_DIR.glob("synthetic_*.pt"))
-        raise FileNotFoundError(f"no shipped weights for head {head!r}; available: {have}. Run `make weights` "
-                                "to (re)build them.")
+        raise FileNotFoundError(
+            f"no shipped weights for head {head!r}; available: {have}. Run `make weights` to (re)build them."
+        )
     model, _ = load_model(path, device)
     return model, json.loads(path.with_suffix(".json").read_text())
 
@@ -68,8 +70,14 @@ def device_name(device: torch.device) -> str:
     return f"{platform.machine()} CPU" if device.type == "cpu" else device.type
 
 
-def make_weights(heads=HEADS, out_dir: str | Path | None = None, work_dir: str | Path = "runs/weights",
-                 progress: bool = True, device: str | torch.device | None = None, **overrides) -> dict:
+def make_weights(
+    heads=HEADS,
+    out_dir: str | Path | None = None,
+    work_dir: str | Path = "runs/weights",
+    progress: bool = True,
+    device: str | torch.device | None = None,
+    **overrides,
+) -> dict:
     """Train each head on the recipe's data and export it -> {head: record}. Resumes runs found in work_dir.
 
     Trains on ``device`` (default :func:`reidlib.device`); the exported file is evaluated on the CPU.
@@ -99,9 +107,18 @@ def make_weights(heads=HEADS, out_dir: str | Path | None = None, work_dir: str |
         seconds = time.perf_counter() - t0
         path = export_weights(run / CHECKPOINT, weights_path(head, out_dir))
         shipped, _ = load_model(path)  # evaluate the file that ships, as its test will
-        record = dict(head=head, data=RECIPE["data"], split=split, train_preset=RECIPE["train_preset"],
-                      config=cfg.to_dict(), train_seconds=round(seconds, 1), torch_threads=torch.get_num_threads(),
-                      machine=platform.machine(), trained_on=device_name(device), final_loss=history["loss"][-1])
+        record = dict(
+            head=head,
+            data=RECIPE["data"],
+            split=split,
+            train_preset=RECIPE["train_preset"],
+            config=cfg.to_dict(),
+            train_seconds=round(seconds, 1),
+            torch_threads=torch.get_num_threads(),
+            machine=platform.machine(),
+            trained_on=device_name(device),
+            final_loss=history["loss"][-1],
+        )
         res = evaluate_tracklets(shipped, query, gallery, data=data)
         record["results"] = {k: round(res[k], 2) for k in ("rank1", "rank5", "rank10", "rank20", "mAP")}
         path.with_suffix(".json").write_text(json.dumps(record, indent=1))
@@ -112,10 +129,12 @@ def make_weights(heads=HEADS, out_dir: str | Path | None = None, work_dir: str |
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m reidlib weights",
-                                description="Train and export the shipped weights (make weights).")
-    p.add_argument("--heads", nargs="+", default=list(HEADS), choices=HEADS,
-                   help=f"heads to train (default: {' '.join(HEADS)})")
+    p = argparse.ArgumentParser(
+        prog="python -m reidlib weights", description="Train and export the shipped weights (make weights)."
+    )
+    p.add_argument(
+        "--heads", nargs="+", default=list(HEADS), choices=HEADS, help=f"heads to train (default: {' '.join(HEADS)})"
+    )
     p.add_argument("--out", default=None, help=f"where to write the weights (default: {WEIGHTS_DIR})")
     p.add_argument("--work", default="runs/weights", help="folder of the training runs (resumed when present)")
     p.add_argument("--epochs", type=int, help="override the preset's epochs")
