@@ -72,7 +72,7 @@ def setup_source(root: Path = ROOT) -> str:
     return (
         "# Setup: on Google Colab this installs reidlib from the book's repository;\n"
         "# anywhere else (a laptop, the book build, the tests) it does nothing.\n"
-        "import sys\n"
+        "import sys\n\n"
         f'if "{SETUP_MARKER}" in sys.modules:\n'
         f'    %pip install -q "reidlib @ git+{repository_url(root)}@{repository_branch(root)}"'
     )
