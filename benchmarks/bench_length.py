@@ -21,8 +21,9 @@ import numpy as np
 import torch
 
 from reidlib.evaluation import distance_matrix, extract_features, rank_metrics
+from reidlib.experiments import SHIPPED_HEADS as HEADS
+from reidlib.experiments import pretrained, recorded_test_split
 from reidlib.preprocess import preprocess_dataset
-from reidlib.training.shipped import HEADS, pretrained, recorded_test_split
 
 
 def first_frames(tracklets: list, n: int) -> list:

@@ -40,7 +40,7 @@ def pairs_per_s(args, device: str) -> float:
         model,
         ds,
         0,
-        "quick",
+        "demo",
         data=data,
         progress=False,
         epochs=args.epochs,

@@ -40,12 +40,13 @@ def siamese_loss(
     labels2: torch.Tensor,
     margin: float = 2.0,
     squared: bool = True,
-) -> tuple[torch.Tensor, dict[str, float]]:
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Eq. 4: identity CE of branch 1 + hinge on ||f1 - f2|| + identity CE of branch 2.
 
     f1, f2: video features (B, D); same: (B,) bool; logits*: (B, K); labels*: (B,) class indices.
-    Returns (total, parts) with parts = {"id1", "hinge", "id2", "total"} as floats for logging;
-    each term is the mean over the B pairs.
+    Returns (total, parts) with parts = {"id1", "hinge", "id2", "total"}, 0-d tensors on the
+    features' device (reading one waits for the device: do it only when logging); each term is
+    the mean over the B pairs.
     """
     if f1.shape != f2.shape or f1.dim() != 2:
         raise ValueError(
@@ -57,5 +58,4 @@ def siamese_loss(
     id1 = F.cross_entropy(logits1, labels1)
     id2 = F.cross_entropy(logits2, labels2)
     total = id1 + hinge + id2
-    parts = {k: v.item() for k, v in {"id1": id1, "hinge": hinge, "id2": id2, "total": total}.items()}
-    return total, parts
+    return total, {"id1": id1, "hinge": hinge, "id2": id2, "total": total}

@@ -4,7 +4,7 @@
   score (as the paper's Figure 4), optionally captioned with the true visibility.
 * :func:`attention_timeline`: scores over time, with the visibility curve and marked frames.
 * :func:`attention_vs_visibility`: a scatter of scores against visibility with the correlations
-  of :func:`score_visibility_correlation`.
+  of :func:`reidlib.evaluation.attention_visibility`.
 * :func:`paste_occluder`: a copy of a sequence with a grey box pasted on chosen frames,
   for "what if this frame were hidden?" experiments.
 """
@@ -17,7 +17,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.colors import Normalize
-from scipy import stats
+
+from .evaluation import attention_visibility
 
 CMAP = "RdYlGn"  # red = low score (distrusted), green = high score (trusted)
 
@@ -157,49 +158,22 @@ def attention_timeline(
     return fig
 
 
-def _pooled(scores: Sequence, visibility: Sequence) -> tuple[np.ndarray, np.ndarray]:
-    """Per-sequence scores and visibilities (lists of (T_i,), or one (T,) each) -> all frames (n,), (n,)."""
-    if len(scores) != len(visibility):
-        raise ValueError(
-            f"got scores of {len(scores)} sequences and visibility of {len(visibility)}; expected one "
-            "visibility array per score array."
-        )
-    if len(scores) and np.ndim(scores[0]) == 0:  # a single sequence
-        scores, visibility = [scores], [visibility]
-    s = np.concatenate([_as_1d(x, "scores") for x in scores]) if len(scores) else np.zeros(0)
-    v = np.concatenate([_as_1d(x, "visibility") for x in visibility]) if len(visibility) else np.zeros(0)
-    if len(s) != len(v):
-        raise ValueError(
-            f"{len(s)} scores but {len(v)} visibility values in total; each sequence needs one of each per frame."
-        )
-    return s, v
-
-
-def score_visibility_correlation(scores: Sequence, visibility: Sequence) -> dict:
-    """Correlation of attention scores with true visibility, pooled over the frames of many sequences.
-
-    Args:
-        scores, visibility: lists of per-sequence arrays (T_i,), or two arrays (T,) for one sequence.
-    Returns:
-        ``{"pearson": r, "spearman": rho, "frames": n}`` (Spearman: Pearson's r of the ranks, ties averaged).
-    """
-    s, v = _pooled(scores, visibility)
-    if len(s) < 2 or np.ptp(s) == 0 or np.ptp(v) == 0:
-        raise ValueError(
-            "a correlation needs at least two frames and values that vary; found "
-            f"{len(s)} frames, score range {np.ptp(s) if len(s) else 0:.3g}, visibility range "
-            f"{np.ptp(v) if len(v) else 0:.3g}. Include occluded sequences (visibility < 1)."
-        )
-    return {"pearson": float(stats.pearsonr(s, v)[0]), "spearman": float(stats.spearmanr(s, v)[0]), "frames": len(s)}
-
-
 def attention_vs_visibility(scores: Sequence, visibility: Sequence, *, ax=None, title: str = ""):
     """Scatter of every frame's score against its true visibility, with the correlations -> Figure.
 
-    ``scores`` and ``visibility`` are as in :func:`score_visibility_correlation`.
+    ``scores`` and ``visibility`` are as in :func:`reidlib.evaluation.attention_visibility`.
     """
-    corr = score_visibility_correlation(scores, visibility)
-    s, v = _pooled(scores, visibility)
+    corr = attention_visibility(scores, visibility)
+    if not np.isfinite(corr["pearson"]):
+        raise ValueError(
+            f"a correlation needs values that vary; found {corr['frames']} frames with constant scores or "
+            "visibility. Include occluded videos (visibility < 1)."
+        )
+    single = len(scores) and np.ndim(scores[0]) == 0
+    s = np.concatenate([_as_1d(x, "scores") for x in ([scores] if single else scores)])
+    v = np.concatenate(
+        [_as_1d(getattr(x, "visibility", x), "visibility") for x in ([visibility] if single else visibility)]
+    )
     fig, ax = plt.subplots(figsize=(4.5, 3.6)) if ax is None else (ax.figure, ax)
     ax.scatter(v, s, s=8, alpha=0.4, edgecolors="none")
     ax.set(xlabel="true visibility v (share of the person in view)", ylabel="attention score λ", xlim=(-0.05, 1.05))

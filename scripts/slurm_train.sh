@@ -8,7 +8,7 @@
 # Each task trains and tests one split into $RUNS/$DATASET/split<i>/ (shared storage).
 # `experiment --split` always resumes from that folder's checkpoint, so a pre-empted,
 # requeued task continues where it stopped. With GPUS > 1 the task runs torchrun, and
-# --batch-size is the global batch, shared by the GPUs (use a multiple of GPUS).
+# --train.batch_size is the global batch, shared by the GPUs (use a multiple of GPUS).
 #SBATCH --job-name=reid
 #SBATCH --array=0-9
 #SBATCH --gres=gpu:1
@@ -18,12 +18,12 @@
 #SBATCH --output=reid-%A_%a.log
 set -euo pipefail
 
-DATASET=${DATASET:-ilidsvid}            # ilidsvid, prid2011, sduvid or synthetic
+DATASET=${DATASET:-ilidsvid}            # ilidsvid, prid2011, sduvid, mars or synthetic
 DATA=${DATA:-$HOME/reid-data}           # folder holding the official archives
 RUNS=${RUNS:-$HOME/runs}                # shared storage for checkpoints and results
 GPUS=${GPUS:-1}
 SPLIT=${SLURM_ARRAY_TASK_ID:-0}
-PRESET=${PRESET:-$DATASET}
+SCHEDULE=${SCHEDULE:-$DATASET}           # a name of reidlib.training.SCHEDULES
 BATCH=${BATCH:-$GPUS}                   # the paper: 1 pair per step; DDP needs >= 1 pair per GPU
 
 if [ "$GPUS" -gt 1 ]; then
@@ -31,5 +31,5 @@ if [ "$GPUS" -gt 1 ]; then
 else
     LAUNCH=(python -m reidlib)
 fi
-srun "${LAUNCH[@]}" experiment --dataset "$DATASET" --root "$DATA" --preset "$PRESET" --batch-size "$BATCH" \
-     --split "$SPLIT" --out "$RUNS/$DATASET"
+srun "${LAUNCH[@]}" experiment --data.dataset "$DATASET" --data.root "$DATA" --schedule "$SCHEDULE" \
+     --train.batch_size "$BATCH" --split "$SPLIT" --out "$RUNS/$DATASET"

@@ -30,11 +30,11 @@ def _pair_loss(model, ds, data) -> float:
     pairs = PairSampler(ds.split(0)[0], seed=0).epoch(0)
     model.eval()
     with torch.no_grad():
-        x, mask, same, labels = _batch(pairs, data, next(model.parameters()).device)
-        f, _ = model(x, mask)
+        x, mask, same, labels, _ = _batch(pairs, data, next(model.parameters()).device)
+        f, raw, _ = model.encode(x, mask)
         b = len(pairs)
         loss, _ = siamese_loss(
-            f[:b], f[b:], same, model.identity_logits(f[:b]), model.identity_logits(f[b:]), labels[:b], labels[b:]
+            f[:b], f[b:], same, model.identity_logits(raw[:b]), model.identity_logits(raw[b:]), labels[:b], labels[b:]
         )
     return float(loss)
 

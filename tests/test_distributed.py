@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -15,9 +16,11 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from reidlib.cli import _argv, build_parser
+from reidlib.cli import build_parser
 from reidlib.cli import main as cli_main
 from reidlib.data import load_dataset
+from reidlib.experiments import DataConfig, ExperimentConfig, ModelConfig, save_config, schedule, spread
+from reidlib.experiments.spread import split_command
 from reidlib.models import VideoReIDNet
 from reidlib.preprocess import preprocess_dataset
 from reidlib.training import distributed, read_checkpoint, train
@@ -61,14 +64,14 @@ def worker(rank: int, tmp, ports) -> None:
     # 1. train() creates the process group from torchrun's variables, and destroys it
     model = fresh(ds)
     out["b4"] = state(
-        model, train(model, ds, 0, "quick", data=data, progress=False, out_dir=tmp / "ddp", batch_size=4, **SETTINGS)
+        model, train(model, ds, 0, "demo", data=data, progress=False, out_dir=tmp / "ddp", batch_size=4, **SETTINGS)
     )
     assert not dist.is_initialized()
     # 2. a group made by the caller is used and kept; batch 7 of 8 pairs: shares 4+3, then 1+0
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{ports[1]}", rank=rank, world_size=2)
     model = fresh(ds)
     out["b7"] = state(
-        model, train(model, ds, 0, "quick", data=data, progress=False, batch_size=7, **{**SETTINGS, "epochs": 1})
+        model, train(model, ds, 0, "demo", data=data, progress=False, batch_size=7, **{**SETTINGS, "epochs": 1})
     )
     # 3. resume the run of 1. for a third epoch
     model = fresh(ds)
@@ -78,7 +81,7 @@ def worker(rank: int, tmp, ports) -> None:
             model,
             ds,
             0,
-            "quick",
+            "demo",
             data=data,
             progress=False,
             out_dir=tmp / "ddp",
@@ -125,12 +128,12 @@ def test_two_gloo_processes_train_like_one(tmp_path):
     want = {
         "b4": state(
             model,
-            train(model, ds, 0, "quick", data=data, progress=False, out_dir=tmp_path / "one", batch_size=4, **SETTINGS),
+            train(model, ds, 0, "demo", data=data, progress=False, out_dir=tmp_path / "one", batch_size=4, **SETTINGS),
         )
     }
     model = fresh(ds)
     want["b7"] = state(
-        model, train(model, ds, 0, "quick", data=data, progress=False, batch_size=7, **{**SETTINGS, "epochs": 1})
+        model, train(model, ds, 0, "demo", data=data, progress=False, batch_size=7, **{**SETTINGS, "epochs": 1})
     )
     model = fresh(ds)
     want["resumed"] = state(
@@ -139,7 +142,7 @@ def test_two_gloo_processes_train_like_one(tmp_path):
             model,
             ds,
             0,
-            "quick",
+            "demo",
             data=data,
             progress=False,
             out_dir=tmp_path / "one",
@@ -160,7 +163,7 @@ def test_two_gloo_processes_train_like_one(tmp_path):
     assert saved["epoch"] == 3
     for k, v in saved["model"].items():
         torch.testing.assert_close(v, want["resumed"]["weights"][k], rtol=0, atol=1e-5)
-    assert sorted(p.name for p in (tmp_path / "ddp").iterdir()) == ["checkpoint.pt", "config.json", "history.json"]
+    assert sorted(p.name for p in (tmp_path / "ddp").iterdir()) == ["checkpoint.pt", "history.json"]
 
 
 def test_too_small_a_batch_for_the_processes_is_explained(tmp_path, monkeypatch):
@@ -168,10 +171,10 @@ def test_too_small_a_batch_for_the_processes_is_explained(tmp_path, monkeypatch)
     monkeypatch.setenv("WORLD_SIZE", "4")
     monkeypatch.setenv("RANK", "0")
     with pytest.raises(ValueError, match=r"batch_size=2 pairs per step cannot be shared by 4 processes"):
-        train(fresh(ds), ds, 0, "quick", data=data, progress=False, batch_size=2, epochs=1)
+        train(fresh(ds), ds, 0, "demo", data=data, progress=False, batch_size=2, epochs=1)
     monkeypatch.delenv("MASTER_ADDR", raising=False)
     with pytest.raises(RuntimeError, match=r"MASTER_ADDR.*torchrun --nproc_per_node"):
-        train(fresh(ds), ds, 0, "quick", data=data, progress=False, batch_size=4, epochs=1)
+        train(fresh(ds), ds, 0, "demo", data=data, progress=False, batch_size=4, epochs=1)
 
 
 # ------------------------------------------------------------------ experiments spread over GPUs or jobs
@@ -208,12 +211,12 @@ def test_spread_runs_one_split_per_device_at_a_time():
         proc.poll = tracked_poll
         return proc
 
-    codes = distributed.spread([0, 1, 2, 3, 4], ["0", "1"], launch, poll_s=0)
+    codes = spread([0, 1, 2, 3, 4], ["0", "1"], launch, poll_s=0)
     assert codes == {0: 0, 1: 0, 2: 0, 3: 1, 4: 0}  # a failed split does not stop the others
     # 0 and 1 start together; 1 frees GPU 1 first, so 2 goes there, then 3; 0 frees GPU 0 for 4
     assert log == [(0, "0"), (1, "1"), (2, "1"), (3, "1"), (4, "0")]
     with pytest.raises(ValueError, match="at least one device"):
-        distributed.spread([0], [], launch)
+        spread([0], [], launch)
 
 
 def fake_result(split, rank1, head="combined", dataset="synthetic-tiny", lr=1e-3):
@@ -250,43 +253,38 @@ def test_collect_merges_the_splits_into_mean_and_std(tmp_path, capsys):
     assert "| combined (synthetic-tiny) | 60.0 ± 10.0 | 96.7 ± 5.8 | 100.0 ± 0.0 |" in (run / "results.md").read_text()
     assert cli_main(["collect", str(run), "--splits", "0,2"]) == 0
     assert json.loads((run / "results.json").read_text())["mean"]["rank1"] == pytest.approx(55.0)
+    capsys.readouterr()
 
-    with pytest.raises(SystemExit, match=r"no results for split\(s\) \[3, 4\].*found splits \[0, 1, 2\]"):
-        cli_main(["collect", str(run), "--splits", "0-4"])
+    assert cli_main(["collect", str(run), "--splits", "0-4"]) == 1  # a user error: one message, no traceback
+    err = capsys.readouterr().err
+    assert re.search(r"no results for split\(s\) \[3, 4\].*found splits \[0, 1, 2\]", err) and "Traceback" not in err
     write_results(run, [fake_result(3, 40.0, lr=1e-2)])
-    with pytest.raises(SystemExit, match="different experiments .*config"):
-        cli_main(["collect", str(run)])
-    with pytest.raises(SystemExit, match="no results for split"):
-        cli_main(["collect", str(tmp_path / "empty")])
+    assert cli_main(["collect", str(run)]) == 1
+    assert re.search("different experiments .*config", capsys.readouterr().err)
+    assert cli_main(["collect", str(tmp_path / "empty")]) == 1
+    assert "no results for split" in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError):
+        cli_main(["--debug", "collect", str(tmp_path / "empty")])  # --debug shows the real error
 
 
-def test_spread_experiment_commands_keep_the_options(tmp_path):
-    args = build_parser().parse_args(
-        [
-            "experiment",
-            "--dataset",
-            "prid2011",
-            "--preset",
-            "prid2011",
-            "--epochs",
-            "7",
-            "--flip",
-            "--splits",
-            "0-9",
-            "--devices",
-            "0,1",
-            "--out",
-            str(tmp_path),
-        ]
+def test_a_spread_split_runs_the_saved_experiment(tmp_path):
+    """Each process of a spread experiment reads the experiment from OUT/config.yaml: the same settings."""
+    config = ExperimentConfig(
+        data=DataConfig(dataset="prid2011", root="/data"),
+        model=ModelConfig(head="softmax", head_options={"windows": [5, 3]}),
+        train=schedule("prid2011", epochs=7),
+        flip=True,
     )
-    words = _argv(build_parser(), args, skip={"command", "devices", "splits", "split"})
-    again = build_parser().parse_args(["experiment", *words, "--split", "4"])
-    assert {k: v for k, v in vars(again).items() if k not in ("splits", "split", "devices")} == {
-        k: v for k, v in vars(args).items() if k not in ("splits", "split", "devices")
-    }
-    assert again.split == 4 and again.devices is None and again.splits is None
-    with pytest.raises(SystemExit, match="not both"):
-        cli_main(["experiment", "--splits", "0-1", "--split", "1", "--out", str(tmp_path)])
+    save_config(config, tmp_path)
+    cmd = split_command(tmp_path, 4)
+    assert cmd[1:4] == ["-m", "reidlib", "experiment"]
+    ns = build_parser().parse_args(cmd[3:])
+    args = build_parser().instantiate(ns)["experiment"]
+    again = ExperimentConfig(
+        data=args.data, model=args.model, train=args.train, test_data=args.test_data, flip=args.flip
+    )
+    assert again == config and args.split == 4 and args.out == str(tmp_path)
+    assert cli_main(["experiment", "--splits", "0-1", "--split", "1", "--out", str(tmp_path)]) == 1
 
 
 TORCHRUN = shutil.which("torchrun", path=str(Path(sys.executable).parent))
@@ -302,23 +300,25 @@ def test_torchrun_command_line_trains_with_two_processes(tmp_path):
         "-m",
         "reidlib",
         "train",
-        "--synthetic",
+        "--data.preset",
         "tiny",
-        "--epochs",
+        "--schedule",
+        "demo",
+        "--train.epochs",
         "2",
-        "--window",
+        "--train.window",
         "6",
-        "--batch-size",
+        "--train.batch_size",
         "4",
         "--device",
         "cpu",
-        "--cache-dir",
+        "--data.cache_dir",
         str(tmp_path / "c"),
         "--out",
         str(run),
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.count("| combined (synthetic-tiny, split 0) |") == 1  # rank 0 alone tests and reports
+    assert out.stdout.count("| combined (synthetic-tiny) |") == 1  # rank 0 alone tests and reports
     assert read_checkpoint(run / "checkpoint.pt")["epoch"] == 2
     assert len(json.loads((run / "history.json").read_text())["loss"]) == 2

@@ -4,18 +4,18 @@ import numpy as np
 import pytest
 import torch
 
-from reidlib.data import VideoReIDDataset, load_dataset
+from reidlib.data import Tracklet, VideoReIDDataset, load_dataset
 from reidlib.evaluation import (
+    attention_visibility,
     evaluate,
-    evaluate_splits,
     extract_features,
-    flip_input,
     format_table,
     sequence_feature,
     summarize,
 )
+from reidlib.experiments import DataConfig, ExperimentConfig, ModelConfig, evaluate_splits, schedule
 from reidlib.models import VideoReIDNet
-from reidlib.preprocess import preprocess_dataset
+from reidlib.preprocess import mirror, preprocess_dataset
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +45,10 @@ def test_flip_augmentation_averages_the_mirror(tiny):
     ds, data, model = tiny
     t = ds.split(0)[1][0]
     x = data.input(t)
-    flipped = flip_input(x)
+    flipped = mirror(x)
     torch.testing.assert_close(flipped[..., 0], x[..., -1] * torch.tensor([1, 1, 1, -1, 1.0])[:, None])
-    torch.testing.assert_close(flip_input(flipped), x)
+    torch.testing.assert_close(mirror(flipped), x)
+    np.testing.assert_array_equal(mirror(x.numpy()), flipped.numpy())  # numpy and torch alike
     f, _ = extract_features(model, [t], data, flip=True)
     want = (sequence_feature(model, x)[0] + sequence_feature(model, flipped)[0]) / 2
     torch.testing.assert_close(f[0], want)
@@ -91,34 +92,27 @@ def test_model_and_data_on_different_devices(tiny):
         extract_features(model, ds.split(0)[1], data, device="meta")
 
 
-def test_evaluate_splits_and_cross_dataset(tiny, tmp_path):
-    ds, data, _ = tiny
-    other = load_dataset("synthetic", preset="tiny", seed=1)
-    other_data = preprocess_dataset(other, cache_dir=tmp_path / "cache", progress=False)
-    out = evaluate_splits(
-        ds,
-        [0, 1],
-        head="mean",
-        preset="quick",
-        data=data,
-        test_dataset=other,
-        test_data=other_data,
-        progress=False,
-        out_dir=tmp_path,
-        device="cpu",
-        epochs=1,
-        window=4,
-        batch_size=8,
-        val_every=0,
+def test_evaluate_splits_and_cross_dataset(tmp_path):
+    config = ExperimentConfig(
+        data=DataConfig(preset="tiny", cache_dir=str(tmp_path / "cache")),
+        model=ModelConfig(head="mean"),
+        train=schedule("demo", epochs=1, window=4, batch_size=8, val_every=0),
+        test_data=DataConfig(preset="tiny", seed=1, cache_dir=str(tmp_path / "cache")),
     )
+    out = evaluate_splits(config, [0, 1], progress=False, out_dir=tmp_path / "run", device="cpu")
     assert [r["split"] for r in out["splits"]] == [0, 1] and out["test_dataset"] == "synthetic-tiny"
+    assert all(r["train_dataset"] == "synthetic-tiny" and r["dataset"] == "synthetic-tiny" for r in out["splits"])
     r1 = [r["rank1"] for r in out["splits"]]
     assert out["mean"]["rank1"] == pytest.approx(np.mean(r1))
     assert out["std"]["rank1"] == pytest.approx(np.std(r1, ddof=1))
-    assert (tmp_path / "results.json").exists() and (tmp_path / "split1" / "checkpoint.pt").exists()
+    run = tmp_path / "run"
+    assert (run / "results.json").exists() and (run / "split1" / "checkpoint.pt").exists()
+    assert (run / "split1" / "config.yaml").exists() and (run / "split1" / "results.json").exists()
     table = format_table({"mean pooling": out})
     want = f"| mean pooling | {out['mean']['rank1']:.1f} ± {out['std']['rank1']:.1f} |"
     assert table.splitlines()[2].startswith(want)
+    again = evaluate_splits(config, [0, 1], progress=False, out_dir=tmp_path / "run", device="cpu")  # resumed
+    assert [r["rank1"] for r in again["splits"]] == r1
 
 
 def test_summarize_one_run_has_zero_std():
@@ -128,22 +122,41 @@ def test_summarize_one_run_has_zero_std():
         summarize([])
 
 
-def test_attention_visibility_correlation():
-    from reidlib.data import Tracklet
-    from reidlib.evaluation import attention_visibility
+def _track(vis):
+    return Tracklet(0, 0, np.zeros((len(vis), 4, 4, 3), np.uint8), visibility=np.array(vis, float))
 
-    def t(vis):
-        return Tracklet(0, 0, np.zeros((len(vis), 4, 4, 3), np.uint8), visibility=np.array(vis, float))
 
-    tracks = [t([1, 0.2, 0.5, 0.9]), t([0.1, 0.3, 1.0]), t([1, 1, 1])]  # the last never occluded: left out
+def test_attention_visibility_within_each_video():
+    tracks = [_track([1, 0.2, 0.5, 0.9]), _track([0.1, 0.3, 1.0]), _track([1, 1, 1])]  # the last: never occluded
     follows = [torch.tensor([0.9, 0.1, 0.4, 0.8]), torch.tensor([0.0, 0.5, 0.6]), torch.tensor([0.3, 0.2, 0.1])]
     r = attention_visibility(follows, tracks)
-    assert r == {"per_tracklet": 1.0, "pooled": pytest.approx(r["pooled"]), "n": 2} and r["pooled"] > 0.8
+    assert r["per_tracklet"] == 1.0 and r["n"] == 2 and r["frames"] == 10
     against = [-s for s in follows]
     assert attention_visibility(against, tracks)["per_tracklet"] == -1.0
     flat = [torch.full((4,), 0.5), torch.tensor([0.0, 0.5, 0.6]), torch.zeros(3)]
     assert attention_visibility(flat, tracks)["per_tracklet"] == pytest.approx(0.5)  # constant scores count as 0
+    assert np.isnan(attention_visibility(follows[2:], tracks[2:])["per_tracklet"])  # no video's visibility varies
     with pytest.raises(ValueError, match="no attention"):
         attention_visibility([None, None, None], tracks)
     with pytest.raises(ValueError, match="3 scores for 4 frames"):
         attention_visibility([torch.zeros(3)] * 3, tracks)
+    with pytest.raises(ValueError, match="no visibility"):
+        attention_visibility([torch.zeros(2)], [Tracklet(0, 0, np.zeros((2, 4, 4, 3), np.uint8))])
+
+
+def test_attention_visibility_pooled_matches_the_formulas():
+    v = [np.array([1.0, 0.5, 0.0, 1.0]), np.array([0.2, 0.9])]
+    s = [np.array([0.9, 0.4, 0.3, 0.8]), np.array([0.1, 0.7])]
+    a, b = np.concatenate(s), np.concatenate(v)
+    got = attention_visibility(s, v)
+    assert got["frames"] == 6
+    assert got["pearson"] == pytest.approx(np.corrcoef(a, b)[0, 1])
+    ranks_a = np.argsort(np.argsort(a)).astype(float)  # no ties in a
+    ranks_b = np.array([5.5, 3.0, 1.0, 5.5, 2.0, 4.0]) - 1  # by hand: 0.0 < 0.2 < 0.5 < 0.9 < 1.0 = 1.0 (tied)
+    assert got["spearman"] == pytest.approx(np.corrcoef(ranks_a, ranks_b)[0, 1])
+    curve = np.linspace(0, 1, 20)
+    one = attention_visibility(curve**4, curve)  # one video, given as two arrays
+    assert one["spearman"] == pytest.approx(1.0) and one["pearson"] < 0.95 and one["per_tracklet"] == pytest.approx(1)
+    with pytest.raises(ValueError, match="scores of 2 videos and visibility of 1"):
+        attention_visibility([np.ones(2), np.ones(2)], [np.ones(2)])
+    assert np.isnan(attention_visibility([np.array([0.3, 0.4])], [np.ones(2)])["pearson"])  # nothing varies

@@ -11,6 +11,7 @@ from reidlib.models import (
     FrameCNN,
     MaxPool,
     MeanPool,
+    OraclePool,
     RNNTemporalAttention,
     Upsample1d,
     VideoReIDNet,
@@ -152,12 +153,15 @@ def test_fcn_rejects_bad_configuration_and_masks():
     with pytest.raises(ValueError, match="needs at least 2 pooling stages.*windows=\\(5, 3, 3\\)"):
         FCNTemporalAttention(windows=(5,), variant="8s")
     fcn = FCNTemporalAttention(feature_dim=8)
-    with pytest.raises(ValueError, match="right-padded"):
-        fcn(torch.randn(1, 4, 8), torch.tensor([[True, False, True, False]]))
-    with pytest.raises(ValueError, match="bool mask"):
+    with pytest.raises(ValueError, match="bool mask"):  # shapes and dtypes: checked by every module
         fcn(torch.randn(1, 4, 8), torch.ones(1, 4))
+    # mask values: checked once per batch, by the network (the heads and scorers never read them)
+    net = VideoReIDNet(num_classes=3).eval()
+    x = torch.randn(2, 4, 5, 56, 40)
+    with pytest.raises(ValueError, match="right-padded"):
+        net(x, torch.tensor([[True, False, True, False], [True] * 4]))
     with pytest.raises(ValueError, match="no real frame"):
-        fcn(torch.randn(2, 4, 8), torch.tensor([[True] * 4, [False] * 4]))
+        net(x, torch.tensor([[True] * 4, [False] * 4]))
     with pytest.raises(ValueError, match=r"\(B, N, D\).*unsqueeze"):
         fcn(torch.randn(4, 8))
 
@@ -168,10 +172,12 @@ def test_every_head_gives_each_sequence_its_lone_output(name):
     torch.manual_seed(0)
     head = make_head(name, feature_dim=16)
     seqs, x, mask = _padded([1, 4, 16, 21])
-    pooled, scores = head(x, mask)
+    vis = torch.rand(x.shape[:2], generator=torch.Generator().manual_seed(2))
+    extra = (vis,) if getattr(head, "needs_visibility", False) else ()
+    pooled, scores = head(x, mask, *extra)
     assert pooled.shape == (4, 16)
     for i, z in enumerate(seqs):
-        alone, s_alone = head(z[None])
+        alone, s_alone = head(z[None], None, *(v[i : i + 1, : len(z)] for v in extra))
         torch.testing.assert_close(pooled[i], alone[0], atol=1e-5, rtol=1e-5)
         if scores is not None:
             torch.testing.assert_close(scores[i, : len(z)], s_alone[0], atol=1e-5, rtol=1e-5)
@@ -193,7 +199,7 @@ class _Constant(torch.nn.Module):
         self.c = c
 
     def forward(self, features, mask):
-        return self.c * mask.to(features.dtype)
+        return self.c * (torch.ones(features.shape[:2]) if mask is None else mask.to(features.dtype))
 
 
 @pytest.mark.parametrize("c", [0.25, 0.8])
@@ -207,6 +213,79 @@ def test_attention_with_equal_scores_is_a_scaled_mean(c):
     head = AttentionPool(16, combine=True, l2_normalize=True)
     head.scorer = _Constant(c)
     torch.testing.assert_close(head(z)[0], F.normalize(mean, dim=1))
+
+
+def test_paper_head_is_unit_length_and_its_sum_ablation_is_not():
+    torch.manual_seed(0)
+    z = torch.randn(3, 9, 16) * 5
+    paper, ablation = make_head("combined", 16), make_head("combined_sum", 16)
+    ablation.load_state_dict(paper.state_dict())  # the same scorer
+    f, s = paper(z)
+    raw, s2 = ablation(z)
+    torch.testing.assert_close(f.norm(dim=1), torch.ones(3))
+    torch.testing.assert_close(f, F.normalize(raw, dim=1))  # only the normalisation differs
+    torch.testing.assert_close(s, s2)
+    want = ((s[..., None] * z).sum(1) + z.mean(1)) / 2  # F = (Eq. 2 + mean) / 2, by hand
+    torch.testing.assert_close(raw, want)
+    torch.testing.assert_close(paper.raw(z)[0], want)  # what the identity classifier reads
+    assert not torch.allclose(raw.norm(dim=1), torch.ones(3))
+
+
+def test_network_normalises_for_the_distance_and_classifies_the_raw_feature():
+    torch.manual_seed(0)
+    net = VideoReIDNet(num_classes=4, head="combined").eval()
+    x = torch.randn(2, 6, 5, 56, 40)
+    f, raw, scores = net.encode(x)
+    torch.testing.assert_close(f, F.normalize(raw, dim=1))
+    torch.testing.assert_close(net(x)[0], f)
+    mean_net = VideoReIDNet(num_classes=4, head="mean").eval()
+    f, raw, _ = mean_net.encode(x)
+    assert f is raw  # mean pooling: one feature for both
+
+
+def test_sigmoid_weighted_mean_separates_sum_from_mean():
+    torch.manual_seed(0)
+    z = torch.randn(2, 7, 16)
+    total, mean = make_head("attention", 16), make_head("attention_mean", 16)
+    mean.load_state_dict(total.state_dict())
+    gamma, lam = total(z)
+    wmean, lam2 = mean(z)
+    torch.testing.assert_close(lam, lam2)
+    torch.testing.assert_close(wmean, gamma / lam.sum(1, keepdim=True))  # sum lambda z / sum lambda
+    total.scorer = mean.scorer = _Constant(0.5)  # equal scores: the length effect alone
+    longer = torch.cat([z, z], 1)  # the same frames twice: the sum doubles, the mean stays
+    torch.testing.assert_close(total(longer)[0], 2 * total(z)[0])
+    torch.testing.assert_close(mean(longer)[0], mean(z)[0])
+
+
+def test_softmax_head_weights_sum_to_one():
+    torch.manual_seed(0)
+    z = torch.randn(2, 5, 16)
+    seqs, x, mask = _padded([3, 5], d=16)
+    pooled, w = make_head("softmax", 16)(x, mask)
+    torch.testing.assert_close(w.sum(1), torch.ones(2))
+    assert bool((w[0, 3:] == 0).all())
+    torch.testing.assert_close(pooled, (w[..., None] * x).sum(1))
+    assert make_head("softmax", 16)(z)[1].shape == (2, 5)
+
+
+def test_oracle_pools_with_the_true_visibility():
+    z = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [4.0, 4.0]]])  # (1, 3, 2)
+    vis = torch.tensor([[1.0, 0.5, 0.0]])  # the last frame shows nothing of the person
+    pooled, w = OraclePool()(z, None, vis)
+    torch.testing.assert_close(pooled, torch.tensor([[1.0 / 1.5, 0.5 / 1.5]]))  # by hand: (1*z1 + 0.5*z2) / 1.5
+    torch.testing.assert_close(w, vis)
+    blind, _ = OraclePool()(z, None, torch.zeros(1, 3))  # never visible: the plain mean
+    torch.testing.assert_close(blind, z.mean(1))
+    with pytest.raises(ValueError, match="true visibility of each frame"):
+        OraclePool()(z)
+    net = VideoReIDNet(num_classes=2, head="oracle").eval()
+    assert net.needs_visibility and not VideoReIDNet(num_classes=2).needs_visibility
+    x = torch.randn(1, 3, 5, 56, 40)
+    f, scores = net(x, None, vis)
+    z_net = net.frame_features(x)
+    torch.testing.assert_close(f, (vis[..., None] * z_net).sum(1) / vis.sum())
+    assert sum(p.numel() for p in net.head.parameters()) == 0  # nothing in the oracle is learned
 
 
 def test_rnn_attention_shapes_and_range():
@@ -254,13 +333,14 @@ def test_gradients_reach_every_parameter(head):
     torch.manual_seed(0)
     net = VideoReIDNet(num_classes=4, head=head)
     x1, x2 = torch.randn(2, 4, 5, 56, 40), torch.randn(2, 4, 5, 56, 40)
-    (f1, _), (f2, _) = net(x1), net(x2)
+    vis = torch.tensor([[1.0, 0.2, 0.5, 0.9]] * 2)
+    (f1, r1, _), (f2, r2, _) = net.encode(x1, None, vis), net.encode(x2, None, vis)
     total, _ = siamese_loss(
         f1,
         f2,
         torch.tensor([True, False]),
-        net.identity_logits(f1),
-        net.identity_logits(f2),
+        net.identity_logits(r1),
+        net.identity_logits(r2),
         torch.tensor([0, 1]),
         torch.tensor([0, 2]),
     )

@@ -8,17 +8,17 @@ import torch
 
 from reidlib.models import VideoReIDNet
 from reidlib.training import (
-    PRESETS,
+    SCHEDULES,
     PairSampler,
     TrainConfig,
     build_model,
     export_weights,
-    get_config,
     load_checkpoint,
     load_model,
     model_config,
     read_checkpoint,
     save_checkpoint,
+    schedule,
     train,
 )
 from reidlib.training import checkpoint as ckpt_mod
@@ -72,28 +72,28 @@ def test_pair_sampler_rejects_unusable_persons(tiny):
 def test_batches_pad_unequal_lengths_with_a_mask(tiny):
     ds, data = tiny
     pairs = PairSampler(ds.split(0)[0], window=16, short="skip").epoch(0)[:4]
-    x, mask, same, labels = _batch(pairs, data, torch.device("cpu"))
+    x, mask, same, labels, vis = _batch(pairs, data, torch.device("cpu"))
     lengths = [len(p.idx1) for p in pairs] + [len(p.idx2) for p in pairs]
     assert x.shape == (8, max(lengths), 5, 56, 40)
     assert labels.tolist() == [p.label1 for p in pairs] + [p.label2 for p in pairs]
-    if len(set(lengths)) > 1:
-        assert mask.sum(1).tolist() == lengths
+    assert len(set(lengths)) > 1, "the case needs windows of unequal lengths"
+    assert mask.sum(1).tolist() == lengths and vis is None
     assert same.tolist() == [p.same for p in pairs]
 
 
 # ------------------------------------------------------------------ presets
-def test_presets_follow_the_paper():
-    assert PRESETS["ilidsvid"].milestones == (1300,) and PRESETS["ilidsvid"].epochs == 1400
-    assert PRESETS["prid2011"].milestones == (800, 1100) and PRESETS["sduvid"].milestones == (1200,)
-    assert all(PRESETS[n].lr == 1e-4 and PRESETS[n].batch_size == 1 for n in ("ilidsvid", "prid2011", "sduvid"))
-    assert get_config("prid2011", epochs=3).epochs == 3
+def test_schedules_follow_the_paper():
+    assert SCHEDULES["ilidsvid"].milestones == (1300,) and SCHEDULES["ilidsvid"].epochs == 1400
+    assert SCHEDULES["prid2011"].milestones == (800, 1100) and SCHEDULES["sduvid"].milestones == (1200,)
+    assert all(SCHEDULES[n].lr == 1e-4 and SCHEDULES[n].batch_size == 1 for n in ("ilidsvid", "prid2011", "sduvid"))
+    assert schedule("prid2011", epochs=3).epochs == 3
     with pytest.raises(ValueError, match="unknown training setting"):
-        get_config("quick", epoch=3)
-    with pytest.raises(ValueError, match="unknown training preset 'fast'"):
-        get_config("fast")
+        schedule("demo", epoch=3)
+    with pytest.raises(ValueError, match="unknown training schedule 'fast'"):
+        schedule("fast")
     with pytest.raises(ValueError, match=r"\['lr'\]"):
         TrainConfig(lr=-1)
-    assert TrainConfig.from_dict(PRESETS["quick"].to_dict()) == PRESETS["quick"]
+    assert TrainConfig.from_dict(SCHEDULES["demo"].to_dict()) == SCHEDULES["demo"]
 
 
 # ------------------------------------------------------------------ training
@@ -101,11 +101,29 @@ def test_two_epochs_lower_the_loss(tiny, pair_loss):
     ds, data = tiny
     model = fresh_model(ds)
     before = pair_loss(model, ds, data)
-    history = train(model, ds, 0, "quick", data=data, progress=False, epochs=2, batch_size=2, window=8, val_every=1)
+    calls = []
+
+    def validate(m):
+        calls.append(m is model and not m.training)
+        return 42.0
+
+    history = train(
+        model,
+        ds,
+        0,
+        "demo",
+        data=data,
+        progress=False,
+        epochs=2,
+        batch_size=2,
+        window=8,
+        val_every=1,
+        validate=validate,
+    )
     after = pair_loss(model, ds, data)
     assert after < 0.9 * before, (before, after)
     assert history["epoch"] == [0, 1] and len(history["loss"]) == len(history["hinge"]) == 2
-    assert history["val_epoch"] == [0, 1] and all(0 <= r <= 100 for r in history["val_rank1"])
+    assert history["val_epoch"] == [0, 1] and history["val_rank1"] == [42.0, 42.0] and calls == [False, False]
     assert all(0 <= a <= 1 for a in history["id_acc"]) and history["lr"] == [1e-3, 1e-3]
 
 
@@ -115,7 +133,7 @@ def test_learning_rate_schedule_is_applied(tiny):
         fresh_model(ds),
         ds,
         0,
-        "quick",
+        "demo",
         data=data,
         progress=False,
         epochs=3,
@@ -132,7 +150,7 @@ def run_and_weights(model, ds, data, out, **kw):
         model,
         ds,
         0,
-        "quick",
+        "demo",
         data=data,
         out_dir=out,
         progress=False,
@@ -202,8 +220,8 @@ def test_nan_loss_stops_with_a_clear_error(tiny):
     model = fresh_model(ds)
     with torch.no_grad():
         model.classifier.weight[0, 0] = float("nan")
-    with pytest.raises(FloatingPointError, match=r"loss became nan at epoch 0, step 0.*Lower the learning rate"):
-        train(model, ds, 0, "quick", data=data, progress=False, epochs=1)
+    with pytest.raises(FloatingPointError, match=r"loss became nan in epoch 0.*Lower the learning rate"):
+        train(model, ds, 0, "demo", data=data, progress=False, epochs=1)
 
 
 def test_bad_setups_are_explained(tiny, tmp_path):

@@ -5,9 +5,16 @@ import json
 import pytest
 
 from reidlib.evaluation import evaluate_tracklets
+from reidlib.experiments import (
+    SHIPPED_HEADS,
+    WEIGHTS_DIR,
+    pretrained,
+    recorded_experiment,
+    recorded_test_split,
+    weights_path,
+)
 from reidlib.preprocess import preprocess_dataset
 from reidlib.training import model_config
-from reidlib.training.shipped import HEADS, WEIGHTS_DIR, pretrained, recorded_test_split, weights_path
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +25,7 @@ def test_split(tmp_path_factory):
     return record, query, gallery, data
 
 
-@pytest.mark.parametrize("head", HEADS)
+@pytest.mark.parametrize("head", SHIPPED_HEADS)
 def test_shipped_weights_reproduce_their_rank1(head, test_split):
     _, query, gallery, data = test_split
     model, record = pretrained(head)
@@ -31,9 +38,12 @@ def test_shipped_weights_reproduce_their_rank1(head, test_split):
 
 def test_all_shipped_records_share_one_recipe(test_split):
     record = test_split[0]
-    for head in HEADS:
+    base = recorded_experiment(record)
+    for head in SHIPPED_HEADS:
         other = json.loads(weights_path(head).with_suffix(".json").read_text())
-        assert (other["data"], other["split"], other["config"]) == (record["data"], record["split"], record["config"])
+        exp = recorded_experiment(other)
+        assert exp.model.head == head and other["split"] == record["split"]
+        assert (exp.data, exp.train) == (base.data, base.train)
 
 
 def test_unknown_head_is_explained():

@@ -66,31 +66,9 @@ def test_attention_strip_explains_bad_input():
         viz.attention_strip(frames(5), np.zeros((1, 5)))
 
 
-def test_correlation_matches_the_formulas():
-    v = [np.array([1.0, 0.5, 0.0, 1.0]), np.array([0.2, 0.9])]
-    s = [np.array([0.9, 0.4, 0.3, 0.8]), np.array([0.1, 0.7])]
-    a, b = np.concatenate(s), np.concatenate(v)
-    got = viz.score_visibility_correlation(s, v)
-    assert got["frames"] == 6
-    assert got["pearson"] == pytest.approx(np.corrcoef(a, b)[0, 1])
-    ranks = lambda x: np.argsort(np.argsort(x)).astype(float)  # no ties in a; b's ties averaged below
-    rb = np.array([5.5, 3.0, 1.0, 5.5, 2.0, 4.0]) - 1  # ranks of b by hand: 0.0 < 0.2 < 0.5 < 0.9 < 1.0 = 1.0
-    assert got["spearman"] == pytest.approx(np.corrcoef(ranks(a), rb)[0, 1])
-
-
-def test_correlation_of_a_monotone_curve_is_one_in_rank_only():
-    v = np.linspace(0, 1, 20)
-    got = viz.score_visibility_correlation(v**4, v)  # one sequence, given as two arrays
-    assert got["spearman"] == pytest.approx(1.0) and got["pearson"] < 0.95
-
-
-def test_correlation_refuses_constant_or_mismatched_input():
-    with pytest.raises(ValueError, match="values that vary.*Include occluded sequences"):
-        viz.score_visibility_correlation([np.array([0.3, 0.4])], [np.ones(2)])
-    with pytest.raises(ValueError, match="scores of 2 sequences and visibility of 1"):
-        viz.score_visibility_correlation([np.ones(2), np.ones(2)], [np.ones(2)])
-    with pytest.raises(ValueError, match="5 scores but 4 visibility"):
-        viz.score_visibility_correlation([np.arange(5.0)], [np.arange(4.0)])
+def test_attention_vs_visibility_refuses_constant_input():
+    with pytest.raises(ValueError, match="values that vary.*Include occluded videos"):
+        viz.attention_vs_visibility([np.array([0.3, 0.4])], [np.ones(2)])
 
 
 def test_attention_vs_visibility_plots_every_frame():

@@ -19,6 +19,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 import yaml
+from jupytext.combine import combine_inputs_with_outputs
 from jupytext.config import load_jupytext_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,7 +172,7 @@ def sync(path: Path, root: Path = ROOT) -> None:
     nb = nbformat.read(path, as_version=4)
     md = twin(path)
     if md.exists() and md.stat().st_mtime > path.stat().st_mtime:
-        nb.cells = jupytext.read(md).cells
+        nb = combine_inputs_with_outputs(jupytext.read(md), nb)  # the text's cells; unchanged ones keep their ids
     _write_pair(_with_colab_cells(nb, path, root), path)
 
 

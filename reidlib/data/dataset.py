@@ -28,6 +28,8 @@ class VideoReIDDataset:
         meta: facts about how the data was read (protocol, dropped persons, ...).
         fingerprint: a string that identifies the frames exactly (the synthetic benchmark
             gives its generator's key), so caches need not hash every frame; None when unknown.
+        persons: who the pids are: two datasets with the same ``persons`` show the same people
+            under the same pids (the synthetic presets of one seed do); default: ``name``.
     """
 
     def __init__(
@@ -39,6 +41,7 @@ class VideoReIDDataset:
         query_cam: int = 0,
         meta: dict | None = None,
         fingerprint: str | None = None,
+        persons: str | None = None,
     ):
         tracklets = list(tracklets)
         if not tracklets:
@@ -53,6 +56,8 @@ class VideoReIDDataset:
         self.root = None if root is None else Path(root)
         self.meta = dict(meta or {})
         self.fingerprint = fingerprint
+        self.persons = persons or name
+        self.persons = persons or name
         self.pids = sorted({int(t.pid) for t in tracklets})
         self.camids = sorted({int(t.camid) for t in tracklets})
         if self.query_cam not in self.camids:

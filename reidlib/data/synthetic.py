@@ -500,6 +500,7 @@ class SyntheticReID:
             make_splits(range(self.num_ids), num_splits, seed=self.seed),
             meta={"generator": repr(self)},
             fingerprint=f"synthetic-{self.cache_key()}",
+            persons=f"synthetic (seed {self.seed}, generator {GENERATOR_VERSION})",  # a pid's person: any preset
         )
 
     def export_ilidsvid(

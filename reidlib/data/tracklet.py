@@ -25,6 +25,8 @@ class Tracklet:
         flow_truth: optional float array (T, 2), the true displacement (dx, dy) in
             pixels of the person between frame t-1 and frame t (row 0 is zero).
         meta: free-form extra facts (dataset name, source folder, ...).
+        index: which of the person's tracklets in this camera it is (0 where a dataset has one
+            per person and camera); with ``pid`` and ``camid`` it names the tracklet (:attr:`key`).
     """
 
     pid: int
@@ -33,6 +35,12 @@ class Tracklet:
     visibility: np.ndarray | None = None
     flow_truth: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
+    index: int = 0
+
+    @property
+    def key(self) -> tuple[int, int, int]:
+        """(pid, camid, index): the same for every copy of this tracklet, however it was loaded."""
+        return int(self.pid), int(self.camid), int(self.index)
 
     def __len__(self) -> int:
         return len(self.frames)

@@ -1,9 +1,13 @@
-"""Evaluation (chapter 9): features of whole videos, CMC, mAP and the 10-split protocol."""
+"""Evaluation (chapter 9): features of whole videos, CMC, mAP, and the protocol of one split.
+
+Training a fresh model on each of the ten splits (the paper's protocol) is an experiment:
+:func:`reidlib.experiments.evaluate_splits`.
+"""
 
 from .attention import attention_visibility
-from .features import extract_features, flip_input, model_device, sequence_feature
+from .features import extract_features, sequence_feature
 from .metrics import cmc, distance_matrix, first_match_rank, mean_average_precision, rank_metrics
-from .protocol import METRICS, RANKS, evaluate, evaluate_splits, evaluate_tracklets, format_table, summarize
+from .protocol import METRICS, RANKS, evaluate, evaluate_tracklets, format_table, summarize
 
 __all__ = [
     "cmc",
@@ -13,12 +17,9 @@ __all__ = [
     "rank_metrics",
     "extract_features",
     "sequence_feature",
-    "flip_input",
-    "model_device",
     "attention_visibility",
     "evaluate",
     "evaluate_tracklets",
-    "evaluate_splits",
     "summarize",
     "format_table",
     "RANKS",

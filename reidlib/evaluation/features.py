@@ -11,42 +11,18 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-
-def model_device(model: nn.Module, device: str | torch.device | None = None) -> torch.device:
-    """The device of ``model``'s parameters; an error when ``device`` is given and differs."""
-    params = list(model.parameters())
-    if not params:
-        raise ValueError(f"{type(model).__name__} has no parameters; expected a reidlib VideoReIDNet.")
-    devices = {p.device for p in params}
-    if len(devices) > 1:
-        raise RuntimeError(
-            f"the model's parameters are spread over {sorted(map(str, devices))}; move the whole "
-            "model to one device with model.to(device)."
-        )
-    own = devices.pop()
-    want = None if device is None else torch.device(device)
-    if want is not None and (want.type != own.type or want.index not in (None, own.index)):
-        raise RuntimeError(
-            f"the model is on {own} but device={device} was asked for the data; they must match. "
-            f"Call model.to({str(device)!r}) first, or leave device=None to use the model's device."
-        )
-    return own
-
-
-def flip_input(x: torch.Tensor) -> torch.Tensor:
-    """Mirror frames (..., C, H, W) left-right; with optical flow (C = 5) negate the horizontal flow (channel 3)."""
-    x = x.flip(-1)
-    if x.shape[-3] == 5:
-        x = x.clone()
-        x[..., 3, :, :] *= -1
-    return x
+from ..models import model_device
+from ..preprocess import channels, make_input, mirror
 
 
 @torch.inference_mode()
-def sequence_feature(model: nn.Module, x: torch.Tensor, chunk: int = 128) -> tuple[torch.Tensor, torch.Tensor | None]:
+def sequence_feature(
+    model: nn.Module, x: torch.Tensor, chunk: int = 128, visibility: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """One whole sequence x (T, C, 56, 40) -> (feature (D,), scores (T,) or None), frames in chunks.
 
-    ``x`` may live on the cpu; each chunk is moved to the model's device.
+    ``x`` may live on the cpu; each chunk is moved to the model's device. ``visibility`` (T,)
+    is needed by the oracle head only.
     """
     if x.dim() != 4 or len(x) == 0:
         raise ValueError(f"sequence_feature expects one sequence (T, C, 56, 40) with T >= 1; found {tuple(x.shape)}.")
@@ -54,7 +30,8 @@ def sequence_feature(model: nn.Module, x: torch.Tensor, chunk: int = 128) -> tup
     z = torch.cat(
         [model.frame_features(x[None, i : i + chunk].to(dev)) for i in range(0, len(x), chunk)], 1
     )  # (1, T, D)
-    pooled, scores = model.head(z, None)  # (1, D), (1, T) or None
+    v = None if visibility is None else torch.as_tensor(visibility, dtype=z.dtype, device=dev)[None]
+    pooled, scores = model.pool(z, None, v)  # (1, D), (1, T) or None
     return pooled[0], None if scores is None else scores[0]
 
 
@@ -85,26 +62,38 @@ def extract_features(
     if chunk < 1:
         raise ValueError(f"chunk must be >= 1 frame; found {chunk}.")
     model_device(model, device)
-    from ..preprocess import make_input
-
     in_channels = model.cnn.in_channels
     was_training = model.training
     model.eval()
     feats, all_scores = [], []
     try:
         for t in tqdm(tracklets, desc=desc, disable=not progress, unit="video"):
-            x = data.input(t, train=False) if data is not None else make_input(t, use_flow=in_channels == 5)
+            use_flow = in_channels == channels(True)
+            x = data.input(t, train=False) if data is not None else make_input(t, use_flow=use_flow)
             if x.shape[1] != in_channels:
                 raise ValueError(
                     f"the data have {x.shape[1]} channels per frame but the model takes {in_channels}. "
-                    "Preprocess with use_flow=(in_channels == 5)."
+                    f"Preprocess with use_flow={use_flow}."
                 )
-            f, s = sequence_feature(model, x, chunk)
+            v = _visibility(model, t)
+            f, s = sequence_feature(model, x, chunk, v)
             if flip:
-                f2, s2 = sequence_feature(model, flip_input(x), chunk)
+                f2, s2 = sequence_feature(model, mirror(x), chunk, v)
                 f, s = (f + f2) / 2, None if s is None else (s + s2) / 2
             feats.append(f.float().cpu())
             all_scores.append(None if s is None else s.float().cpu())
     finally:
         model.train(was_training)
     return torch.stack(feats), all_scores
+
+
+def _visibility(model: nn.Module, tracklet) -> torch.Tensor | None:
+    """The tracklet's true visibility (T,) when the model's head pools with it (the oracle), else None."""
+    if not getattr(model, "needs_visibility", False):
+        return None
+    if tracklet.visibility is None:
+        raise ValueError(
+            f"the oracle head needs the true visibility of every frame, and {tracklet!r} has none: only the "
+            "synthetic benchmark knows it. Use another head on real data."
+        )
+    return torch.as_tensor(tracklet.visibility)

@@ -1,4 +1,4 @@
-"""The evaluation protocol (chapter 9): one split, ten splits (mean and std), cross-dataset.
+"""The evaluation protocol (chapter 9): one split's query vs gallery, and mean ± std over splits.
 
 Queries are camera 1 of the test persons, the gallery is camera 2 (one sequence per
 person), every frame of every sequence is used. Results are percentages.
@@ -6,12 +6,7 @@ person), every frame of every sequence is used. Results are percentages.
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
 import numpy as np
-import torch
 from torch import nn
 
 from .features import extract_features
@@ -113,86 +108,3 @@ def format_table(rows: dict[str, dict], digits: int = 1) -> str:
         cells = [f"{s['mean'][m]:.{digits}f} ± {s['std'][m]:.{digits}f}" for m in METRICS]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {s['n']} |")
     return "\n".join(lines)
-
-
-def evaluate_splits(
-    dataset,
-    splits=None,
-    *,
-    head: str = "combined",
-    preset="quick",
-    test_dataset=None,
-    data=None,
-    test_data=None,
-    out_dir: str | os.PathLike | None = None,
-    flip: bool = False,
-    progress: bool = True,
-    model_kw: dict | None = None,
-    device: str | torch.device | None = None,
-    **overrides,
-) -> dict:
-    """Train a fresh model on each split and test it -> ``{"splits": [...], "mean": {...}, "std": {...}, "n"}``.
-
-    Args:
-        dataset: the training dataset; its split ``i`` gives the training persons.
-        splits: split indices (default: all of ``dataset``'s, 10 for the paper's protocol).
-        head, model_kw: the model, ``VideoReIDNet(num_classes, head=head, **model_kw)``;
-            its initial weights are seeded by (seed, split).
-        preset, overrides: the training settings (see :func:`reidlib.training.train`).
-        test_dataset: cross-dataset testing: train on ``dataset``'s split ``i`` training
-            persons, test on ``test_dataset``'s split ``i`` test persons.
-        data, test_data: the preprocessed datasets (None: preprocessed here).
-        out_dir: each split's run goes to ``out_dir/split<i>`` (resumed if there), the
-            results to ``out_dir/results.json``.
-        device: where to train (default :func:`reidlib.device`).
-    """
-    import reidlib
-
-    from ..models import VideoReIDNet
-    from ..preprocess import preprocess_dataset
-    from ..training import get_config, train
-
-    cfg = get_config(preset, **overrides)
-    splits = list(range(dataset.num_splits) if splits is None else splits)
-    if not splits:
-        raise ValueError("evaluate_splits got an empty list of splits; pass e.g. splits=range(10).")
-    model_kw = dict(model_kw or {})
-    use_flow = model_kw.get("in_channels", 5) == 5
-    data = data if data is not None else preprocess_dataset(dataset, use_flow=use_flow, progress=progress)
-    test_dataset = test_dataset or dataset
-    if test_data is None:
-        test_data = (
-            data if test_dataset is dataset else preprocess_dataset(test_dataset, use_flow=use_flow, progress=progress)
-        )
-    out = None if out_dir is None else Path(out_dir)
-    results = []
-    for i in splits:
-        num_classes = len({t.pid for t in dataset.split(i)[0]})  # split() explains a bad index
-        torch.manual_seed(cfg.seed * 1000 + i)
-        model = VideoReIDNet(num_classes, head=head, **model_kw).to(device or reidlib.device())
-        history = train(
-            model,
-            dataset,
-            i,
-            cfg,
-            data=data,
-            out_dir=None if out is None else out / f"split{i}",
-            resume=out is not None,
-            progress=progress,
-        )
-        res = evaluate(model, test_dataset, i, data=test_data, flip=flip)
-        res.update(train_dataset=dataset.name, head=head, final_loss=history["loss"][-1] if history["loss"] else None)
-        results.append(res)
-        if progress:
-            print(f"split {i}: rank-1 {res['rank1']:.1f}%  mAP {res['mAP']:.1f}%")
-    summary = {
-        **summarize(results),
-        "splits": results,
-        "head": head,
-        "config": cfg.to_dict(),
-        "train_dataset": dataset.name,
-        "test_dataset": test_dataset.name,
-    }
-    if out is not None:
-        (out / "results.json").write_text(json.dumps(summary, indent=1))
-    return summary

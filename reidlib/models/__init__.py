@@ -1,15 +1,14 @@
 """Models (chapters 4-6): the frame CNN, the 1-D FCN temporal attention, pooling heads, the full network."""
 
 from .fcn import FCNTemporalAttention, TemporalConv, Upsample1d, init_interpolation_, interp_kernel
-from .frame_cnn import INPUT_SIZE, FrameCNN
-from .masks import check_sequence, mask_from_lengths, pad_sequences
-from .net import VideoReIDNet, count_macs
-from .pooling import HEADS, AttentionPool, CombinedPool, MaxPool, MeanPool, make_head
+from .frame_cnn import FrameCNN
+from .masks import check_mask, check_sequence, mask_from_lengths, masked_activation, pad_sequences, sequence_lengths
+from .net import VideoReIDNet, count_macs, model_device
+from .pooling import HEADS, AttentionPool, CombinedPool, MaxPool, MeanPool, OraclePool, make_head
 from .rnn import RCNPool, RNNTemporalAttention
 
 __all__ = [
     "FrameCNN",
-    "INPUT_SIZE",
     "FCNTemporalAttention",
     "TemporalConv",
     "Upsample1d",
@@ -21,11 +20,16 @@ __all__ = [
     "MaxPool",
     "AttentionPool",
     "CombinedPool",
+    "OraclePool",
     "HEADS",
     "make_head",
     "VideoReIDNet",
     "count_macs",
+    "model_device",
     "check_sequence",
+    "check_mask",
+    "sequence_lengths",
+    "masked_activation",
     "mask_from_lengths",
     "pad_sequences",
 ]

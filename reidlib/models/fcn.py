@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .masks import check_sequence
+from .masks import ACTIVATIONS, masked_activation, sequence_lengths
 
 VARIANTS = {"32s": 0, "16s": 1, "8s": 2}  # FCN name -> number of skip connections
 
@@ -110,20 +110,21 @@ class TemporalConv(nn.Conv1d):
 
 
 def _pool_relu(
-    x: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor, padded: bool
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    x: torch.Tensor, mask: torch.Tensor | None, lengths: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
     """ReLU(max-pool by 2 over time), ignoring padding. (B, C, 1, L) -> (B, C, 1, ceil(L/2)), mask, lengths.
 
     Max-pooling before the ReLU gives the same result (they commute) on half the values.
     Pooling is in ceil mode: an odd length keeps its last frame as a cell of its own.
     Padded frames are set to -inf, so they never win a max, and cells made only of padding
-    come out as ReLU(-inf) = 0, ready to be the zero padding of the next conv.
+    come out as ReLU(-inf) = 0, ready to be the zero padding of the next conv. A mask of
+    None (no padding) stays None.
     """
-    if padded:
+    if mask is not None:
         x = x.masked_fill(~mask[:, None, None], float("-inf"))
     x = F.relu(F.max_pool2d(x, (1, 2), ceil_mode=True))
     lengths = (lengths + 1) // 2
-    return x, torch.arange(x.shape[-1], device=x.device) < lengths[:, None], lengths
+    return x, None if mask is None else torch.arange(x.shape[-1], device=x.device) < lengths[:, None], lengths
 
 
 class FCNTemporalAttention(nn.Module):
@@ -174,8 +175,8 @@ class FCNTemporalAttention(nn.Module):
             )
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {list(VARIANTS)}; found {variant!r}.")
-        if activation not in ("sigmoid", "softmax"):
-            raise ValueError(f"activation must be 'sigmoid' or 'softmax'; found {activation!r}.")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}; found {activation!r}.")
         skips = VARIANTS[variant]
         if skips > len(windows):
             raise ValueError(
@@ -196,28 +197,25 @@ class FCNTemporalAttention(nn.Module):
         self.final_up = Upsample1d(1, final) if final > 1 else None
 
     def logits(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Unnormalised scores alpha (B, N); 0 at padded frames."""
-        mask, lengths = check_sequence(features, mask, "FCNTemporalAttention")
-        padded = not bool(mask.all())  # a batch without padding skips every masking op
+        """Unnormalised scores alpha (B, N); 0 at padded frames. ``mask=None``: no padding, and
+        every masking operation is skipped."""
+        mask, lengths = sequence_lengths(features, mask, "FCNTemporalAttention")
         x = features.transpose(1, 2).unsqueeze(2)  # (B, D, 1, N), a view
-        if padded:
+        if mask is not None:
             x = x * mask[:, None, None]  # padding = the convs' zero padding
         levels = [(x, mask, lengths)]  # level 0 = the input
         for conv in self.convs:
-            x, mask, lengths = _pool_relu(conv(x), mask, lengths, padded)  # (B, C_k, 1, ceil(L_k / 2))
+            x, mask, lengths = _pool_relu(conv(x), mask, lengths)  # (B, C_k, 1, ceil(L_k / 2))
             levels.append((x, mask, lengths))
         s = self.score(x)[:, :, 0]  # (B, 1, L_K)
         for j, (skip, up) in enumerate(zip(self.skip_scores, self.skip_ups)):
             x_f, mask_f, lengths_f = levels[-2 - j]
-            s = up(s * mask[:, None] if padded else s, lengths, x_f.shape[-1]) + skip(x_f)[:, :, 0]
+            s = up(s if mask is None else s * mask[:, None], lengths, x_f.shape[-1]) + skip(x_f)[:, :, 0]
             mask, lengths = mask_f, lengths_f
         if self.final_up is not None:
-            s = self.final_up(s * mask[:, None] if padded else s, lengths, features.shape[1])  # (B, 1, N)
-        return s[:, 0] * levels[0][1] if padded else s[:, 0]  # (B, N)
+            s = self.final_up(s if mask is None else s * mask[:, None], lengths, features.shape[1])  # (B, 1, N)
+        first = levels[0][1]
+        return s[:, 0] if first is None else s[:, 0] * first  # (B, N)
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        alpha = self.logits(features, mask)  # (B, N)
-        if self.activation == "sigmoid":
-            scores = torch.sigmoid(alpha)
-            return scores if mask is None else scores * mask
-        return torch.softmax(alpha if mask is None else alpha.masked_fill(~mask, float("-inf")), dim=1)
+        return masked_activation(self.logits(features, mask), mask, self.activation)  # (B, N)

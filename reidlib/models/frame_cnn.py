@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-INPUT_SIZE = (56, 40)  # (height, width) of the network's input frames
+from ..preprocess import CROP_SIZE
 
 
 class FrameCNN(nn.Module):
@@ -38,7 +38,7 @@ class FrameCNN(nn.Module):
             nn.Conv2d(channels[k], f, kernel_size=5, stride=1, padding=4) for k, f in enumerate(filters)
         )
         c = filters[-1]
-        h, w = INPUT_SIZE
+        h, w = CROP_SIZE
         for _ in filters:  # (h + 2*4 - 5 + 1) // 2 per stage: 56x40 -> 30x22 -> 17x13 -> 10x8
             h, w = (h + 4) // 2, (w + 4) // 2
         self.flat_dim = c * h * w  # 2560 for the paper's sizes
@@ -46,7 +46,7 @@ class FrameCNN(nn.Module):
         self.fc = nn.Linear(self.flat_dim, feature_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() not in (4, 5) or tuple(x.shape[-3:]) != (self.in_channels, *INPUT_SIZE):
+        if x.dim() not in (4, 5) or tuple(x.shape[-3:]) != (self.in_channels, *CROP_SIZE):
             raise ValueError(
                 f"FrameCNN expects frames of shape (B, T, {self.in_channels}, 56, 40) or "
                 f"(B*T, {self.in_channels}, 56, 40); found {tuple(x.shape)}. Crop the 64x48 "

@@ -1,21 +1,25 @@
-"""Padding masks for batches of sequences of different lengths.
+"""Padding masks for batches of sequences of different lengths, and the masked attention activation.
 
 A batch of B sequences padded to N frames carries a bool mask (B, N): True marks a real
 frame. Real frames come first (right padding), so each row is described by its length.
+``mask=None`` means that no sequence is padded: heads and scorers then skip every masking
+operation. The values of a mask are checked once, by :func:`check_mask` (which has to read
+them back from the device); the heads and scorers only check shapes.
 """
 
 from __future__ import annotations
 
 import torch
 
+ACTIVATIONS = ("sigmoid", "softmax")
 
-def check_sequence(
+
+def sequence_lengths(
     features: torch.Tensor, mask: torch.Tensor | None, who: str = "this module"
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Validate features (B, N, D) and mask; return (mask (B, N) bool, lengths (B,) long).
+) -> tuple[torch.Tensor | None, torch.Tensor]:
+    """Check the shapes of features (B, N, D) and mask (B, N) or None -> (mask, lengths (B,) long).
 
-    ``mask=None`` means every frame is real. A mask must be right-padded (True ... True
-    False ... False) with at least one real frame per sequence.
+    Only shapes and dtypes are checked (no value is read, so nothing waits for the device).
     """
     if features.dim() != 3:
         raise ValueError(
@@ -26,10 +30,7 @@ def check_sequence(
     if n < 1:
         raise ValueError(f"{who} needs at least one frame per sequence; found N = 0.")
     if mask is None:
-        return (
-            torch.ones(b, n, dtype=torch.bool, device=features.device),
-            torch.full((b,), n, dtype=torch.long, device=features.device),
-        )
+        return None, torch.full((b,), n, dtype=torch.long, device=features.device)
     if mask.shape != (b, n):
         raise ValueError(
             f"{who} expects a mask of shape (B, N) = {(b, n)} matching the features; found {tuple(mask.shape)}."
@@ -39,19 +40,47 @@ def check_sequence(
             f"{who} expects a bool mask (True = real frame); found dtype {mask.dtype}. "
             "Use mask.bool() if it holds 0/1 values."
         )
+    return mask, mask.sum(1)
+
+
+def check_mask(mask: torch.Tensor, who: str = "this module") -> None:
+    """Check the values of a (B, N) bool mask: right-padded, at least one real frame per row."""
     lengths = mask.sum(1)
     if bool((lengths == 0).any()):
         raise ValueError(
             f"{who}: sequence(s) {torch.nonzero(lengths == 0).flatten().tolist()} have no "
             "real frame in the mask; drop empty sequences from the batch."
         )
-    prefix = torch.arange(n, device=mask.device) < lengths[:, None]
+    prefix = torch.arange(mask.shape[1], device=mask.device) < lengths[:, None]
     if not torch.equal(prefix, mask):
         raise ValueError(
             f"{who} expects right-padded masks (real frames first, then padding); found a "
             "mask with a gap. Put each sequence's frames at the start of its row."
         )
+
+
+def check_sequence(
+    features: torch.Tensor, mask: torch.Tensor | None, who: str = "this module"
+) -> tuple[torch.Tensor | None, torch.Tensor]:
+    """:func:`sequence_lengths` and, for a mask, :func:`check_mask` -> (mask or None, lengths (B,))."""
+    mask, lengths = sequence_lengths(features, mask, who)
+    if mask is not None:
+        check_mask(mask, who)
     return mask, lengths
+
+
+def masked_activation(alpha: torch.Tensor, mask: torch.Tensor | None, activation: str) -> torch.Tensor:
+    """Unnormalised scores alpha (B, N) -> weights (B, N), 0 at padded frames.
+
+    "sigmoid": lambda_i = sigmoid(alpha_i) in (0, 1), each frame on its own (the paper);
+    "softmax": lambda = softmax over the real frames of each row, summing to 1.
+    """
+    if activation == "sigmoid":
+        scores = torch.sigmoid(alpha)
+        return scores if mask is None else scores * mask
+    if activation == "softmax":
+        return torch.softmax(alpha if mask is None else alpha.masked_fill(~mask, float("-inf")), dim=1)
+    raise ValueError(f"activation must be one of {ACTIVATIONS}; found {activation!r}.")
 
 
 def mask_from_lengths(lengths: torch.Tensor | list[int], max_len: int | None = None) -> torch.Tensor:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from .frame_cnn import INPUT_SIZE, FrameCNN
+from ..preprocess import CROP_SIZE
+from .frame_cnn import FrameCNN
+from .masks import check_mask
 from .pooling import make_head
 
 
 class VideoReIDNet(nn.Module):
     """One Siamese branch (both branches are this module, so they share every weight).
 
-    forward: x (B, T, C, 56, 40), mask (B, T) bool or None -> (features (B, D), scores (B, T) or None).
+    forward: x (B, T, C, 56, 40), mask (B, T) bool or None (None: no padding), visibility (B, T) or None
+    -> (features (B, D), scores (B, T) or None). ``visibility`` is the true visible share of the person
+    in each frame, which only the oracle head uses (:class:`~reidlib.models.pooling.OraclePool`).
 
     Args:
         num_classes: identities of the training set, for :meth:`identity_logits`.
@@ -58,8 +63,42 @@ class VideoReIDNet(nn.Module):
         z = real.new_zeros(*x.shape[:2], real.shape[-1])  # output dtype: autocast-safe
         return z.masked_scatter(mask[..., None], real)  # (B, T, D)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        return self.head(self.frame_features(x, mask), mask)
+    @property
+    def needs_visibility(self) -> bool:
+        """True when the head pools with the true visibility (the oracle): pass ``visibility=``."""
+        return getattr(self.head, "needs_visibility", False)
+
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None, visibility: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        features, _, scores = self.encode(x, mask, visibility)
+        return features, scores
+
+    def encode(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None, visibility: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """x (B, T, C, 56, 40) -> (features for the distance (B, D), the features the identity classifier
+        reads (B, D), scores (B, T) or None).
+
+        The two differ for a head that normalises its output (the paper's combination, as its Figure 2:
+        F is L2-normalised before the distance, while the identity classifier reads F itself).
+        """
+        if mask is not None:
+            check_mask(mask, "VideoReIDNet")  # once per batch; the head and its scorer only check shapes
+        z = self.frame_features(x, mask)
+        if getattr(self.head, "l2_normalize", False):
+            raw, scores = self.head.raw(z, mask)
+            return F.normalize(raw, dim=1), raw, scores
+        features, scores = self.pool(z, mask, visibility)
+        return features, features, scores
+
+    def pool(
+        self, z: torch.Tensor, mask: torch.Tensor | None = None, visibility: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The temporal head on frame features z (B, T, D) -> (features (B, D), scores (B, T) or None)."""
+        if self.needs_visibility:
+            return self.head(z, mask, visibility)
+        return self.head(z, mask)
 
     def identity_logits(self, features: torch.Tensor) -> torch.Tensor:
         """Video features (B, D) -> identity logits (B, num_classes)."""
@@ -72,7 +111,7 @@ class VideoReIDNet(nn.Module):
             "params_head": _params(self.head),
             "params_classifier": _params(self.classifier),
             "params_total": _params(self),
-            "macs_per_frame": count_macs(self.cnn, torch.zeros(1, self.cnn.in_channels, *INPUT_SIZE)),
+            "macs_per_frame": count_macs(self.cnn, torch.zeros(1, self.cnn.in_channels, *CROP_SIZE)),
         }
         z = torch.zeros(1, num_frames, self.cnn.feature_dim)
         table["macs_head"] = count_macs(self.head, z)
@@ -80,7 +119,7 @@ class VideoReIDNet(nn.Module):
         if show:
             print(
                 f"VideoReIDNet(head={self.head_name!r}), N = {num_frames} frames of "
-                f"{self.cnn.in_channels} x {INPUT_SIZE[0]} x {INPUT_SIZE[1]}"
+                f"{self.cnn.in_channels} x {CROP_SIZE[0]} x {CROP_SIZE[1]}"
             )
             print(
                 f"  parameters: frame CNN {table['params_cnn']:,} + head {table['params_head']:,} + "
@@ -92,6 +131,27 @@ class VideoReIDNet(nn.Module):
                 f"({2 * table['macs_per_sequence'] / 1e9:.3f} GFLOP forward)"
             )
         return table
+
+
+def model_device(model: nn.Module, device: str | torch.device | None = None) -> torch.device:
+    """The device of ``model``'s parameters; an error when ``device`` is given and differs."""
+    params = list(model.parameters())
+    if not params:
+        raise ValueError(f"{type(model).__name__} has no parameters; expected a reidlib VideoReIDNet.")
+    devices = {p.device for p in params}
+    if len(devices) > 1:
+        raise RuntimeError(
+            f"the model's parameters are spread over {sorted(map(str, devices))}; move the whole "
+            "model to one device with model.to(device)."
+        )
+    own = devices.pop()
+    want = None if device is None else torch.device(device)
+    if want is not None and (want.type != own.type or want.index not in (None, own.index)):
+        raise RuntimeError(
+            f"the model is on {own} but device={device} was asked for the data; they must match. "
+            f"Call model.to({str(device)!r}) first, or leave device=None to use the model's device."
+        )
+    return own
 
 
 def _params(module: nn.Module) -> int:

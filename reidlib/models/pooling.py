@@ -1,8 +1,9 @@
 """Temporal pooling heads: frame features (B, N, D) + mask (B, N) -> video feature (B, D).
 
 Every head returns ``(pooled (B, D), scores (B, N) or None)``; scores are the per-frame
-attention weights when the head has them (0 at padded frames). Build one by name with
-:func:`make_head`.
+weights when the head has them (0 at padded frames). Build one by name with
+:func:`make_head`. A mask of None means no sequence is padded; masks are checked by the
+caller (:class:`reidlib.models.VideoReIDNet` checks them once per batch).
 """
 
 from __future__ import annotations
@@ -12,25 +13,65 @@ import torch.nn.functional as F
 from torch import nn
 
 from .fcn import FCNTemporalAttention
-from .masks import check_sequence
+from .masks import sequence_lengths
 from .rnn import CELLS, RCNPool, RNNTemporalAttention
+
+
+def masked_mean(features: torch.Tensor, mask: torch.Tensor | None, lengths: torch.Tensor) -> torch.Tensor:
+    """(1/N_b) sum over the real frames: features (B, N, D) -> (B, D)."""
+    total = features.sum(1) if mask is None else (features * mask[..., None]).sum(1)
+    return total / lengths[:, None].to(features.dtype)
+
+
+def weighted_mean(features: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """sum_i w_i z_i / sum_i w_i: features (B, N, D), weights (B, N) >= 0, 0 at padding -> (B, D)."""
+    return (weights[..., None] * features).sum(1) / weights.sum(1, keepdim=True).clamp_min(1e-8)
 
 
 class MeanPool(nn.Module):
     """Temporal mean over the real frames: (1/N) sum_i z_i (McLaughlin et al.)."""
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, None]:
-        mask, lengths = check_sequence(features, mask, "MeanPool")
-        total = (features * mask[..., None]).sum(1)  # (B, D)
-        return total / lengths[:, None].to(features.dtype), None
+        mask, lengths = sequence_lengths(features, mask, "MeanPool")
+        return masked_mean(features, mask, lengths), None
 
 
 class MaxPool(nn.Module):
     """Temporal max over the real frames, per feature dimension."""
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, None]:
-        mask, _ = check_sequence(features, mask, "MaxPool")
-        return features.masked_fill(~mask[..., None], float("-inf")).amax(1), None
+        mask, _ = sequence_lengths(features, mask, "MaxPool")
+        return (features if mask is None else features.masked_fill(~mask[..., None], float("-inf"))).amax(1), None
+
+
+class OraclePool(nn.Module):
+    """The ceiling of attention: pools with lambda = the true visibility of each frame (synthetic data only).
+
+    F = sum_i v_i z_i / sum_i v_i, a weighted mean with the generator's visible share v_i of
+    the person; nothing in it is learned. Frames that show none of the person (v = 0) get no
+    weight; a video that never shows the person falls back to the plain mean.
+    forward: features (B, N, D), mask, visibility (B, N) -> (pooled (B, D), visibility as scores).
+    """
+
+    needs_visibility = True
+
+    def forward(
+        self, features: torch.Tensor, mask: torch.Tensor | None = None, visibility: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        mask, lengths = sequence_lengths(features, mask, "OraclePool")
+        if visibility is None or visibility.shape != features.shape[:2]:
+            found = None if visibility is None else tuple(visibility.shape)
+            raise ValueError(
+                f"the oracle head pools with the true visibility of each frame: pass visibility (B, N) = "
+                f"{tuple(features.shape[:2])}; found {found}. Only the synthetic benchmark knows it "
+                "(Tracklet.visibility)."
+            )
+        v = visibility.to(features.dtype).clamp(0, 1)
+        if mask is not None:
+            v = v * mask
+        blind = v.sum(1, keepdim=True) <= 0  # no visible frame at all: the plain mean
+        v = torch.where(blind, torch.ones_like(v) if mask is None else mask.to(v.dtype), v)
+        return weighted_mean(features, v), v
 
 
 class AttentionPool(nn.Module):
@@ -43,7 +84,8 @@ class AttentionPool(nn.Module):
         activation: "sigmoid" (the paper) or "softmax".
         normalize: divide gamma by sum_i lambda_i (a weighted mean instead of a weighted sum).
         combine: return F = (gamma + mean_i z_i) / 2, the paper's final video feature.
-        l2_normalize: scale the result to unit L2 norm.
+        l2_normalize: scale the result to unit L2 norm (the paper's Figure 2 normalises F before the
+            distance; :meth:`raw` gives F before it, which the identity classifier reads).
         **scorer_kw: passed to the scorer (e.g. windows=, hidden=, variant= for the FCN).
     """
 
@@ -67,33 +109,42 @@ class AttentionPool(nn.Module):
         self.normalize, self.combine, self.l2_normalize = normalize, combine, l2_normalize
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        mask, lengths = check_sequence(features, mask, type(self).__name__)
+        pooled, scores = self.raw(features, mask)
+        return (F.normalize(pooled, dim=1) if self.l2_normalize else pooled), scores
+
+    def raw(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(F before any L2 normalisation (B, D), scores (B, N)): what the identity classifier reads."""
+        mask, lengths = sequence_lengths(features, mask, type(self).__name__)
         scores = self.scorer(features, mask)  # (B, N), 0 at padding
-        pooled = (scores[..., None] * features).sum(1)  # (B, D)  Eq. 2
-        if self.normalize:
-            pooled = pooled / scores.sum(1, keepdim=True).clamp_min(1e-8)
+        pooled = weighted_mean(features, scores) if self.normalize else (scores[..., None] * features).sum(1)
         if self.combine:
-            mean = (features * mask[..., None]).sum(1) / lengths[:, None].to(features.dtype)
-            pooled = (pooled + mean) / 2  # F = (gamma + mean) / 2
-        if self.l2_normalize:
-            pooled = F.normalize(pooled, dim=1)
+            pooled = (pooled + masked_mean(features, mask, lengths)) / 2  # F = (gamma + mean) / 2
         return pooled, scores
 
 
 class CombinedPool(AttentionPool):
-    """The paper's video feature: F = (sum_i lambda_i z_i + (1/N) sum_i z_i) / 2, lambda from the 1-D FCN."""
+    """The paper's video feature: F = (sum_i lambda_i z_i + (1/N) sum_i z_i) / 2, lambda from the 1-D FCN,
+    scaled to unit length (``l2_normalize=False`` keeps the raw sum: the "combined_sum" ablation)."""
 
-    def __init__(self, feature_dim: int = 128, **kw):
-        super().__init__(feature_dim, combine=kw.pop("combine", True), **kw)
+    def __init__(self, feature_dim: int = 128, combine: bool = True, l2_normalize: bool = True, **kw):
+        super().__init__(feature_dim, combine=combine, l2_normalize=l2_normalize, **kw)
 
 
 HEADS = {
     "mean": lambda d, **kw: MeanPool(**kw),
     "max": lambda d, **kw: MaxPool(**kw),
+    # lambda = the true visibility: the ceiling of what attention can gain (synthetic data)
+    "oracle": lambda d, **kw: OraclePool(**kw),
+    # Eq. 2 alone: the sigmoid-weighted sum, whose size grows with the number of frames
     "attention": lambda d, **kw: AttentionPool(d, **kw),
+    # the sigmoid-weighted mean: separates "sum vs mean" from "sigmoid vs softmax"
+    "attention_mean": lambda d, **kw: AttentionPool(d, normalize=kw.pop("normalize", True), **kw),
+    # softmax attention: weights that sum to 1 over the frames (a weighted mean by construction)
+    "softmax": lambda d, **kw: AttentionPool(d, activation=kw.pop("activation", "softmax"), **kw),
+    # the paper's model: (Eq. 2 + mean) / 2, L2-normalised before the distance (Figure 2)
     "combined": lambda d, **kw: CombinedPool(d, **kw),
-    # the paper's Sec. 3.2 experiment: the combination with softmax in place of sigmoid
-    "softmax": lambda d, **kw: CombinedPool(d, activation=kw.pop("activation", "softmax"), **kw),
+    # the same without the normalisation: an ablation (the feature's norm then follows the video length)
+    "combined_sum": lambda d, **kw: CombinedPool(d, l2_normalize=kw.pop("l2_normalize", False), **kw),
     "rcn": lambda d, **kw: RCNPool(d, **kw),
     # the combination with lambda from an LSTM instead of the FCN: only the scorer differs
     "rnn_attention": lambda d, **kw: CombinedPool(d, scorer=kw.pop("scorer", "lstm"), **kw),
@@ -101,9 +152,10 @@ HEADS = {
 
 
 def make_head(name: str, feature_dim: int = 128, **kw) -> nn.Module:
-    """A pooling head by name: "mean", "max", "attention", "combined", "softmax", "rcn", "rnn_attention".
+    """A pooling head by name (see :data:`HEADS`): "mean", "max", "oracle", "attention",
+    "attention_mean", "softmax", "combined", "combined_sum", "rcn", "rnn_attention".
 
-    Extra keywords go to the head (e.g. ``l2_normalize=True``, ``windows=(5, 3)``, ``cell="gru"``).
+    Extra keywords go to the head (e.g. ``l2_normalize=False``, ``windows=(5, 3)``, ``cell="gru"``).
     """
     if name not in HEADS:
         raise ValueError(f"unknown head {name!r}; choose one of {list(HEADS)}.")

@@ -10,14 +10,18 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from .masks import check_sequence
+from .masks import ACTIVATIONS, masked_activation, sequence_lengths
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
-def run_packed(rnn: nn.RNNBase, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Run a batch_first recurrent layer over the real frames only. (B, N, D) -> (B, N, H'), 0 at padding."""
-    if bool((lengths == features.shape[1]).all()):  # no padding: packing would only cost time
+def run_packed(
+    rnn: nn.RNNBase, features: torch.Tensor, mask: torch.Tensor | None, lengths: torch.Tensor
+) -> torch.Tensor:
+    """Run a batch_first recurrent layer over the real frames only. (B, N, D) -> (B, N, H'), 0 at padding.
+
+    ``mask=None`` (no padding) runs the layer directly: packing would only cost time."""
+    if mask is None:
         return rnn(features)[0]
     packed = pack_padded_sequence(features, lengths.cpu(), batch_first=True, enforce_sorted=False)
     out, _ = rnn(packed)
@@ -43,8 +47,8 @@ class RCNPool(nn.Module):
         self.rnn = _make_rnn(cell, feature_dim, feature_dim)
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, None]:
-        mask, lengths = check_sequence(features, mask, "RCNPool")
-        h = run_packed(self.rnn, features, lengths)  # (B, N, D), 0 at padding
+        mask, lengths = sequence_lengths(features, mask, "RCNPool")
+        h = run_packed(self.rnn, features, mask, lengths)  # (B, N, D), 0 at padding
         return h.sum(1) / lengths[:, None].to(h.dtype), None  # (B, D)
 
 
@@ -66,21 +70,18 @@ class RNNTemporalAttention(nn.Module):
         activation: str = "sigmoid",
     ):
         super().__init__()
-        if activation not in ("sigmoid", "softmax"):
-            raise ValueError(f"activation must be 'sigmoid' or 'softmax'; found {activation!r}.")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}; found {activation!r}.")
         self.activation = activation
         self.rnn = _make_rnn(cell, feature_dim, hidden, bidirectional)
         self.score = nn.Linear(hidden * (2 if bidirectional else 1), 1)
 
     def logits(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Unnormalised scores alpha (B, N); 0 at padded frames."""
-        mask, lengths = check_sequence(features, mask, "RNNTemporalAttention")
-        h = run_packed(self.rnn, features, lengths)  # (B, N, H')
-        return self.score(h)[..., 0] * mask  # (B, N)
+        mask, lengths = sequence_lengths(features, mask, "RNNTemporalAttention")
+        h = run_packed(self.rnn, features, mask, lengths)  # (B, N, H')
+        alpha = self.score(h)[..., 0]  # (B, N)
+        return alpha if mask is None else alpha * mask
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        alpha = self.logits(features, mask)
-        if self.activation == "sigmoid":
-            scores = torch.sigmoid(alpha)
-            return scores if mask is None else scores * mask
-        return torch.softmax(alpha if mask is None else alpha.masked_fill(~mask, float("-inf")), dim=1)
+        return masked_activation(self.logits(features, mask), mask, self.activation)  # (B, N)

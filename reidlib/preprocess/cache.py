@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from ..data.sampling import load_frames
 from .flow import flow_settings
-from .inputs import FLOW_CLIP, FLOW_SCALE, FRAME_SIZE, crop_and_flip, prepare_sequence
+from .inputs import FLOW_CLIP, FLOW_SCALE, FRAME_SIZE, channels, crop_and_flip, prepare_sequence
 
 CACHE_VERSION = 1  # bump when the preprocessing code changes what it computes
 
@@ -68,28 +68,38 @@ class PreprocessedDataset:
                 f"the cache {self.path} holds {self.data.shape} values but its dataset needs "
                 f"({self.starts[-1]}, {self.channels}, ...). Delete the file; it will be rebuilt."
             )
-        self._row = {id(t): i for i, t in enumerate(self.tracklets)}
-        keys = [(t.pid, t.camid, len(t)) for t in self.tracklets]  # a fallback for equal copies of a tracklet
-        counts = Counter(keys)
-        self._by_key = {k: i for i, k in enumerate(keys) if counts[k] == 1}
+        self._row = {t.key: i for i, t in enumerate(self.tracklets)}
+        if len(self._row) < len(self.tracklets):
+            twice = [k for k, n in Counter(t.key for t in self.tracklets).items() if n > 1]
+            raise ValueError(
+                f"{len(twice)} tracklet key(s) (pid, camid, index) occur twice in the dataset, e.g. {twice[:3]}; "
+                "each tracklet of a person in one camera needs its own index (Tracklet.index)."
+            )
 
     @property
     def channels(self) -> int:
-        return 5 if self.params["use_flow"] else 3
+        return channels(self.params["use_flow"])
 
     def __len__(self) -> int:
         return len(self.tracklets)
+
+    def __getstate__(self) -> dict:
+        """Pickled without the frames (a DataLoader worker reopens the memory map, copying nothing)."""
+        return {k: v for k, v in self.__dict__.items() if k != "data"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.data = np.load(self.path.with_suffix(".npy"), mmap_mode="r")
 
     def __repr__(self) -> str:
         return f"PreprocessedDataset({len(self)} tracklets, {len(self.data)} frames, {self.path.name})"
 
     def _index(self, tracklet) -> int:
-        i = self._row.get(id(tracklet))
-        if i is None:
-            i = self._by_key.get((tracklet.pid, tracklet.camid, len(tracklet)))
-        if i is None:
+        """The row of ``tracklet`` (found by its key, so any copy of it will do)."""
+        i = self._row.get(tracklet.key)
+        if i is None or len(tracklet) != self.starts[i + 1] - self.starts[i]:
             raise KeyError(
-                f"{tracklet!r} is not in this preprocessed dataset ({len(self)} tracklets). "
+                f"{tracklet!r} (key {tracklet.key}) is not in this preprocessed dataset ({len(self)} tracklets). "
                 "Pass tracklets of the dataset given to preprocess_dataset."
             )
         return i
@@ -160,12 +170,12 @@ def preprocess_dataset(
 def _build(path: Path, tracklets: list, params: dict, progress: bool) -> None:
     """Write ``path``.npy (all frames) then ``path``.json (the index: written last, it marks completion)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    total, channels = sum(len(t) for t in tracklets), 5 if params["use_flow"] else 3
+    total, num_channels = sum(len(t) for t in tracklets), channels(params["use_flow"])
     tmp = path.with_name(f"{path.name}.tmp{os.getpid()}.npy")
     header = dict(
         descr=np.lib.format.dtype_to_descr(np.dtype(np.float16)),
         fortran_order=False,
-        shape=(total, channels) + FRAME_SIZE,
+        shape=(total, num_channels) + FRAME_SIZE,
     )
     desc = f"preprocessing ({params['flow_method'] if params['use_flow'] else 'no flow'})"
     try:

@@ -22,6 +22,23 @@ FLOW_SCALE = 1.0  # pixels (of the 64 x 48 frame) per unit of the flow channels
 FLOW_CLIP = 4.0  # flow channels are clipped to [-FLOW_CLIP, FLOW_CLIP]
 
 
+def channels(use_flow: bool) -> int:
+    """Input channels per frame: 5 (Y, U, V, horizontal and vertical flow) or 3 (Y, U, V)."""
+    return 5 if use_flow else 3
+
+
+def mirror(x: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
+    """Mirror prepared frames (..., C, H, W) left-right, a numpy array or a tensor (a new one).
+
+    A mirror also mirrors the motion: with optical flow (C = 5) the horizontal flow (channel 3)
+    changes sign; the vertical flow and the colours only move with their pixels.
+    """
+    out = x.flip(-1) if isinstance(x, torch.Tensor) else x[..., ::-1].copy()
+    if out.shape[-3] == channels(True):
+        out[..., 3, :, :] *= -1  # u points the other way in a mirror
+    return out
+
+
 def resize_frames(frames: np.ndarray, size: tuple[int, int] = FRAME_SIZE) -> np.ndarray:
     """RGB frames (T, H, W, 3), uint8 or float in [0, 1] -> float32 (T, h, w, 3) in [0, 1] (area averaging)."""
     frames = np.asarray(frames)
@@ -80,7 +97,7 @@ def prepare_sequence(
     """
     small = resize_frames(frames)  # (T, 64, 48, 3) RGB in [0, 1]
     yuv = rgb_to_yuv(small)  # (T, 64, 48, 3)
-    out = np.empty((len(yuv), 5 if use_flow else 3) + FRAME_SIZE, np.float32)
+    out = np.empty((len(yuv), channels(use_flow)) + FRAME_SIZE, np.float32)
     out[:, :3] = standardize(yuv.transpose(0, 3, 1, 2), channel_axis=1)
     if use_flow:
         flow = sequence_flow(np.ascontiguousarray(yuv[..., 0]), flow_method, **flow_kw)  # (T, 64, 48, 2)
@@ -93,10 +110,10 @@ def crop_and_flip(x: np.ndarray, train: bool, rng: np.random.Generator | None = 
 
     Test (``train=False``): the centre crop. Training: one random crop and, with
     probability 1/2, a horizontal flip, both the same for every frame of the sequence;
-    a flip mirrors the motion too, so it negates the horizontal flow (channel 3).
+    a flip mirrors the motion too (:func:`mirror`).
     """
     x = np.asarray(x)
-    if x.ndim != 4 or x.shape[1] not in (3, 5) or x.shape[2:] != FRAME_SIZE:
+    if x.ndim != 4 or x.shape[1] not in (channels(False), channels(True)) or x.shape[2:] != FRAME_SIZE:
         raise ValueError(
             f"expected a prepared sequence (T, 3 or 5, {FRAME_SIZE[0]}, {FRAME_SIZE[1]}); found shape "
             f"{x.shape}. Make it with prepare_sequence."
@@ -110,11 +127,7 @@ def crop_and_flip(x: np.ndarray, train: bool, rng: np.random.Generator | None = 
         top, left = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
         flip = bool(rng.random() < 0.5)
     out = np.array(x[:, :, top : top + ch, left : left + cw], dtype=np.float32)  # (T, C, 56, 40) copy
-    if flip:
-        out = out[..., ::-1].copy()
-        if out.shape[1] == 5:
-            out[:, 3] *= -1  # u points the other way in a mirror
-    return out
+    return mirror(out) if flip else out
 
 
 def make_input(

@@ -1,6 +1,11 @@
-"""Training (chapter 8): Siamese pairs, the paper's schedules, the training loop, checkpoints, shipped weights."""
+"""Training (chapter 8): Siamese pairs, the paper's schedules, the training loop and checkpoints.
+
+Experiments (seed, build, train, evaluate) and the shipped weights are one layer up:
+:mod:`reidlib.experiments`.
+"""
 
 from .checkpoint import (
+    atomic_write_text,
     build_model,
     export_weights,
     load_checkpoint,
@@ -10,21 +15,20 @@ from .checkpoint import (
     read_checkpoint,
     save_checkpoint,
 )
-from .loop import CHECKPOINT, new_history, train, validate
+from .config import SCHEDULES, TrainConfig, schedule
+from .loop import CHECKPOINT, HISTORY, new_history, train
 from .pairs import Pair, PairSampler
-from .presets import PRESETS, TrainConfig, get_config
-from .shipped import pretrained
 
 __all__ = [
     "Pair",
     "PairSampler",
-    "PRESETS",
+    "SCHEDULES",
     "TrainConfig",
-    "get_config",
+    "schedule",
     "train",
-    "validate",
     "new_history",
     "CHECKPOINT",
+    "HISTORY",
     "save_checkpoint",
     "load_checkpoint",
     "read_checkpoint",
@@ -33,5 +37,5 @@ __all__ = [
     "build_model",
     "model_config",
     "export_weights",
-    "pretrained",
+    "atomic_write_text",
 ]

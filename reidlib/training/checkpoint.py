@@ -20,6 +20,8 @@ from torch import nn
 
 import reidlib
 
+from ..models import VideoReIDNet
+
 FORMAT = "reidlib-checkpoint"
 FORMAT_VERSION = 1
 
@@ -42,8 +44,6 @@ def model_config(model: nn.Module) -> dict:
 
 def build_model(config: dict) -> nn.Module:
     """A fresh VideoReIDNet from :func:`model_config`'s dict."""
-    from ..models import VideoReIDNet
-
     return VideoReIDNet(**config)
 
 
@@ -75,6 +75,25 @@ def atomic_save(obj, path: str | os.PathLike) -> Path:
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a checkpoint is an ordinary file
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write a text file (history.json, results.json, ...) so that it is either the old or the new one:
+    a temporary file beside it, flushed to disk, then renamed onto ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -13,14 +13,13 @@ process makes with the same ``batch_size`` (up to floating-point rounding, and d
 from __future__ import annotations
 
 import os
-import subprocess
-import time
-from collections.abc import Callable
 
 import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
+
+import reidlib
 
 
 def world() -> tuple[int, int, int]:
@@ -43,9 +42,12 @@ def rank_device(device: str | torch.device | None = None) -> torch.device:
     ``device`` ("cuda", "cpu", ...; None: :func:`reidlib.device`) chooses the kind; an
     explicit index (``cuda:1``) is kept as given.
     """
-    import reidlib
-
     dev = torch.device(device) if device is not None else reidlib.device()
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(
+            f"device {str(device)!r} asks for a CUDA GPU, and none is available here (torch "
+            f"{torch.__version__}). Use --device cpu, or run on a machine with an NVIDIA GPU and a CUDA build of torch."
+        )
     if dev.type == "cuda" and dev.index is None:
         dev = torch.device("cuda", world()[2] % torch.cuda.device_count())
     return dev
@@ -92,38 +94,15 @@ def epoch_seed(seed: int, epoch: int, rank: int) -> int:
 
 
 class SiameseForward(nn.Module):
-    """One module for DDP to wrap: x (2B, T, C, 56, 40), mask -> (features (2B, D), identity logits (2B, classes))."""
+    """One module for DDP to wrap: x (2B, T, C, 56, 40), mask, visibility (both (2B, T) or None)
+    -> (features for the distance (2B, D), identity logits (2B, classes)); see VideoReIDNet.encode."""
 
     def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-        f, _ = self.model(x, mask)
-        return f, self.model.identity_logits(f)
-
-
-def spread(
-    jobs: list, devices: list[str], launch: Callable[[object, str], subprocess.Popen], poll_s: float = 1.0
-) -> dict:
-    """Run ``jobs`` at most one per device at a time, in order, each on the first free device -> {job: exit code}.
-
-    ``launch(job, device)`` starts a job and returns its process (anything with ``poll()``
-    and ``returncode``), e.g. a ``subprocess.Popen`` with ``CUDA_VISIBLE_DEVICES=device``.
-    A failed job does not stop the others; the caller reads the exit codes.
-    """
-    if not devices:
-        raise ValueError("spread needs at least one device; found none. Pass e.g. ['0', '1'] (GPU indices).")
-    pending, running, codes = list(jobs), {}, {}  # running: device -> (job, process)
-    while pending or running:
-        for d in devices:
-            if d not in running and pending:
-                job = pending.pop(0)
-                running[d] = (job, launch(job, d))
-        done = [d for d, (_, p) in running.items() if p.poll() is not None]
-        for d in done:
-            job, p = running.pop(d)
-            codes[job] = p.returncode
-        if not done:
-            time.sleep(poll_s)
-    return codes
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None, visibility: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        f, for_classifier, _ = self.model.encode(x, mask, visibility)
+        return f, self.model.identity_logits(for_classifier)

@@ -3,7 +3,9 @@
 One step takes ``batch_size`` pairs: both branches run through the same model in one
 call (2B sequences, padded with a mask when their lengths differ), and the loss is
 Eq. 4 of the paper (:func:`reidlib.losses.siamese_loss`), averaged over the pairs.
-Under ``torchrun`` the same loop runs data-parallel (see :mod:`reidlib.training.distributed`).
+The step never waits for the device: the loss terms are summed where they are computed
+and read back only every ``log_every`` steps and at the end of each epoch. Under
+``torchrun`` the same loop runs data-parallel (see :mod:`reidlib.training.distributed`).
 """
 
 from __future__ import annotations
@@ -20,58 +22,107 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..evaluation.features import model_device
-from ..evaluation.protocol import evaluate_tracklets
 from ..losses import siamese_loss
-from ..models import pad_sequences
+from ..models import model_device, pad_sequences
+from ..preprocess import channels, preprocess_dataset
 from . import distributed
-from .checkpoint import load_checkpoint, model_config, save_checkpoint, set_rng_state
+from .checkpoint import atomic_write_text, load_checkpoint, model_config, save_checkpoint, set_rng_state
+from .config import RUNTIME_FIELDS, TrainConfig, schedule
 from .pairs import Pair, PairSampler
-from .presets import TrainConfig, get_config
 
 CHECKPOINT = "checkpoint.pt"
+HISTORY = "history.json"
+PARTS = ("total", "id1", "hinge", "id2")  # the loss terms, summed over an epoch
 HISTORY_KEYS = ("epoch", "loss", "id1", "hinge", "id2", "id_acc", "lr", "seconds")
 
 
 def new_history() -> dict:
-    """Per-epoch lists (``HISTORY_KEYS``) plus ``val_epoch`` / ``val_rank1`` (monitoring on the test split)."""
-    return {**{k: [] for k in HISTORY_KEYS}, "val_epoch": [], "val_rank1": []}
+    """Per-epoch lists (``HISTORY_KEYS``), ``val_epoch`` / ``val_rank1`` (monitoring), and ``first_loss``
+    (the loss of the run's first step: the yardstick of divergence)."""
+    return {**{k: [] for k in HISTORY_KEYS}, "val_epoch": [], "val_rank1": [], "first_loss": None}
 
 
-def _batch(pairs: list[Pair], data, device: torch.device):
-    """Inputs of B pairs -> x (2B, T, C, 56, 40), mask (2B, T) or None, same (B,), labels (2B,)."""
-    seqs = []
+def _batch(pairs: list[Pair], data, device: torch.device, visibility: bool = False):
+    """Inputs of B pairs -> x (2B, T, C, 56, 40), mask (2B, T) or None (no padding), same (B,), labels (2B,),
+    visibility (2B, T) or None (only when asked for: the oracle head pools with it)."""
+    seqs, vis = [], []
     for p in pairs:
         rng = np.random.default_rng(p.aug_seed)
         seqs.append(data.input(p.first, train=True, rng=rng, indices=p.idx1))
         seqs.append(data.input(p.second, train=True, rng=rng, indices=p.idx2))
-    seqs = seqs[0::2] + seqs[1::2]  # branch 1 of every pair, then branch 2
+        if visibility:
+            vis += [_window_visibility(p.first, p.idx1), _window_visibility(p.second, p.idx2)]
+    order = list(range(0, 2 * len(pairs), 2)) + list(range(1, 2 * len(pairs), 2))  # branch 1, then branch 2
+    x, mask = pad_sequences([seqs[i] for i in order])
+    v = pad_sequences([vis[i] for i in order])[0].to(device) if visibility else None
     if len({len(s) for s in seqs}) == 1:
-        x, mask = torch.stack(seqs), None
-    else:
-        x, mask = pad_sequences(seqs)
-        mask = mask.to(device)
+        mask = None  # no padding: every masking step is skipped
     same = torch.tensor([p.same for p in pairs], device=device)
     labels = torch.tensor([p.label1 for p in pairs] + [p.label2 for p in pairs], device=device)
-    return x.to(device), mask, same, labels
+    return x.to(device, non_blocking=True), None if mask is None else mask.to(device), same, labels, v
 
 
-def validate(model: nn.Module, query: list, gallery: list, data, chunk: int = 128) -> float:
-    """Rank-1 (%) of ``model`` on query vs gallery tracklets."""
-    return evaluate_tracklets(model, query, gallery, data=data, chunk=chunk)["rank1"]
+def _window_visibility(tracklet, idx: np.ndarray) -> torch.Tensor:
+    if tracklet.visibility is None:
+        raise ValueError(
+            f"the oracle head trains with the true visibility of every frame, and {tracklet!r} has none: only "
+            "the synthetic benchmark knows it. Train another head on real data."
+        )
+    return torch.as_tensor(np.asarray(tracklet.visibility)[idx], dtype=torch.float32)
+
+
+class PairBatches(torch.utils.data.Dataset):
+    """The batches of one epoch as a Dataset (item ``i`` = step ``i``), for a DataLoader with workers.
+
+    It builds exactly the batches of the loop without workers (each pair carries its own
+    augmentation seed), on the CPU; the loop moves them to the device.
+    """
+
+    def __init__(self, batches: list[list[Pair]], data, visibility: bool):
+        self.batches, self.data, self.visibility = batches, data, visibility
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, i: int):
+        return _batch(self.batches[i], self.data, torch.device("cpu"), self.visibility)
+
+
+def _batches(batches: list[list[Pair]], data, device: torch.device, cfg: TrainConfig, visibility: bool):
+    """Iterate over the epoch's batches on ``device``: built here, or by ``cfg.workers`` processes."""
+    if cfg.workers == 0:
+        for b in batches:
+            yield _batch(b, data, device, visibility)
+        return
+    loader = torch.utils.data.DataLoader(
+        PairBatches(batches, data, visibility),
+        batch_size=None,
+        num_workers=cfg.workers,
+        pin_memory=device.type == "cuda",
+    )
+    for x, mask, same, labels, v in loader:
+        move = dict(device=device, non_blocking=True)
+        yield (
+            x.to(**move),
+            None if mask is None else mask.to(**move),
+            same.to(**move),
+            labels.to(**move),
+            None if v is None else v.to(**move),
+        )
 
 
 def train(
     model: nn.Module,
     dataset,
     split: int = 0,
-    preset: str | TrainConfig = "quick",
+    config: str | TrainConfig = "demo",
     *,
     data=None,
     out_dir: str | os.PathLike | None = None,
     resume: bool = False,
     device: str | torch.device | None = None,
     progress: bool = True,
+    validate: Callable[[nn.Module], float] | None = None,
     on_step: Callable[[int, int, dict], None] | None = None,
     **overrides,
 ) -> dict:
@@ -83,34 +134,42 @@ def train(
         model: a :class:`reidlib.models.VideoReIDNet` with one class per training person;
             training runs on its device (move it first: ``model.to(reidlib.device())``).
         dataset: a :class:`reidlib.data.VideoReIDDataset`.
-        preset: a name in :data:`reidlib.training.PRESETS` or a :class:`TrainConfig`;
+        config: a name in :data:`reidlib.training.SCHEDULES` or a :class:`TrainConfig`;
             ``overrides`` change single fields (``epochs=3``, ``batch_size=8``, ...).
         data: the dataset preprocessed (:func:`reidlib.preprocess.preprocess_dataset`);
             None preprocesses it here (cached on disk).
         out_dir: where to write ``checkpoint.pt`` (every ``save_every`` epochs and at the
-            end), ``config.json`` and ``history.json``; None keeps nothing on disk.
+            end) and ``history.json``; None keeps nothing on disk.
         resume: continue from ``out_dir/checkpoint.pt`` when it exists; the result equals
-            an uninterrupted run (on the cpu: same weights). A fresh run seeds torch's
-            global generator with ``seed`` (dropout uses it).
+            an uninterrupted run (on the cpu: same weights). The run must be the same one: same
+            data, preprocessing, model and training settings (epochs may grow), else an error
+            lists the differences. A fresh run seeds torch's global generator with ``seed``.
         device: when given, must be the model's device.
-        on_step: called as ``on_step(epoch, step, parts)`` after every optimiser step.
+        progress: show a progress bar.
+        validate: ``validate(model) -> rank-1 (%)``, called every ``val_every`` epochs and
+            recorded in the history (for monitoring; the caller decides on which persons).
+        on_step: called as ``on_step(epoch, step, parts)`` after every optimiser step, with this
+            rank's loss terms ``parts`` (0-d tensors on the device: reading them waits for it).
+
+    Training stops with a ``FloatingPointError`` (and writes nothing more) when the loss or
+    the weights stop being finite, or when the loss grows past ``diverge_factor`` times that
+    of the first step: the last good checkpoint stays.
 
     Under ``torchrun`` (more than one process) it trains data-parallel: the process group is
     initialised when needed (nccl on cuda, gloo on cpu; destroyed at the end if created here),
     each rank trains on its share of every global batch of ``batch_size`` pairs, gradients
     are averaged, and only rank 0 writes files and shows progress. Every rank returns the
-    same history (over all ranks' pairs); ``on_step`` gets this rank's ``parts``. Each rank
-    seeds its dropout by (seed, epoch, rank), so dropout masks differ from a single process.
+    same history (over all ranks' pairs). Each rank seeds its dropout by (seed, epoch, rank),
+    so dropout masks differ from a single process.
     """
-    cfg = get_config(preset, **overrides)
+    cfg = schedule(config, **overrides)
     dev = model_device(model, device)
     if cfg.amp and dev.type != "cuda":
         raise ValueError(
             f"amp=True (mixed precision) needs a CUDA device; the model is on {dev}. "
             "Set amp=False, or move the model to a GPU."
         )
-    train_set, query, gallery = dataset.split(split)
-    sampler = PairSampler(train_set, seed=cfg.seed, window=cfg.window)
+    sampler = PairSampler(dataset.split(split)[0], seed=cfg.seed, window=cfg.window)
     num_classes = model.classifier.out_features
     rank, world_size, local_rank = distributed.world()
     if world_size > 1 and cfg.batch_size < world_size:
@@ -130,21 +189,28 @@ def train(
             f"the model has {num_classes} identity classes but split {split} of {dataset.name!r} has "
             f"{len(sampler.pids)} training persons; build VideoReIDNet(num_classes={len(sampler.pids)})."
         )
+    use_flow = model.cnn.in_channels == channels(True)
     if data is None:
-        from ..preprocess import preprocess_dataset
-
-        data = preprocess_dataset(dataset, use_flow=model.cnn.in_channels == 5, progress=progress)
+        data = preprocess_dataset(dataset, use_flow=use_flow, progress=progress)
     if data.channels != model.cnn.in_channels:
         raise ValueError(
             f"the preprocessed data have {data.channels} channels but the model takes "
-            f"{model.cnn.in_channels}; preprocess with use_flow={model.cnn.in_channels == 5}."
+            f"{model.cnn.in_channels}; preprocess with use_flow={use_flow}."
         )
 
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(cfg.milestones), cfg.gamma)
-    scaler = torch.amp.GradScaler("cuda") if cfg.amp else None
+    scaler = torch.amp.GradScaler(dev.type, enabled=cfg.amp)
     history, start = new_history(), 0
-    run = dict(dataset=dataset.name, split=int(split), train_pids=sampler.pids)
+    # What defines the run besides cfg: a resumed run must match it exactly.
+    run = dict(
+        dataset=dataset.name,
+        persons=dataset.persons,
+        split=int(split),
+        train_pids=sampler.pids,
+        preprocessing=data.params,
+        model_config=model_config(model),
+    )
     out = None if out_dir is None else Path(out_dir)
     created = distributed.setup(dev) if world_size > 1 else False
     main = rank == 0
@@ -159,10 +225,6 @@ def train(
             raise FileExistsError(
                 f"{out / CHECKPOINT} exists: pass resume=True to continue that run, or choose "
                 "another out_dir (or delete it) to start afresh."
-            )
-        if main:
-            (out / "config.json").write_text(
-                json.dumps(dict(config=cfg.to_dict(), model=model_config(model), **run), indent=1)
             )
     elif resume:
         raise ValueError("resume=True needs out_dir=, the folder of the run to continue.")
@@ -185,22 +247,28 @@ def train(
                 config=cfg.to_dict(),
                 **run,
             )
-            (out / "history.json").write_text(json.dumps(history))
+            atomic_write_text(out / HISTORY, json.dumps(history))
 
     steps = math.ceil(len(sampler) / cfg.batch_size)
+    with_visibility = getattr(model, "needs_visibility", False)
     bar = tqdm(total=(cfg.epochs - start) * steps, disable=not progress or not main, desc="training", unit="step")
     for epoch in range(start, cfg.epochs):
         model.train()
-        t0, sums, correct, seen = time.perf_counter(), dict(total=0.0, id1=0.0, hinge=0.0, id2=0.0), 0, 0
+        t0 = time.perf_counter()
         pairs = sampler.epoch(epoch)
         if world_size > 1:
             torch.manual_seed(distributed.epoch_seed(cfg.seed, epoch, rank))
-        for step in range(steps):
-            batch = pairs[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-            local = distributed.share(batch, rank, world_size) if world_size > 1 else batch
-            x, mask, same, labels = _batch(local or batch[:1], data, dev)  # no share: one pair, weight 0
+        global_batches = [pairs[s * cfg.batch_size : (s + 1) * cfg.batch_size] for s in range(steps)]
+        # a rank with no share of a batch trains on its first pair with weight 0
+        local = [distributed.share(b, rank, world_size) or b[:1] for b in global_batches]
+        weight = [len(distributed.share(b, rank, world_size)) for b in global_batches]
+        # sums of (loss terms x pairs, right identities, pairs): on the device until read
+        sums = torch.zeros(len(PARTS) + 2, dtype=torch.float64, device=dev)
+        logged = sums.clone()
+        batches = _batches(local, data, dev, cfg, with_visibility)
+        for step, (x, mask, same, labels, vis) in enumerate(batches):
             with torch.autocast(dev.type, enabled=cfg.amp):
-                f, logits = net(x, mask)  # (2b, D), (2b, classes)
+                f, logits = net(x, mask, vis)  # (2b, D), (2b, classes)
                 h = len(x) // 2  # branch 1: rows [0, h), branch 2: rows [h, 2h)
                 loss, parts = siamese_loss(
                     f[:h].float(),
@@ -213,74 +281,102 @@ def train(
                     cfg.margin,
                     cfg.squared_hinge,
                 )
-            b = len(local)
-            stats = [parts[k] * b for k in sums] + [int((logits.argmax(1) == labels).sum()) if b else 0, b]
+            b = weight[step]
+            correct = (logits.argmax(1) == labels).sum() if b else torch.zeros((), device=dev)
+            stats = torch.stack([*(parts[k].detach().double() * b for k in PARTS), correct.double()])
+            stats = torch.cat([stats, torch.tensor([b], dtype=torch.float64, device=dev)])
             if world_size > 1:  # DDP averages gradients over ranks: weight this rank's mean by its share
-                loss = loss * (b * world_size / len(batch))
-                stats = torch.tensor(stats, dtype=torch.float64, device=dev)
+                loss = loss * (b * world_size / len(global_batches[step]))
                 distributed.dist.all_reduce(stats)  # the sums over the global batch, on every rank
-                stats = stats.tolist()
-                parts = dict(parts, total=stats[0] / stats[-1])
-            if not math.isfinite(parts["total"]):
-                raise FloatingPointError(
-                    f"the loss became {parts['total']} at epoch {epoch}, step {step} (parts {parts}); training "
-                    f"diverged. Lower the learning rate (now {optimizer.param_groups[0]['lr']:g}) or clip "
-                    "gradients (clip_value / clip_norm)."
-                )
+            sums += stats
             optimizer.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.unscale_(optimizer)
-            else:
-                loss.backward()
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
             if cfg.clip_value is not None:
                 nn.utils.clip_grad_value_(model.parameters(), cfg.clip_value)
             if cfg.clip_norm is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
-            if scaler is not None:
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                optimizer.step()
-            for k, v in zip(sums, stats):
-                sums[k] += v
-            correct += int(stats[-2])
-            seen += int(stats[-1])
+            scaler.step(optimizer)
+            scaler.update()
             bar.update()
-            bar.set_postfix(epoch=epoch, loss=f"{sums['total'] / seen:.3f}", id_acc=f"{correct / (2 * seen):.2f}")
+            if history["first_loss"] is None:  # one read, on the run's first step
+                history["first_loss"] = float(stats[0] / stats[-1])
+            if (step + 1) % cfg.log_every == 0 and step + 1 < steps:
+                interval = (sums - logged).tolist()  # the only read of the device in an epoch, with the end
+                logged = sums.clone()
+                _check_loss(interval[0] / interval[-1], history, cfg, epoch, optimizer)
+                bar.set_postfix(epoch=epoch, loss=f"{interval[0] / interval[-1]:.3f}")
             if on_step is not None:
-                on_step(epoch, step, parts)
+                on_step(epoch, step, {k: v.detach() for k, v in parts.items()})
+        totals = sums.tolist()
+        seen = totals[-1]
+        _check_loss(totals[0] / seen, history, cfg, epoch, optimizer)
         history["epoch"].append(epoch)
-        history["loss"].append(sums.pop("total") / seen)
-        for k, v in sums.items():
+        history["loss"].append(totals[0] / seen)
+        for k, v in zip(PARTS[1:], totals[1 : len(PARTS)]):
             history[k].append(v / seen)
-        history["id_acc"].append(correct / (2 * seen))
+        history["id_acc"].append(totals[len(PARTS)] / (2 * seen))
         history["lr"].append(optimizer.param_groups[0]["lr"])
         history["seconds"].append(time.perf_counter() - t0)
+        bar.set_postfix(epoch=epoch, loss=f"{history['loss'][-1]:.3f}", id_acc=f"{history['id_acc'][-1]:.2f}")
         scheduler.step()
         last = epoch + 1 == cfg.epochs
-        if cfg.val_every and ((epoch + 1) % cfg.val_every == 0 or last) and query:
+        if validate is not None and cfg.val_every and ((epoch + 1) % cfg.val_every == 0 or last):
             history["val_epoch"].append(epoch)
-            history["val_rank1"].append(validate(model, query, gallery, data))
+            history["val_rank1"].append(float(validate(model)))
             bar.set_postfix(epoch=epoch, loss=f"{history['loss'][-1]:.3f}", rank1=f"{history['val_rank1'][-1]:.1f}")
         if last or (cfg.save_every and (epoch + 1) % cfg.save_every == 0):
+            _check_weights(model, epoch)
             save(epoch + 1)
     bar.close()
+    if start >= cfg.epochs:
+        save(start)  # a finished run that is resumed rewrites its files
     model.eval()
     if created:
         distributed.dist.destroy_process_group()
     return history
 
 
+def _check_loss(loss: float, history: dict, cfg: TrainConfig, epoch: int, optimizer) -> None:
+    """Stop a run whose loss is not finite, or has grown past ``diverge_factor`` x that of its first step."""
+    lr = optimizer.param_groups[0]["lr"]
+    advice = f"Lower the learning rate (now {lr:g}) or clip gradients (clip_value / clip_norm)."
+    if not math.isfinite(loss):
+        raise FloatingPointError(f"the loss became {loss} in epoch {epoch}: training diverged. {advice}")
+    first = history["first_loss"]
+    if cfg.diverge_factor is not None and first and loss > cfg.diverge_factor * first:
+        raise FloatingPointError(
+            f"the loss grew to {loss:.4g} in epoch {epoch}, over {cfg.diverge_factor:g} x that of the first "
+            f"step ({first:.4g}): training diverged, and the last checkpoint is the last good one. {advice}"
+        )
+
+
+def _check_weights(model: nn.Module, epoch: int) -> None:
+    """Refuse to save weights that are not finite (a NaN gradient on the last steps)."""
+    bad = [n for n, p in model.named_parameters() if not bool(torch.isfinite(p).all())]
+    if bad:
+        raise FloatingPointError(
+            f"after epoch {epoch} the weights {bad[:5]} are not finite (NaN or inf): a gradient blew up. "
+            "Nothing was saved; the last checkpoint is the last good one. Lower the learning rate or clip gradients."
+        )
+
+
 def _check_same_run(ckpt: dict, cfg: TrainConfig, run: dict, path: Path) -> None:
-    """Resuming is only exact with the same settings: name every difference (``epochs`` may grow)."""
+    """Resuming is only exact with the same run: name every difference (``epochs`` may grow)."""
     old = ckpt.get("config", {})
     diff = [
-        f"{k}: {old.get(k)!r} -> {v!r}"
-        for k, v in cfg.to_dict().items()
-        if k not in ("epochs", "val_every", "save_every") and old.get(k) != v
+        f"{k}: {old.get(k)!r} -> {v!r}" for k, v in cfg.to_dict().items() if k not in RUNTIME_FIELDS and old.get(k) != v
     ]
-    diff += [f"{k}: {ckpt.get(k)!r} -> {v!r}" for k, v in run.items() if ckpt.get(k) != v]
+    for k, v in run.items():
+        if ckpt.get(k) != v:
+            if isinstance(v, dict) and isinstance(ckpt.get(k), dict):
+                diff += [
+                    f"{k}.{f}: {ckpt[k].get(f)!r} -> {v.get(f)!r}"
+                    for f in sorted(set(v) | set(ckpt[k]))
+                    if ckpt[k].get(f) != v.get(f)
+                ]
+            else:
+                diff.append(f"{k}: {_short(ckpt.get(k))} -> {_short(v)}")
     if diff:
         raise ValueError(
             f"cannot resume from {path}: the run's settings differ ({'; '.join(diff)}). Resume with the "
@@ -288,3 +384,8 @@ def _check_same_run(ckpt: dict, cfg: TrainConfig, run: dict, path: Path) -> None
         )
     if ckpt["epoch"] > cfg.epochs:
         raise ValueError(f"{path} is already at epoch {ckpt['epoch']}, past epochs={cfg.epochs}.")
+
+
+def _short(value, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
