@@ -1,4 +1,5 @@
-"""Training (chapter 8): Siamese pairs, the paper's schedules, the training loop, checkpoints, shipped weights."""
+"""Training (chapter 8): Siamese pairs, the paper's schedules, the training loop, checkpoints, shipped weights;
+PK batches for the batch-hard triplet loss (chapter 13)."""
 
 from .checkpoint import (
     build_model,
@@ -12,12 +13,15 @@ from .checkpoint import (
 )
 from .loop import CHECKPOINT, new_history, train, validate
 from .pairs import Pair, PairSampler
+from .pk import PKBatch, PKSampler
 from .presets import PRESETS, TrainConfig, get_config
 from .shipped import pretrained
 
 __all__ = [
     "Pair",
     "PairSampler",
+    "PKBatch",
+    "PKSampler",
     "PRESETS",
     "TrainConfig",
     "get_config",
