@@ -72,9 +72,10 @@ def test_an_exact_copy_is_at_jaccard_distance_zero_and_it_is_symmetric():
 
 
 def test_rerank_fixes_a_rank_one_error():
-    # 1-D points. The query q = 0; its true match g1 = 1.08; an impostor g2 = -1.0, nearer to q, sits at the
-    # edge of a tight group of four others (the nearest, -1.04, is nearer to q than g1 too). With k1 = 3: q and g1 are each other's 3 nearest (k-reciprocal),
-    # but q is not among g2's 3 nearest (its group is), so g2 shares no k-reciprocal neighbour with q.
+    # 1-D points. The query q = 0; its true match g1 = 1.08; an impostor g2 = -1.0, nearer to q, sits at
+    # the edge of a tight group of four others (the nearest, -1.04, is nearer to q than g1 too). With
+    # k1 = 3: q and g1 are among each other's 3 nearest (k-reciprocal), but q is not among g2's 3 nearest
+    # (its group is), so g2 shares no k-reciprocal neighbour with q.
     q, g = np.array([[0.0]]), np.array([[1.08], [-1.0], [-1.04], [-1.11], [-1.19], [-1.28]])
     qg, qq, gg = distance_matrix(q, g), distance_matrix(q, q), distance_matrix(g, g)
     assert first_match_rank(qg, [1], [1, 2, 3, 4, 5, 6])[0] == 3  # g2 (1.0) and -1.04 come first

@@ -16,7 +16,8 @@ The paper's steps, for every item p of the Q + G queries and gallery items poole
 The kernel exp(-d) depends on the scale of the distances: with unit-length features (distances
 in [0, 2]) it is well spread. (The authors' released code also rescales every item's distances
 by their maximum and normalises each V_p to sum 1; this follows the paper's equations instead.)
-Memory is O((Q + G)^2): fine for the book's data; for MARS (12,000 items) about 1 GB in float32.
+Memory is O((Q + G)^2): nothing for the book's data; for MARS's 11,310 test tracklets each (N, N)
+float32 matrix takes 0.5 GB, and a few are alive at once.
 """
 
 from __future__ import annotations
