@@ -1,4 +1,5 @@
-"""Siamese losses (chapter 7): the hinge on the feature distance and the identity losses, Eq. 4."""
+"""Siamese losses (chapter 7): the hinge on the feature distance and the identity losses, Eq. 4;
+the batch-hard triplet loss of the modern recipe (chapter 13)."""
 
 from __future__ import annotations
 
@@ -59,3 +60,40 @@ def siamese_loss(
     id2 = F.cross_entropy(logits2, labels2)
     total = id1 + hinge + id2
     return total, {"id1": id1, "hinge": hinge, "id2": id2, "total": total}
+
+
+def batch_hard_triplet(
+    features: torch.Tensor, pids: torch.Tensor, margin: float = 0.3, soft: bool = False
+) -> torch.Tensor:
+    """Batch-hard triplet loss (Hermans, Beyer, Leibe 2017, "In Defense of the Triplet Loss") -> scalar.
+
+    features (B, D), pids (B,) person ids of a PK batch. For every anchor: its farthest positive
+    (same person, another sample) and its nearest negative, at Euclidean distances; the loss is
+    the mean over anchors of max(0, margin + d_pos - d_neg), or softplus(d_pos - d_neg) with
+    ``soft=True`` (the paper's soft margin, no margin to choose). Every person needs at least
+    two samples and the batch at least two persons.
+    """
+    if features.dim() != 2 or pids.shape != features.shape[:1]:
+        raise ValueError(
+            f"batch_hard_triplet expects features (B, D) and pids (B,); found {tuple(features.shape)} and "
+            f"{tuple(pids.shape)}."
+        )
+    if pids.dtype.is_floating_point or pids.dtype == torch.bool:
+        raise ValueError(f"pids must be integer person ids (or class labels); found dtype {pids.dtype}.")
+    if not soft and margin <= 0:
+        raise ValueError(f"margin must be > 0 (or use soft=True); found {margin}.")
+    same = pids[:, None] == pids[None, :]  # (B, B)
+    positive = same & ~torch.eye(len(pids), dtype=torch.bool, device=pids.device)
+    alone = pids[~positive.any(1)].unique().tolist()
+    if alone or same.all():
+        raise ValueError(
+            f"batch_hard_triplet needs at least 2 samples of every person and at least 2 persons per batch; found "
+            f"{len(pids)} samples of {len(pids.unique())} persons, {len(alone)} of them once (e.g. {alone[:5]}). "
+            "Use a PK batch (reidlib.training.PKSampler) with K >= 2."
+        )
+    # clamp keeps the gradient of sqrt finite for identical features
+    d = (features[:, None, :] - features[None, :, :]).pow(2).sum(-1).clamp_min(1e-12).sqrt()  # (B, B)
+    hardest_positive = d.masked_fill(~positive, float("-inf")).amax(1)  # (B,)
+    hardest_negative = d.masked_fill(same, float("inf")).amin(1)  # (B,)
+    gap = hardest_positive - hardest_negative
+    return (F.softplus(gap) if soft else (gap + margin).clamp_min(0)).mean()

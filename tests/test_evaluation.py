@@ -4,11 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from reidlib.data import Tracklet, VideoReIDDataset, load_dataset
+from reidlib.data import SkippedDataWarning, Tracklet, VideoReIDDataset, load_dataset
 from reidlib.evaluation import (
     attention_visibility,
     evaluate,
+    evaluate_tracklets,
     extract_features,
+    first_match_rank,
     format_table,
     sequence_feature,
     summarize,
@@ -70,8 +72,26 @@ def test_split_with_a_person_missing_from_the_gallery(tiny):
     test_pid = ds.splits[0]["test"][0]
     kept = [t for t in ds.tracklets if not (t.pid == test_pid and t.camid == 1)]
     broken = VideoReIDDataset("broken", kept, ds.splits)
-    with pytest.raises(ValueError, match=rf"no sequence in the gallery, e\.g\. pids \[{test_pid}\]"):
-        evaluate(model, broken, 0)
+    with pytest.warns(SkippedDataWarning, match=rf"Skipped 1 of 4 queries .*e\.g\. pids \[{test_pid}\]"):
+        r = evaluate(model, broken, 0, details=True)
+    assert (r["num_query"], r["num_gallery"], r["num_evaluated"], r["num_skipped"]) == (4, 3, 3, 1)
+    ranks = r["ranks"][r["ranks"] > 0]
+    assert len(ranks) == 3 and r["rank1"] == pytest.approx(100 * np.mean(ranks == 1))
+
+
+def test_camera_aware_evaluation_ignores_the_query_camera(tiny):
+    ds, data, model = tiny
+    _, query, gallery = ds.split(0)
+    both = query + gallery  # the gallery also holds every query itself (same person, same camera)
+    aware = evaluate_tracklets(model, query, both, data=data, details=True)
+    d, pids = aware["distmat"].numpy(), np.array([t.pid for t in both])
+    for i, t in enumerate(query):  # the same ranking with the query's own copy (column i) deleted
+        keep = np.arange(len(both)) != i
+        assert aware["ranks"][i] == first_match_rank(d[i : i + 1, keep], [t.pid], pids[keep])[0]
+    assert aware["ranks"].min() >= 1
+    naive = evaluate_tracklets(model, query, both, data=data, camera_aware=False)
+    assert naive["rank1"] == 100.0 and not naive["camera_aware"]  # each query finds itself at distance 0
+    assert aware["num_skipped"] == naive["num_skipped"] == 0
 
 
 def test_empty_query_set(tiny):

@@ -1,11 +1,11 @@
-"""reidlib.losses: hinge values by hand on both sides of the margin, gradient signs, Eq. 4."""
+"""reidlib.losses: hinge values by hand on both sides of the margin, gradient signs, Eq. 4; batch-hard triplet."""
 
 import math
 
 import pytest
 import torch
 
-from reidlib.losses import siamese_loss, squared_hinge
+from reidlib.losses import batch_hard_triplet, siamese_loss, squared_hinge
 
 D = torch.tensor([0.5, 1.5, 3.0, 1.0, 2.0])
 SAME = torch.tensor([True, False, False, True, False])
@@ -89,3 +89,54 @@ def test_bad_input_is_explained():
             torch.tensor([0, 1]),
             torch.tensor([0, 1]),
         )
+
+
+def brute_force_batch_hard(features, pids, margin, soft):
+    """One anchor at a time, every pair visited by a Python loop."""
+    losses = []
+    for a in range(len(pids)):
+        pos = [torch.dist(features[a], features[p]) for p in range(len(pids)) if p != a and pids[p] == pids[a]]
+        neg = [torch.dist(features[a], features[n]) for n in range(len(pids)) if pids[n] != pids[a]]
+        gap = max(pos) - min(neg)
+        losses.append(torch.log1p(torch.exp(gap)) if soft else torch.clamp(gap + margin, min=0))
+    return torch.stack(losses).mean()
+
+
+def test_batch_hard_triplet_by_hand():
+    f = torch.tensor([[0.0], [1.0], [3.0], [5.0]])
+    pids = torch.tensor([7, 7, 9, 9])
+    # anchors: farthest positive / nearest negative: 1 / 3, 1 / 2, 2 / 2, 2 / 4 -> gaps -2, -1, 0, -2
+    assert float(batch_hard_triplet(f, pids)) == pytest.approx(0.3 / 4)  # only anchor 3's hinge is active
+    assert float(batch_hard_triplet(f, pids, margin=1.5)) == pytest.approx((0 + 0.5 + 1.5 + 0) / 4)
+    soft = sum(math.log1p(math.exp(g)) for g in (-2, -1, 0, -2)) / 4
+    assert float(batch_hard_triplet(f, pids, soft=True)) == pytest.approx(soft)
+
+
+@pytest.mark.parametrize("soft", [False, True])
+def test_batch_hard_triplet_matches_a_loop_with_gradients(soft):
+    torch.manual_seed(0)
+    f = torch.randn(12, 5, dtype=torch.float64, requires_grad=True)
+    pids = torch.arange(4).repeat_interleave(3)[torch.randperm(12)]
+    got = batch_hard_triplet(f, pids, margin=2.0, soft=soft)
+    want = brute_force_batch_hard(f, pids, 2.0, soft)
+    assert 0 < want.detach() and got.detach() == pytest.approx(want.detach().item(), rel=1e-12)
+    (g_got,) = torch.autograd.grad(got, f)
+    (g_want,) = torch.autograd.grad(want, f)
+    torch.testing.assert_close(g_got, g_want)
+
+
+def test_batch_hard_triplet_bad_batches_are_explained():
+    f = torch.zeros(4, 3, requires_grad=True)
+    loss = batch_hard_triplet(f, torch.tensor([0, 0, 1, 1]))  # a collapsed batch: gap 0, loss = margin
+    loss.backward()
+    assert loss.detach() == pytest.approx(0.3) and torch.isfinite(f.grad).all()
+    with pytest.raises(ValueError, match=r"4 samples of 3 persons, 2 of them once \(e\.g\. \[1, 2\]\)"):
+        batch_hard_triplet(f, torch.tensor([0, 0, 1, 2]))
+    with pytest.raises(ValueError, match="at least 2 persons per batch"):
+        batch_hard_triplet(f, torch.tensor([5, 5, 5, 5]))
+    with pytest.raises(ValueError, match=r"features \(B, D\) and pids \(B,\); found \(4, 3\) and \(3,\)"):
+        batch_hard_triplet(f, torch.tensor([0, 0, 1]))
+    with pytest.raises(ValueError, match="integer person ids"):
+        batch_hard_triplet(f, torch.tensor([0.0, 0.0, 1.0, 1.0]))
+    with pytest.raises(ValueError, match="margin must be > 0"):
+        batch_hard_triplet(f, torch.tensor([0, 0, 1, 1]), margin=0.0)

@@ -3,15 +3,16 @@
 None of the datasets may be redistributed, so the book never ships them. :func:`prepare`
 puts a dataset where :func:`reidlib.data.load_dataset` looks for it: it does nothing if the
 data is already there, extracts the archive if you downloaded it by hand, and otherwise
-downloads it (iLIDS-VID and PRID-2011 have direct links; SDU-VID is given out by its
-authors). Without a network it fails with a message that says where to get the archive
-and where to put it.
+downloads it (iLIDS-VID and PRID-2011 have direct links; SDU-VID and MARS are given out by
+their authors on request). Without a network it fails with a message that says where to get
+the archive and where to put it.
 
 Layout under the data root (``root=``, else ``$REIDLIB_DATA``, else ``~/reid-data``)::
 
     <root>/i-LIDS-VID/sequences/...     <root>/train-test people splits/...   (iLIDS-VID.tar)
     <root>/prid_2011/multi_shot/...                                            (prid_2011.zip)
     <root>/SDU-VID/sequences/...                                               (from the authors)
+    <root>/MARS/bbox_train/...  <root>/MARS/bbox_test/...  <root>/MARS/info/...  (from the authors)
 """
 
 from __future__ import annotations
@@ -80,6 +81,21 @@ SOURCES = {
         "sequences",
         note="No public link is known; arrange the copy you receive as SDU-VID/sequences/<camera>/<person>/<frames>.",
     ),
+    "mars": Source(
+        "MARS",
+        "MARS (Zheng et al., ECCV 2016, 'MARS: A Video Benchmark for Large-Scale Person Re-Identification') is "
+        "given out on request: follow the instructions of its page, "
+        "https://zheng-lab-anu.github.io/Project/project_mars.html (formerly on zheng-lab.cecs.anu.edu.au)",
+        None,
+        "MARS.zip",
+        "MARS",
+        "info",
+        note="You receive bbox_train.zip and bbox_test.zip; the info/ folder (train_name.txt, test_name.txt, "
+        "tracks_train_info.mat, tracks_test_info.mat, query_IDX.mat) is in the MARS-evaluation repository "
+        "(https://github.com/liangzheng06/MARS-evaluation, folder info/). Arrange them as "
+        "MARS/bbox_train/<pid>/<frames>, MARS/bbox_test/<pid>/<frames> and MARS/info/<files> (or pack those "
+        "three folders as MARS.zip).",
+    ),
 }
 
 
@@ -93,7 +109,7 @@ def data_root(root: PathLike | None = None) -> Path:
 
 
 def source(name: str) -> Source:
-    """The :class:`Source` of ``"ilidsvid" | "prid2011" | "sduvid"``."""
+    """The :class:`Source` of ``"ilidsvid" | "prid2011" | "sduvid" | "mars"``."""
     key = name.lower().replace("-", "").replace("_", "")
     if key not in SOURCES:
         raise ValueError(

@@ -6,7 +6,8 @@ real datasets may be redistributed: readers download and extract them themselves
 (:mod:`reidlib.data.download` helps), then pass ``root=`` (or set ``REIDLIB_DATA``) to the
 folder that holds them.
 
-Splits: iLIDS-VID's official splits file is read when present; otherwise ``make_splits``
+Splits: the official splits files of iLIDS-VID and PRID-2011 (both in the iLIDS-VID archive)
+are read when present; MARS has one official query/gallery; otherwise ``make_splits``
 makes random half/half person splits from a seed and saves them as JSON next to the data
 (``splits_<name>_<P>persons_<n>x_seed<s>.json``), and later loads read that file back.
 """
@@ -22,6 +23,7 @@ import numpy as np
 
 from .dataset import VideoReIDDataset
 from .download import data_root, manual_instructions, source
+from .mars import load_mars
 from .splits import Split, check_splits, load_splits, make_splits, save_splits
 from .synthetic import PRESETS, SyntheticReID
 from .tracklet import SkippedDataWarning, Tracklet
@@ -37,6 +39,7 @@ __all__ = [
     "load_ilidsvid",
     "load_prid2011",
     "load_sduvid",
+    "load_mars",
     "load_folder",
     "load_synthetic",
 ]
@@ -258,8 +261,11 @@ def load_prid2011(
 
     Layout: ``<root>/prid_2011/multi_shot/cam_a/person_0001/0001.png`` (cam_a: 385 persons,
     cam_b: 749; persons 1-200 appear in both). The usual protocol keeps 178 persons and
-    splits them half/half at random 10 times. A :class:`SkippedDataWarning` counts the
-    persons left out (also recorded in ``.meta``).
+    splits them half/half 10 times. A :class:`SkippedDataWarning` counts the persons left
+    out (also recorded in ``.meta``). Splits: ``splits_file`` if given; else the official
+    ``train_test_splits_prid.mat`` of the iLIDS-VID archive (``<root>/train-test people
+    splits/``) when it is there and lists as many persons as were kept; else ``num_splits``
+    random splits from ``seed``. ``meta["splits"]`` says which.
     """
     top = _find(data_root(root), "prid2011", ["prid_2011", "prid2011/prid_2011", "."])
     frames = _read_cameras(_camera_dirs(top / "multi_shot", ["cam_a", "cam_b"], "PRID-2011"))
@@ -279,13 +285,53 @@ def load_prid2011(
             SkippedDataWarning,
             stacklevel=2,
         )
-    splits, protocol = _dataset_splits("prid2011", top, pids, splits_file, num_splits, seed)
+    splits, protocol, how = _prid_splits(data_root(root), top, frames, pids, min_frames, splits_file, num_splits, seed)
     meta = {
         "protocol": f"persons in both cameras with >= {min_frames} frames each; {protocol}",
+        "splits": how,
         "left_out_one_camera": len(one_camera),
         "left_out_short": short,
     }
     return VideoReIDDataset("prid2011", _tracklets(frames, pids, "prid2011"), splits, root=top, meta=meta)
+
+
+def _prid_splits(
+    base: Path,
+    top: Path,
+    frames: dict[int, dict[int, list[Path]]],
+    pids: list[int],
+    min_frames: int,
+    splits_file: PathLike | None,
+    num_splits: int,
+    seed: int,
+) -> tuple[list[Split], str, str]:
+    """(splits, protocol, which splits) of PRID-2011: ``splits_file``, else the official .mat when it fits
+    the persons kept, else seeded random splits (with a warning when the .mat is there but does not fit)."""
+    from scipy.io import whosmat
+
+    name = "train_test_splits_prid.mat"
+    folders = dict.fromkeys((base, top.parent, base / "iLIDS-VID", base / "i-LIDS-VID"))  # where iLIDS-VID unpacks
+    mat = next((m for m in (d / "train-test people splits" / name for d in folders) if m.is_file()), None)
+    if splits_file is None and mat is not None:
+        try:
+            shapes = {n: shape for n, shape, _ in whosmat(str(mat))}
+        except Exception:  # a corrupt file: _ilidsvid_splits reads it and explains the error
+            shapes = {}
+        width = shapes.get("ls_set", (0, len(pids)))[-1]  # no ls_set: _ilidsvid_splits explains that too
+        if width == len(pids):
+            return _ilidsvid_splits(mat, pids), f"official splits (ls_set in {mat})", f"official ({name})"
+        shortest = [min(len(frames[0][p]), len(frames[1][p])) for p in set(frames[0]) & set(frames[1])]
+        fits = [m for m in range(1, max(shortest) + 1) if sum(n >= m for n in shortest) == width]
+        hint = ""
+        if fits:
+            hint = f" min_frames={fits[0]}" + (f" to {fits[-1]}" if len(fits) > 1 else "") + f" keeps {width} persons."
+        warnings.warn(
+            f"PRID-2011: the official splits {mat} divide {width} persons, but min_frames={min_frames} keeps "
+            f"{len(pids)}; using {num_splits} random half/half splits (seed {seed}) instead.{hint}",
+            stacklevel=3,
+        )
+    splits, protocol = _dataset_splits("prid2011", top, pids, splits_file, num_splits, seed)
+    return splits, protocol, f"from {splits_file}" if splits_file is not None else f"seeded random (seed {seed})"
 
 
 def load_sduvid(
@@ -392,12 +438,13 @@ LOADERS = {
     "ilidsvid": load_ilidsvid,
     "prid2011": load_prid2011,
     "sduvid": load_sduvid,
+    "mars": load_mars,
     "folder": load_folder,
 }
 
 
 def load_dataset(name: str, root: PathLike | None = None, **kw) -> VideoReIDDataset:
-    """Load a dataset by name: ``"synthetic" | "ilidsvid" | "prid2011" | "sduvid" | "folder"``.
+    """Load a dataset by name: ``"synthetic" | "ilidsvid" | "prid2011" | "sduvid" | "mars" | "folder"``.
 
     ``root`` is the folder holding the real data (default ``$REIDLIB_DATA`` or ``~/reid-data``);
     the synthetic benchmark needs none. Other keywords go to the loader, e.g.

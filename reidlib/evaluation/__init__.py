@@ -1,4 +1,5 @@
-"""Evaluation (chapter 9): features of whole videos, CMC, mAP, and the protocol of one split.
+"""Evaluation (chapter 9): features of whole videos, CMC, mAP (camera-aware for MARS), the protocol
+of one split, and k-reciprocal re-ranking (chapter 13).
 
 Training a fresh model on each of the ten splits (the paper's protocol) is an experiment:
 :func:`reidlib.experiments.evaluate_splits`.
@@ -8,6 +9,7 @@ from .attention import attention_visibility
 from .features import extract_features, sequence_feature
 from .metrics import cmc, distance_matrix, first_match_rank, mean_average_precision, rank_metrics
 from .protocol import METRICS, RANKS, evaluate, evaluate_tracklets, format_table, summarize
+from .reranking import rerank
 
 __all__ = [
     "cmc",
@@ -15,6 +17,7 @@ __all__ = [
     "first_match_rank",
     "mean_average_precision",
     "rank_metrics",
+    "rerank",
     "extract_features",
     "sequence_feature",
     "attention_visibility",

@@ -26,11 +26,13 @@ def evaluate(
     chunk: int = 128,
     progress: bool = False,
     details: bool = False,
+    camera_aware: bool = True,
 ) -> dict:
     """Rank-1/5/10/20 and mAP (%) of ``model`` on split ``split``'s query vs gallery.
 
     For cross-dataset testing pass the *other* dataset: the model is only tested on
-    its split's test persons. See :func:`evaluate_tracklets` for ``details``.
+    its split's test persons. See :func:`evaluate_tracklets` for ``details`` and
+    ``camera_aware``.
     """
     _, query, gallery = dataset.split(split)
     if not query or not gallery:
@@ -40,7 +42,15 @@ def evaluate(
             "persons)."
         )
     out = evaluate_tracklets(
-        model, query, gallery, data=data, flip=flip, chunk=chunk, progress=progress, details=details
+        model,
+        query,
+        gallery,
+        data=data,
+        flip=flip,
+        chunk=chunk,
+        progress=progress,
+        details=details,
+        camera_aware=camera_aware,
     )
     return {**out, "dataset": dataset.name, "split": int(split)}
 
@@ -55,25 +65,34 @@ def evaluate_tracklets(
     chunk: int = 128,
     progress: bool = False,
     details: bool = False,
+    camera_aware: bool = True,
 ) -> dict:
     """Rank-1/5/10/20, mAP and the CMC curve (%) of ``model`` on query vs gallery tracklets.
 
-    ``details=True`` adds the features (``query_features`` (Q, D), ``gallery_features``
-    (G, D)), attention scores (lists of (T,) tensors or None), ``distmat`` (Q, G), the
-    tracklets and each query's ``ranks`` (Q,).
+    ``camera_aware`` passes each tracklet's ``camid`` to :func:`~reidlib.evaluation.rank_metrics`:
+    a query ignores the gallery sequences of its person from its own camera (the MARS
+    protocol; with query and gallery cameras disjoint, as in the paper's datasets, nothing
+    changes). Queries without a right match are skipped with a warning: ``num_evaluated``
+    and ``num_skipped`` count them. ``details=True`` adds the features (``query_features``
+    (Q, D), ``gallery_features`` (G, D)), attention scores (lists of (T,) tensors or None),
+    ``distmat`` (Q, G), the tracklets and each query's ``ranks`` (Q,; 0 = skipped).
     """
     if not query or not gallery:
         raise ValueError(f"evaluation needs query and gallery tracklets; found {len(query)} and {len(gallery)}.")
     qf, qs = extract_features(model, query, data, chunk, flip, progress=progress, desc="query")
     gf, gs = extract_features(model, gallery, data, chunk, flip, progress=progress, desc="gallery")
     distmat = distance_matrix(qf, gf)
-    res = rank_metrics(distmat, [t.pid for t in query], [t.pid for t in gallery], max_rank=max(RANKS))
+    cams = ([t.camid for t in query], [t.camid for t in gallery]) if camera_aware else (None, None)
+    res = rank_metrics(distmat, [t.pid for t in query], [t.pid for t in gallery], *cams, max_rank=max(RANKS))
     out = {f"rank{r}": 100.0 * float(res["cmc"][r - 1]) for r in RANKS}
     out.update(
         mAP=100.0 * res["mAP"],
         cmc=[100.0 * float(c) for c in res["cmc"]],
         num_query=len(query),
         num_gallery=len(gallery),
+        num_evaluated=res["num_evaluated"],
+        num_skipped=res["num_skipped"],
+        camera_aware=camera_aware,
     )
     if details:
         out.update(

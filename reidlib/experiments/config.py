@@ -60,20 +60,30 @@ class ModelConfig:
         feature_dim: D, the size of each frame's and the video's feature.
         dropout: Dropout of the frame CNN before its linear layer.
         head_options: Options of the head, e.g. {"windows": [5, 3], "activation": "softmax"}.
+        backbone: The frame CNN: paper (McLaughlin et al.'s, as the paper) or resnet18 (chapter 13).
+        backbone_options: Options of the backbone, e.g. {"width": 16} for the ResNet.
     """
 
     head: str = "combined"
     feature_dim: int = 128
     dropout: float = 0.6
     head_options: dict = field(default_factory=dict)
+    backbone: str = "paper"
+    backbone_options: dict = field(default_factory=dict)
 
     def arguments(self, use_flow: bool) -> dict:
         """The keyword arguments of ``VideoReIDNet(num_classes, **...)``."""
+        backbone = (
+            {}
+            if self.backbone == "paper" and not self.backbone_options
+            else dict(backbone=self.backbone, backbone_kw=dict(self.backbone_options))
+        )
         return dict(
             head=self.head,
             in_channels=channels(use_flow),
             feature_dim=self.feature_dim,
             dropout=self.dropout,
+            **backbone,
             **self.head_options,
         )
 

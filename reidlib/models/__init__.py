@@ -1,14 +1,20 @@
-"""Models (chapters 4-6): the frame CNN, the 1-D FCN temporal attention, pooling heads, the full network."""
+"""Models (chapters 4-6): the frame CNN, the 1-D FCN temporal attention, pooling heads, the full network;
+a ResNet-18 frame backbone (chapter 13)."""
 
 from .fcn import FCNTemporalAttention, TemporalConv, Upsample1d, init_interpolation_, interp_kernel
 from .frame_cnn import FrameCNN
 from .masks import check_mask, check_sequence, mask_from_lengths, masked_activation, pad_sequences, sequence_lengths
-from .net import VideoReIDNet, count_macs, model_device
+from .net import BACKBONES, VideoReIDNet, count_macs, model_device
 from .pooling import HEADS, AttentionPool, CombinedPool, MaxPool, MeanPool, OraclePool, make_head
+from .resnet import RESNET18_URL, BasicBlock, ResNet18Frames, load_imagenet_weights
 from .rnn import RCNPool, RNNTemporalAttention
 
 __all__ = [
     "FrameCNN",
+    "ResNet18Frames",
+    "BasicBlock",
+    "load_imagenet_weights",
+    "RESNET18_URL",
     "FCNTemporalAttention",
     "TemporalConv",
     "Upsample1d",
@@ -24,6 +30,7 @@ __all__ = [
     "HEADS",
     "make_head",
     "VideoReIDNet",
+    "BACKBONES",
     "count_macs",
     "model_device",
     "check_sequence",

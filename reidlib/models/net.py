@@ -10,6 +10,9 @@ from ..preprocess import CROP_SIZE
 from .frame_cnn import FrameCNN
 from .masks import check_mask
 from .pooling import make_head
+from .resnet import ResNet18Frames
+
+BACKBONES = {"paper": FrameCNN, "resnet18": ResNet18Frames}
 
 
 class VideoReIDNet(nn.Module):
@@ -25,6 +28,9 @@ class VideoReIDNet(nn.Module):
         in_channels: 5 (YUV + flow) or 3 (YUV only).
         feature_dim: D (128).
         dropout: dropout of the frame CNN (0.6).
+        backbone: the frame CNN: ``"paper"`` (:class:`FrameCNN`, McLaughlin et al.'s) or ``"resnet18"``
+            (:class:`~reidlib.models.resnet.ResNet18Frames`).
+        backbone_kw: more options of the backbone (e.g. ``{"width": 16}`` for the ResNet).
         **head_kw: options of the head.
     """
 
@@ -35,13 +41,18 @@ class VideoReIDNet(nn.Module):
         in_channels: int = 5,
         feature_dim: int = 128,
         dropout: float = 0.6,
+        backbone: str = "paper",
+        backbone_kw: dict | None = None,
         **head_kw,
     ):
         super().__init__()
         if num_classes < 1:
             raise ValueError(f"num_classes must be >= 1 (the number of training identities); found {num_classes}.")
+        if backbone not in BACKBONES:
+            raise ValueError(f"Unknown backbone {backbone!r}; choose one of {', '.join(BACKBONES)}.")
         self.head_name, self.head_kw = head, dict(head_kw)  # head_kw: saved with checkpoints (model_config)
-        self.cnn = FrameCNN(in_channels, feature_dim, dropout)
+        self.backbone, self.backbone_kw = backbone, dict(backbone_kw or {})  # also saved when not the default
+        self.cnn = BACKBONES[backbone](in_channels, feature_dim, dropout, **self.backbone_kw)
         self.head = make_head(head, feature_dim, **head_kw)
         self.classifier = nn.Linear(feature_dim, num_classes)
 

@@ -1,4 +1,5 @@
-"""Training (chapter 8): Siamese pairs, the paper's schedules, the training loop and checkpoints.
+"""Training (chapter 8): Siamese pairs, the paper's schedules, the training loop and checkpoints;
+PK batches for the batch-hard triplet loss (chapter 13).
 
 Experiments (seed, build, train, evaluate) and the shipped weights are one layer up:
 :mod:`reidlib.experiments`.
@@ -18,11 +19,14 @@ from .checkpoint import (
 from .config import SCHEDULES, TrainConfig, schedule
 from .loop import CHECKPOINT, HISTORY, new_history, train
 from .pairs import Pair, PairSampler
+from .pk import PKBatch, PKSampler
 
 __all__ = [
     "Pair",
     "PairSampler",
     "SCHEDULES",
+    "PKBatch",
+    "PKSampler",
     "TrainConfig",
     "schedule",
     "train",
