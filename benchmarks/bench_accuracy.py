@@ -1,175 +1,276 @@
-"""Accuracy of the temporal heads on the synthetic benchmark, with and without occlusions.
+"""The ablation of the temporal heads: every method of reidlib.experiments.ablation.METHODS, one budget.
 
-Every method gets the same budget (data, training preset, epochs, splits); the table
-gives rank-1/5/10/20 and mAP as mean ± std over the splits, and, for heads with
-attention, the Spearman correlation of the per-frame scores with the true visibility
-of the person (within each test tracklet whose visibility varies, averaged), after
-training and, for reference, of the same model untrained.
+Each method is trained on each split of the degraded synthetic benchmark (``--data``) and of
+its clean counterpart (``<data>_clean``: the same persons and cameras, no occluder, distractor
+or detection failure), with the same schedule, from weights seeded by the split, and tested on
+the split's test persons (whole videos). Besides CMC and mAP, every run with attention scores
+records Spearman(score, true visibility) within each degraded test video, trained and untrained.
 
-Recorded in benchmarks/RESULTS.md:
-  .venv/bin/python benchmarks/bench_accuracy.py --data quick --epochs 8 --splits 0 1 2
-      (a CPU-sized budget, ~7 min on a 2-core CPU; too few test persons to rank the methods)
-  .venv/bin/python benchmarks/bench_accuracy.py --data small --device cpu
-      (the preset of the shipped weights on 80 persons: 36 min on that CPU as 2 processes)
-  python benchmarks/bench_accuracy.py --data standard --device cuda
-      (the budget of the shipped weights: 20 epochs on 300 persons; about 4 h on that CPU, at the
-      ~8 min per run of `make weights`, and 4 min on one H100 running the 30 runs as parallel
-      processes: benchmarks/gpu_run.sh)
-  ... --data standard --device cuda --occlusions 0.5 --epochs 60 --milestones 45
-Finished runs are kept in --work (default runs/bench_accuracy) and reused, so an
-interrupted benchmark continues where it stopped; --report prints the finished runs only.
+  .venv/bin/python benchmarks/bench_accuracy.py --data small --jobs 2
+      (the table on a 2-core CPU: 66 runs of about 2 minutes, two at a time)
+  python benchmarks/bench_accuracy.py --data standard --device cuda --jobs 24
+      (the budget of the shipped weights, on a GPU: benchmarks/gpu_run.sh)
+  .venv/bin/python benchmarks/bench_accuracy.py --data small --report
+      (no training: the results file and the RESULTS.md section from the runs already finished)
+
+Every run is kept in --work (default runs/bench_accuracy) and reused, so an interrupted benchmark
+continues where it stopped. The results go to reidlib/results/accuracy.json (--out), which the
+chapters read (reidlib.experiments.ablation), and to the section of benchmarks/RESULTS.md between
+its "bench_accuracy" markers.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
+import os
+import re
+import shlex
+import subprocess
+import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import torch
 
 import reidlib
-from reidlib.data import load_dataset
-from reidlib.evaluation import METRICS, attention_visibility, evaluate, summarize
-from reidlib.models import VideoReIDNet
-from reidlib.preprocess import cache_root, preprocess_dataset
-from reidlib.training import get_config, train
+from reidlib.data import PRESETS
+from reidlib.evaluation import attention_visibility, evaluate
+from reidlib.experiments import (
+    DataConfig,
+    ExperimentConfig,
+    ablation,
+    initial_model,
+    load_data,
+    run_split,
+    schedule,
+    spread,
+)
+from reidlib.experiments.shipped import device_name
 
-# name -> (head, head options)
-METHODS = {
-    "mean pooling": ("mean", {}),
-    "RNN attention (LSTM scores + mean)": ("rnn_attention", {}),
-    "FCN attention, sigmoid (Eq. 2)": ("attention", {}),
-    "FCN attention, softmax": ("attention", {"activation": "softmax"}),
-    "FCN attention + mean (the paper)": ("combined", {}),
-}
+CONDITIONS = {"degraded": "{data}", "clean": "{data}_clean"}
+RESULTS_MD = Path(__file__).with_name("RESULTS.md")
+MARK = "<!-- bench_accuracy: {} -->"
 
 
-def run_one(
-    ds, data, head: str, head_kw: dict, split: int, cfg, work: Path, device, train_missing: bool = True
-) -> dict | None:
-    """Train one model on ``split`` (resumed/reused from ``work``) and evaluate it -> result dict.
+def experiment(args, condition: str, method: str) -> ExperimentConfig:
+    m = ablation.METHODS[method]
+    data = DataConfig(preset=CONDITIONS[condition].format(data=args.data), use_flow=m.use_flow)
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("milestones", args.milestones)) if v is not None}
+    return ExperimentConfig(data=data, model=m.model, train=schedule(args.schedule, val_every=0, **overrides))
 
-    With ``train_missing=False`` a run not finished yet gives None instead of training it.
-    """
-    done = work / "result.json"
+
+def run_dir(args, condition: str, method: str, split: int) -> Path:
+    cfg = experiment(args, condition, method).train
+    tag = f"{args.data}-{args.schedule}-{cfg.epochs}ep"
+    return Path(args.work) / tag / condition / method / f"split{split}"
+
+
+def spearman(res: dict) -> float | None:
+    """Mean within-video Spearman(score, visibility) over the test videos whose visibility varies."""
+    if res["query_scores"][0] is None:
+        return None
+    rho = attention_visibility(res["query_scores"] + res["gallery_scores"], res["query"] + res["gallery"])
+    return rho["per_tracklet"]
+
+
+def run_one(args, condition: str, method: str, split: int) -> dict:
+    """Train and test one (condition, method, split), or read it back when it is done."""
+    out = run_dir(args, condition, method, split)
+    done = out / "result.json"
     if done.exists():
         return json.loads(done.read_text())
-    if not train_missing:
-        return None
-    torch.manual_seed(cfg.seed * 1000 + split)
-    model = VideoReIDNet(len(ds.splits[split]["train"]), head=head, **head_kw).to(device)
-    init = _spearman(evaluate(model, ds, split, data=data, details=True))  # the untrained model, for reference
+    config = experiment(args, condition, method)
+    data = load_data(config.data, progress=False)
+    device = torch.device(args.device) if args.device else reidlib.device()
+    untrained = initial_model(config, data.dataset, split).to(device)
+    rho0 = spearman(evaluate(untrained, data.dataset, split, data=data.prepared, details=True))
     t0 = time.perf_counter()
-    train(model, ds, split, cfg, data=data, out_dir=work, resume=True, progress=False)
-    seconds = time.perf_counter() - t0
-    r = evaluate(model, ds, split, data=data, details=True)
-    out = {m: r[m] for m in METRICS}
-    out["seconds"] = seconds
-    if init is not None:
-        out.update(spearman=_spearman(r), spearman_init=init)
-    done.write_text(json.dumps(out))
-    return out
+    res = run_split(config, split, out_dir=out, resume=True, device=device, progress=False, data=data, details=True)
+    result = {m: res[m] for m in ablation.METRICS}
+    result.update(
+        split=split,
+        seconds=round(time.perf_counter() - t0, 1),
+        spearman=spearman(res),
+        spearman_untrained=rho0,
+        final_loss=res["final_loss"],
+    )
+    done.write_text(json.dumps(result))
+    return result
 
 
-def _spearman(r: dict) -> float | None:
-    """Mean within-tracklet Spearman(attention, visibility) over the occluded test tracklets; None without scores."""
-    if r["query_scores"][0] is None:
-        return None
-    return attention_visibility(r["query_scores"] + r["gallery_scores"], r["query"] + r["gallery"])["per_tracklet"]
+def prepare(args) -> None:
+    """Render and preprocess each condition's data once (the runs then only read it)."""
+    for condition in args.conditions:
+        for use_flow in sorted({ablation.METHODS[m].use_flow for m in args.methods}):
+            cfg = replace(experiment(args, condition, args.methods[0]).data, use_flow=use_flow)
+            load_data(cfg, progress=False)
 
 
-def _cell(values: list) -> str:
-    values = [v for v in values if v is not None and np.isfinite(v)]
-    if not values:
-        return "n/a"
-    return f"{np.mean(values):+.2f} ± {np.std(values, ddof=1) if len(values) > 1 else 0:.2f}"
+def run_all(args) -> None:
+    """Every missing run as its own process (``--jobs`` at a time, one torch thread each)."""
+    jobs = [
+        (c, m, s)
+        for c in args.conditions
+        for m in args.methods
+        for s in args.splits
+        if not (run_dir(args, c, m, s) / "result.json").exists()
+    ]
+    print(f"{len(jobs)} runs to train, {args.jobs} at a time", flush=True)
+    if not jobs:
+        return
+    prepare(args)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    Path(args.work).mkdir(parents=True, exist_ok=True)
+
+    def launch(job, slot):
+        c, m, s = job
+        cmd = [sys.executable, __file__, "--one", c, m, str(s), *_shared(args)]
+        log = open(Path(args.work) / f"{c}-{m}-split{s}.log", "w")  # noqa: SIM115 (the child writes it)
+        return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    codes = spread(jobs, [str(i) for i in range(args.jobs)], launch, poll_s=2.0)
+    failed = [j for j, code in codes.items() if code != 0]
+    if failed:
+        raise SystemExit(f"{len(failed)} run(s) failed, e.g. {failed[:3]}; see their logs in {args.work}.")
+
+
+def _shared(args) -> list[str]:
+    words = ["--data", args.data, "--schedule", args.schedule, "--work", args.work]
+    words += ["--device", args.device] if args.device else []
+    words += ["--epochs", str(args.epochs)] if args.epochs is not None else []
+    words += ["--milestones", *map(str, args.milestones)] if args.milestones is not None else []
+    return words
+
+
+def data_facts(args, condition: str) -> dict:
+    """What the condition's test videos hold: persons, frames, how many show less than half of the person."""
+    preset = CONDITIONS[condition].format(data=args.data)
+    data = load_data(DataConfig(preset=preset), progress=False)
+    ds = data.dataset
+    facts = dict(preset=preset, persons=len(ds.pids), test_persons=len(ds.splits[0]["test"]))
+    vis = [t.visibility for t in ds.tracklets if t.visibility is not None]
+    frames = sum(len(v) for v in vis)
+    facts.update(frames=frames, share_visibility_below_half=sum(float((v < 0.5).sum()) for v in vis) / frames)
+    return facts
+
+
+def report(args) -> dict:
+    """Collect the finished runs into the results file and the RESULTS.md section."""
+    cfg = experiment(args, "degraded", ablation.BASELINE)
+    facts = data_facts(args, "degraded")
+    results = {
+        "command": "python benchmarks/bench_accuracy.py " + shlex.join(sys.argv[1:]),
+        "machine": args.machine or device_name(torch.device(args.device or reidlib.device())),
+        "date": time.strftime("%Y-%m-%d"),
+        "torch": torch.__version__,
+        "splits": list(args.splits),
+        "budget": {
+            "data": args.data,
+            "schedule": args.schedule,
+            "epochs": cfg.train.epochs,
+            "batch_size": cfg.train.batch_size,
+            "lr": cfg.train.lr,
+            "persons": facts["persons"],
+            "test_persons": facts["test_persons"],
+        },
+        "conditions": {},
+    }
+    for condition in args.conditions:
+        methods = {}
+        for m in args.methods:
+            done = [run_dir(args, condition, m, s) / "result.json" for s in args.splits]
+            if all(d.exists() for d in done):
+                methods[m] = {"label": ablation.METHODS[m].label, "splits": [json.loads(d.read_text()) for d in done]}
+        results["conditions"][condition] = {**data_facts(args, condition), "methods": methods}
+    ablation.summarize(results)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1))
+    section = results_section(results)
+    print(section)
+    write_section(section)
+    print(f"\nresults: {out}; RESULTS.md section updated")
+    return results
+
+
+def results_section(results: dict) -> str:
+    """The RESULTS.md section, made from the results file."""
+    lines = [
+        "## The ablation of the temporal heads (bench_accuracy.py)",
+        "",
+        f"Machine: {results['machine']}, torch {results['torch']}, {results['date']}. "
+        f"Command: `{results['command']}`. Results file: `reidlib/results/accuracy.json` "
+        "(the chapters read it; `reidlib.experiments.ablation`).",
+        "",
+        f"Budget, the same for every method: {ablation.where(results)}. Rank-1, rank-5 and mAP are "
+        'mean ± std over the splits; "vs mean" is the paired rank-1 difference to mean pooling (mean ± '
+        'standard error over the splits); "gap closed" is (method − mean) / (oracle − mean); Spearman is '
+        "the within-video rank correlation of the attention scores with the true visibility, averaged over "
+        "the degraded test videos, trained and untrained.",
+        "",
+    ]
+    for condition, cond in results["conditions"].items():
+        if not cond["methods"]:
+            continue
+        lines += [
+            f"**{condition}** (`{cond['preset']}`: {100 * cond['share_visibility_below_half']:.1f}% of frames show "
+            "less than half of the person)",
+            "",
+            ablation.markdown(ablation.table(results, condition)),
+            "",
+        ]
+    if ablation.PAPER in results["conditions"]["degraded"]["methods"]:
+        lines += [
+            "Verdict (computed from the file by `reidlib.experiments.ablation.verdict`): " + ablation.verdict(results),
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def write_section(section: str) -> None:
+    text = RESULTS_MD.read_text()
+    begin, end = MARK.format("begin"), MARK.format("end")
+    block = f"{begin}\n{section}\n{end}"
+    if begin in text:
+        text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    RESULTS_MD.write_text(text)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default="standard", help="synthetic size preset (tiny, quick, small, standard)")
     ap.add_argument(
-        "--occlusions",
-        nargs="+",
-        type=float,
-        default=[0.5, 0.0],
-        help="shares of occluded tracklets to test (default: 0.5 and 0)",
+        "--data",
+        default="small",
+        choices=[p for p in PRESETS if not p.endswith("_clean")],
+        help="synthetic size (its degraded preset and <size>_clean)",
     )
     ap.add_argument("--splits", nargs="+", type=int, default=[0, 1, 2])
-    ap.add_argument("--preset", default="synthetic", help="training preset (default: synthetic)")
-    ap.add_argument("--epochs", type=int, help="override the preset's epochs")
-    ap.add_argument("--milestones", nargs="*", type=int, help="override the preset's milestones (epochs)")
-    ap.add_argument(
-        "--report", action="store_true", help="train nothing: print the table of the runs already finished in --work"
-    )
-    ap.add_argument("--methods", nargs="+", default=list(METHODS), help="subset of the method names")
-    ap.add_argument("--work", default="runs/bench_accuracy")
+    ap.add_argument("--methods", nargs="+", default=list(ablation.METHODS), choices=list(ablation.METHODS))
+    ap.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=list(CONDITIONS))
+    ap.add_argument("--schedule", default="short", help="training schedule (default: short, the shipped weights')")
+    ap.add_argument("--epochs", type=int, help="override the schedule's epochs")
+    ap.add_argument("--milestones", nargs="*", type=int, help="override the schedule's milestones (epochs)")
+    ap.add_argument("--jobs", type=int, default=2, help="training processes at a time")
     ap.add_argument("--device", default=None)
+    ap.add_argument("--machine", default=None, help="the machine, in words, for the results file")
+    ap.add_argument("--work", default="runs/bench_accuracy")
+    ap.add_argument("--out", default=str(ablation.ACCURACY))
+    ap.add_argument("--report", action="store_true", help="train nothing: collect the finished runs")
+    ap.add_argument("--one", nargs=3, metavar=("CONDITION", "METHOD", "SPLIT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
-    overrides = {k: v for k, v in (("epochs", args.epochs), ("milestones", args.milestones)) if v is not None}
-    cfg = get_config(args.preset, **overrides)
-    device = torch.device(args.device) if args.device else reidlib.device()
-
-    key = hashlib.sha1(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:8]  # runs of these settings
-    t_start = time.perf_counter()
-    tables = {}
-    for occ in args.occlusions:
-        ds = load_dataset("synthetic", preset=args.data, seed=0, occlusion=occ, cache_dir=cache_root(kind="synthetic"))
-        data = preprocess_dataset(ds, progress=False)
-        rows = {}
-        for name in args.methods:
-            head, kw = METHODS[name]
-            tag = f"{args.data}-occ{occ:g}-{args.preset}-{key}/{head}{'-' + kw['activation'] if kw else ''}"
-            results = [
-                run_one(
-                    ds,
-                    data,
-                    head,
-                    kw,
-                    s,
-                    cfg,
-                    Path(args.work) / tag / f"split{s}",
-                    device,
-                    train_missing=not args.report,
-                )
-                for s in args.splits
-            ]
-            results = [r for r in results if r is not None]
-            if not results:
-                continue
-            rows[name] = (summarize(results), results)
-            print(
-                f"  done: occlusion {occ:g}, {name}: rank-1 {rows[name][0]['mean']['rank1']:.1f} "
-                f"({len(results)} of {len(args.splits)} splits)",
-                flush=True,
-            )
-        tables[occ] = rows
-
-    print(
-        f"\nSynthetic `{args.data}` data (seed 0), training preset `{args.preset}` ({cfg.epochs} epochs, lr "
-        f"{cfg.lr:g}, batch {cfg.batch_size} pairs, milestones {list(cfg.milestones)}), splits {args.splits}; "
-        f"mean ± std (ddof=1) over the splits; {torch.get_num_threads()} torch threads on {device}; "
-        f"total {time.perf_counter() - t_start:.0f} s.\n"
-    )
-    for occ, rows in tables.items():
-        print(f"Occluded tracklets: {occ:.0%}\n")
-        print(
-            "| method | R1 | R5 | R10 | R20 | mAP | Spearman(attention, visibility) trained | untrained "
-            "| train s/run |" + (" splits |" if args.report else "")
-        )
-        print("|---|---|---|---|---|---|---|---|---|" + ("---|" if args.report else ""))
-        for name, (s, results) in rows.items():
-            cells = [f"{s['mean'][m]:.1f} ± {s['std'][m]:.1f}" for m in METRICS]
-            rho = _cell([r.get("spearman") for r in results])
-            rho0 = _cell([r.get("spearman_init") for r in results])
-            secs = np.mean([r["seconds"] for r in results])
-            done = f" {len(results)} of {len(args.splits)} |" if args.report else ""
-            print(f"| {name} | " + " | ".join(cells) + f" | {rho} | {rho0} | {secs:.0f} |" + done)
-        print()
+    if args.one:
+        torch.set_num_threads(1)
+        c, m, s = args.one
+        r = run_one(args, c, m, int(s))
+        print(f"{c} {m} split {s}: rank-1 {r['rank1']:.1f}, mAP {r['mAP']:.1f}, {r['seconds']:.0f} s")
+        return
+    if not args.report:
+        run_all(args)
+    report(args)
 
 
 if __name__ == "__main__":
