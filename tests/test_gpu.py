@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from reidlib.evaluation import extract_features
+from reidlib.evaluation import evaluate, extract_features
 from reidlib.models import VideoReIDNet
 from reidlib.training import load_model, train
 from reidlib.training.loop import CHECKPOINT
@@ -33,7 +33,7 @@ def test_training_on_cuda_lowers_the_loss_and_saves_a_checkpoint_a_cpu_loads(tin
         model,
         ds,
         0,
-        "quick",
+        "demo",
         data=data,
         out_dir=tmp_path,
         progress=False,
@@ -42,6 +42,7 @@ def test_training_on_cuda_lowers_the_loss_and_saves_a_checkpoint_a_cpu_loads(tin
         window=8,
         amp=amp,
         val_every=1,
+        validate=lambda m: evaluate(m, ds, 0, data=data)["rank1"],
     )
     assert all(math.isfinite(v) for v in history["loss"]) and len(history["val_rank1"]) == 3
     assert next(model.parameters()).device.type == CUDA.type  # training leaves the model where it was
@@ -74,3 +75,29 @@ def test_long_sequence_in_chunks_equals_one_pass_on_cuda(tiny):
     whole, _ = extract_features(model, tracklets, data, chunk=10_000)
     chunked, _ = extract_features(model, tracklets, data, chunk=3)
     torch.testing.assert_close(chunked, whole, rtol=1e-4, atol=1e-5)
+
+
+def test_a_compiled_step_reaches_the_weights_of_eager_training(tiny):
+    """compile=True (CUDA graphs via torch.compile's reduce-overhead mode) trains like eager: after k
+    steps the weights agree within float tolerance (no dropout, so both runs do the same arithmetic)."""
+    ds, data = tiny
+    runs = {}
+    for compiled in (False, True):
+        torch.manual_seed(0)
+        model = VideoReIDNet(len(ds.splits[0]["train"]), dropout=0.0).to(CUDA)
+        train(
+            model,
+            ds,
+            0,
+            "demo",
+            data=data,
+            progress=False,
+            epochs=3,
+            batch_size=4,
+            window=8,
+            val_every=0,
+            compile=compiled,
+        )
+        runs[compiled] = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    for k, v in runs[False].items():
+        torch.testing.assert_close(runs[True][k], v, rtol=1e-3, atol=1e-4, msg=k)

@@ -32,6 +32,10 @@ class TrainConfig:
             first epoch's (a diverged run); None: off. Non-finite losses and weights always stop it.
         amp: Automatic mixed precision (CUDA only).
         workers: DataLoader worker processes that prepare the batches (0: in the training process).
+        compile: Run the Siamese forward pass and its backward through torch.compile; on CUDA in mode
+            "reduce-overhead", which captures them in CUDA graphs and so removes the launch cost of the
+            many small kernels of a step (a batch shape compiles once; the first steps are slow). On a CPU
+            it only costs compile time. Test-time feature extraction (videos of any length) stays eager.
     """
 
     epochs: int = 1400
@@ -53,6 +57,7 @@ class TrainConfig:
     diverge_factor: float | None = 100.0
     amp: bool = False
     workers: int = 0
+    compile: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "milestones", tuple(int(m) for m in self.milestones))
@@ -94,7 +99,7 @@ class TrainConfig:
 
 
 # Fields that only say how a run is watched or fed, not what it computes: they may change on resume.
-RUNTIME_FIELDS = ("epochs", "val_every", "save_every", "log_every", "workers")
+RUNTIME_FIELDS = ("epochs", "val_every", "save_every", "log_every", "workers", "compile")
 
 _PAPER = dict(lr=1e-4, epochs=1400, momentum=0.9, batch_size=1)
 

@@ -99,6 +99,7 @@ def _batches(batches: list[list[Pair]], data, device: torch.device, cfg: TrainCo
         batch_size=None,
         num_workers=cfg.workers,
         pin_memory=device.type == "cuda",
+        generator=torch.Generator(),  # its own seed: the global generator (dropout's) is not touched
     )
     for x, mask, same, labels, v in loader:
         move = dict(device=device, non_blocking=True)
@@ -233,6 +234,8 @@ def train(
     net = distributed.SiameseForward(model)
     if world_size > 1:  # built after any resume: DDP starts from rank 0's weights
         net = nn.parallel.DistributedDataParallel(net, device_ids=[dev.index] if dev.type == "cuda" else None)
+    if cfg.compile:  # CUDA graphs on a GPU (the step's shapes are fixed: window and batch size)
+        net = torch.compile(net, mode="reduce-overhead" if dev.type == "cuda" else "default")
 
     def save(epoch: int) -> None:
         if out is not None and main:
@@ -267,6 +270,8 @@ def train(
         logged = sums.clone()
         batches = _batches(local, data, dev, cfg, with_visibility)
         for step, (x, mask, same, labels, vis) in enumerate(batches):
+            if cfg.compile and dev.type == "cuda":
+                torch.compiler.cudagraph_mark_step_begin()  # the last step's graph outputs may be reused
             with torch.autocast(dev.type, enabled=cfg.amp):
                 f, logits = net(x, mask, vis)  # (2b, D), (2b, classes)
                 h = len(x) // 2  # branch 1: rows [0, h), branch 2: rows [h, 2h)
