@@ -45,9 +45,7 @@ def check_normalised_pool(attention_pool) -> None:
     for seed in range(3):
         z, alpha, mask, lengths = _batch(seed)
         lam = torch.sigmoid(alpha)
-        want = torch.stack(
-            [(lam[b, :n, None] * z[b, :n]).sum(0) / lam[b, :n].sum() for b, n in enumerate(lengths)]
-        )
+        want = torch.stack([(lam[b, :n, None] * z[b, :n]).sum(0) / lam[b, :n].sum() for b, n in enumerate(lengths)])
         got = call("normalised_attention_pool", attention_pool, z.clone(), lam.clone(), mask.clone())
         _close("normalised_attention_pool", want, got)
 
@@ -79,7 +77,7 @@ def check_fcn(make_module, dim=16) -> None:
     with torch.no_grad():
         for n in (1, 2, 3, 7, 16, 33):
             s = _scores(module, torch.randn(2, n, dim, generator=g))
-            assert tuple(s.shape) == (2, n), f"scores for features (2, {n}, {dim}) should be (2, {n}), got {tuple(s.shape)}"
+            assert tuple(s.shape) == (2, n), f"scores for (2, {n}, {dim}) should be (2, {n}), got {tuple(s.shape)}"
             assert torch.isfinite(s).all() and s.min() >= 0 and s.max() <= 1, "scores must lie in [0, 1] (a sigmoid)"
         lengths = (21, 8)
         z = torch.randn(2, 21, dim, generator=g)

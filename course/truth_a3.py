@@ -62,8 +62,9 @@ def _cases():
 def check_cmc(cmc) -> None:
     for d, qp, gp, qc, gc, k in _cases():
         want = cmc_truth(d, qp, gp, qc, gc, k)
-        got = call("cmc", cmc, d.copy(), qp.copy(), gp.copy(), max_rank=k, query_camids=qc.copy(),
-                   gallery_camids=gc.copy())
+        got = call(
+            "cmc", cmc, d.copy(), qp.copy(), gp.copy(), max_rank=k, query_camids=qc.copy(), gallery_camids=gc.copy()
+        )
         got = np.asarray(got, dtype=float)
         assert got.shape == want.shape, f"cmc: expected shape {want.shape}, got {got.shape}"
         assert np.allclose(got, want, atol=1e-9), (
@@ -80,8 +81,15 @@ def check_cmc(cmc) -> None:
 def check_map(mean_average_precision) -> None:
     for d, qp, gp, qc, gc, _ in _cases():
         want = map_truth(d, qp, gp, qc, gc)
-        got = call("mean_average_precision", mean_average_precision, d.copy(), qp.copy(), gp.copy(),
-                   query_camids=qc.copy(), gallery_camids=gc.copy())
+        got = call(
+            "mean_average_precision",
+            mean_average_precision,
+            d.copy(),
+            qp.copy(),
+            gp.copy(),
+            query_camids=qc.copy(),
+            gallery_camids=gc.copy(),
+        )
         got = np.asarray(got, dtype=float)
         assert got.size == 1, f"mean_average_precision: expected one number, got shape {got.shape}"
         assert abs(float(got) - want) < 1e-9, (

@@ -145,9 +145,7 @@ def _with_colab_cells(nb, path: Path, root: Path):
     """``nb`` with its Colab link (after the title) and setup cell (the first code cell) made from _config.yml."""
     link = nbformat.v4.new_markdown_cell(f"{LINK_TEXT}({colab_url(path, root)})", id="colab-link")
     extras = "[course]" if "assignments" in Path(path).parts else ""  # the assignments run otter-grader
-    setup = nbformat.v4.new_code_cell(
-        setup_source(root, extras), id="colab-setup", metadata={"tags": ["remove-cell"]}
-    )
+    setup = nbformat.v4.new_code_cell(setup_source(root, extras), id="colab-setup", metadata={"tags": ["remove-cell"]})
     cells = [
         c
         for c in nb.cells

@@ -117,8 +117,8 @@ def check_mean_average_precision(mean_average_precision) -> bool:
 
 
 def _paired_truth(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    d = a - b
-    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
+    d = np.subtract(a, b)
+    return float(np.mean(d)), float(np.sqrt(np.var(d, ddof=1) / d.size))
 
 
 def check_paired_difference(paired_difference) -> bool:
