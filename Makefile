@@ -10,7 +10,7 @@ JOBS   ?= 2
 export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup sync lint book book-strict test test-unit test-notebooks test-browser bench weights assignments clean
+.PHONY: help setup sync lint book book-strict test test-unit test-notebooks test-browser bench weights assignments teacher grade clean
 
 help:
 	@echo "make book          build the HTML book (quick profile) -> _build/html/index.html"
@@ -18,7 +18,9 @@ help:
 	@echo "make sync          pair every notebook with its MyST text twin (the newer side wins)"
 	@echo "make lint          ruff (lint + format check) and the layering contract (import-linter)"
 	@echo "make test-browser  open every page of the built book in headless Chromium"
-	@echo "make assignments   student versions of book/assignments -> _build/assignments/student"
+	@echo "make assignments   course/ masters -> student notebooks in book/assignments + autograders (otter)"
+	@echo "make teacher       autograder zips, solutions and rubrics -> _build/teacher/ (not in the book)"
+	@echo "make grade SUBMISSIONS=dir   grade a folder of submissions -> dir/grades.csv"
 	@echo "make bench         run the benchmarks in benchmarks/"
 	@echo "make weights       train the shipped models into reidlib/weights/"
 	@echo "make clean         remove .venv, _build and caches"
@@ -29,7 +31,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@echo ">>> setup: creating $(VENV) and installing reidlib with the pinned versions in constraints.txt"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 is needed, found " + sys.version'
-	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[book,test,dev]"
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[book,test,dev,course]"
 	@touch $(STAMP)
 	@echo ">>> setup: done ($$(du -sh $(VENV) | cut -f1) in $(VENV))"
 
@@ -57,14 +59,14 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	@echo ">>> test: unit tests and every notebook under nbval (REIDLIB_PROFILE=quick, $(JOBS) workers)"
-	REIDLIB_PROFILE=quick OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests book \
+	REIDLIB_PROFILE=quick OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests book --ignore=book/assignments \
 		--nbval-lax --nbval-cell-timeout=600 -n $(JOBS) --dist loadscope -p no:cacheprovider
 
 test-unit: $(STAMP)
 	REIDLIB_PROFILE=quick $(BIN)/python -m pytest tests -n $(JOBS) -p no:cacheprovider
 
 test-notebooks: $(STAMP)
-	REIDLIB_PROFILE=quick OMP_NUM_THREADS=1 $(BIN)/python -m pytest book --nbval-lax \
+	REIDLIB_PROFILE=quick OMP_NUM_THREADS=1 $(BIN)/python -m pytest book --ignore=book/assignments --nbval-lax \
 		--nbval-cell-timeout=600 -n $(JOBS) --dist loadscope -p no:cacheprovider
 
 # Every page of the built book, opened offline in headless Chromium (Debian's chromium and
@@ -80,9 +82,20 @@ test-browser: $(STAMP)
 	REIDLIB_PROFILE=quick OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests/test_browser.py tests/test_links.py \
 		tests/test_colab.py -q -p no:cacheprovider
 
-# Student versions of the assignments (solutions become stubs), generated, never stored.
+# The course (otter-grader): masters in course/ -> student notebooks in book/assignments/ (committed:
+# the book and its Colab links show them) and the teacher's material in _build/teacher/ (autograder
+# zips, solution notebooks, rubrics), never under _build/html. Student notebooks are graded by
+# otter's local runner, in parallel, in the quick profile: one CSV row per student.
 assignments: $(STAMP)
-	$(BIN)/python tools/make_assignments.py book/assignments --out _build/assignments/student
+	$(BIN)/python tools/course.py build
+
+teacher: assignments
+
+SUBMISSIONS ?=
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder (one notebook or folder per student)"; exit 1; }
+	@test -d _build/teacher || $(MAKE) --no-print-directory teacher
+	$(BIN)/python tools/course.py grade $(SUBMISSIONS) --jobs $(JOBS)
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo ">>> bench: $$b"; $(BIN)/python $$b || exit 1; done

@@ -44,9 +44,10 @@ def test_split_persons_right_and_wrong(capsys):
 
     def not_random(pids, fraction, rng):
         persons = sorted(set(pids))
-        return persons[:6], persons[6:]
+        cut = round(fraction * len(persons))
+        return persons[:cut], persons[cut:]
 
-    with pytest.raises(CheckFailed, match="only 1 distinct splits in 30 seeds"):
+    with pytest.raises(CheckFailed, match="only 2 distinct splits in 400 seeds"):
         check_split_persons(not_random)
     with pytest.raises(CheckFailed, match="not implemented yet"):
         check_split_persons(stub)

@@ -110,16 +110,25 @@ def test_receptive_field_checks_both_sides(capsys):
 
 
 class OneConv(nn.Module):
-    """A small right answer: one temporal conv and a 1x1 score, masked; no pooling."""
+    """A small right answer: one temporal conv, max-pool 2, a 1x1 score, linear interpolation back to
+    N frames; the padding is zeroed at every level."""
 
     def __init__(self, d):
         super().__init__()
-        self.conv, self.score = nn.Conv1d(d, 8, 3, padding=1), nn.Conv1d(8, 1, 1)
+        self.conv, self.score = nn.Conv1d(d, 8, 5, padding=2), nn.Conv1d(8, 1, 1)
+
+    def coarse(self, z, mask):
+        n = z.shape[1]
+        m = mask[:, None].float()
+        x = F.relu(self.conv(z.transpose(1, 2) * m)) * m
+        x, m2 = F.max_pool1d(F.pad(x, (0, n % 2)), 2), F.max_pool1d(F.pad(m, (0, n % 2)), 2)
+        return self.score(x) * m2  # (B, 1, ceil(N / 2))
 
     def forward(self, z, mask=None):
         mask = torch.ones(z.shape[:2], dtype=torch.bool) if mask is None else mask
-        x = F.relu(self.conv((z * mask[..., None]).transpose(1, 2)))
-        return torch.sigmoid(self.score(x))[:, 0] * mask
+        c = self.coarse(z, mask)
+        up = F.interpolate(c, scale_factor=2, mode="linear", align_corners=False)[..., : z.shape[1]]
+        return torch.sigmoid(up)[:, 0] * mask
 
 
 def test_fcn_attention_right_answers_pass(capsys):
@@ -133,7 +142,7 @@ class NoMaskInside(OneConv):
     """Masks only the output: garbage in the padding leaks into the last real frames."""
 
     def forward(self, z, mask=None):
-        s = torch.sigmoid(self.score(F.relu(self.conv(z.transpose(1, 2)))))[:, 0]
+        s = super().forward(z)
         return s if mask is None else s * mask
 
 
@@ -150,12 +159,12 @@ class LinearOverTime(nn.Module):
 
 class NoSigmoid(OneConv):
     def forward(self, z, mask=None):
-        return self.score(F.relu(self.conv(z.transpose(1, 2))))[:, 0] * 10
+        return 10 * F.interpolate(self.coarse(z, torch.ones(z.shape[:2], dtype=torch.bool)), size=z.shape[1])[:, 0]
 
 
 class KeepsChannel(OneConv):
     def forward(self, z, mask=None):
-        return torch.sigmoid(self.score(F.relu(self.conv(z.transpose(1, 2)))))  # (B, 1, N)
+        return super().forward(z, mask)[:, None]  # (B, 1, N)
 
 
 class Unused(OneConv):

@@ -68,14 +68,16 @@ def colab_url(notebook: Path, root: Path = ROOT) -> str:
     return f"https://colab.research.google.com/github/{repo}/blob/{repository_branch(root)}/{rel}"
 
 
-def setup_source(root: Path = ROOT) -> str:
-    """The setup cell every notebook starts with: installs reidlib on Colab, no-op elsewhere."""
+def setup_source(root: Path = ROOT, extras: str = "") -> str:
+    """The setup cell every notebook starts with: installs reidlib on Colab, no-op elsewhere.
+
+    ``extras`` (e.g. ``"[course]"`` for the assignments, which need otter-grader) are installed too."""
     return (
         "# Setup: on Google Colab this installs reidlib from the book's repository;\n"
         "# anywhere else (a laptop, the book build, the tests) it does nothing.\n"
         "import sys\n\n"
         f'if "{SETUP_MARKER}" in sys.modules:\n'
-        f'    %pip install -q "reidlib @ git+{repository_url(root)}@{repository_branch(root)}"'
+        f'    %pip install -q "reidlib{extras} @ git+{repository_url(root)}@{repository_branch(root)}"'
     )
 
 
@@ -143,7 +145,8 @@ def book_notebooks(root: Path = ROOT) -> list[Path]:
 def _with_colab_cells(nb, path: Path, root: Path):
     """``nb`` with its Colab link (after the title) and setup cell (the first code cell) made from _config.yml."""
     link = nbformat.v4.new_markdown_cell(f"{LINK_TEXT}({colab_url(path, root)})", id="colab-link")
-    setup = nbformat.v4.new_code_cell(setup_source(root), id="colab-setup", metadata={"tags": ["remove-cell"]})
+    extras = "[course]" if "assignments" in Path(path).parts else ""  # the assignments run otter-grader
+    setup = nbformat.v4.new_code_cell(setup_source(root, extras), id="colab-setup", metadata={"tags": ["remove-cell"]})
     cells = [
         c
         for c in nb.cells

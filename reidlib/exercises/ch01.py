@@ -53,6 +53,8 @@ def check_pairwise_distances(pairwise_distances) -> bool:
     for q, g in [
         (rng.normal(size=(5, 8)), rng.normal(size=(7, 8))),
         (rng.normal(size=(1, 3)), rng.normal(size=(4, 3))),
+        (rng.normal(size=(6, 4)), rng.normal(size=(6, 4))),  # square: a transposed answer has the right shape
+        (3 + 0.01 * rng.normal(size=(3, 5)), 3 + 0.01 * rng.normal(size=(4, 5))),  # close points far from 0
     ]:
         cases.append((q, g, np.sqrt(((q[:, None, :] - g[None, :, :]) ** 2).sum(-1))))
     for q, g, want in cases:
@@ -64,7 +66,7 @@ def check_pairwise_distances(pairwise_distances) -> bool:
                 f"shape {got.shape}",
                 "broadcast a[:, None, :] - b[None, :, :] to get all pairs",
             )
-        if not np.allclose(got, want, atol=1e-6):
+        if not np.allclose(got, want, atol=1e-6, rtol=1e-5):
             fail(
                 title,
                 np.round(want, 4).tolist(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 
 from ._core import as_numpy, call, fail, passed
 
@@ -16,6 +17,8 @@ def check_sort_frames(sort_frames) -> bool:
         (["f10.png", "f9.png", "f100.png", "f1.png"], ["f1.png", "f9.png", "f10.png", "f100.png"]),
         (ilids, sorted(ilids, key=lambda n: int(n[-9:-4]))),
         ([f"{n}.jpg" for n in rng.permutation(30)], [f"{n}.jpg" for n in range(30)]),
+        # prefixes of different lengths: only the LAST number orders them
+        (["shot2_f10.png", "shot10_f1.png", "shot2_f9.png"], ["shot10_f1.png", "shot2_f9.png", "shot2_f10.png"]),
     ]
     for names, want in cases:
         got = call(title, sort_frames, list(names))
@@ -41,13 +44,17 @@ def _ids(side) -> set[int]:
 def check_split_persons(split_persons) -> bool:
     """Check ``split_persons(pids, train_fraction, rng) -> (train_pids, test_pids)``.
 
-    ``pids`` has one entry per tracklet, so persons repeat; the split must be of persons."""
+    ``pids`` has one entry per tracklet, so persons repeat; the split must be of persons,
+    ``round(train_fraction * persons)`` of them in training, drawn from ``rng`` so that every
+    person is equally likely to be in training.
+    """
     title = "split_persons"
     tracklet_pids = [p for p in range(12) for _ in range(2)] + [3, 7]  # 12 persons, 26 tracklets
     persons = set(tracklet_pids)
-    seen = set()
-    for seed in range(30):
-        out = call(title, split_persons, list(tracklet_pids), 0.5, np.random.default_rng(seed))
+    seen, in_train, draws = set(), dict.fromkeys(persons, 0), 400
+    for seed in range(draws):
+        fraction = 0.5 if seed % 2 else 0.55  # 6 or round(6.6) = 7 training persons
+        out = call(title, split_persons, list(tracklet_pids), fraction, np.random.default_rng(seed))
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             fail(title, "a pair (train_pids, test_pids)", out, "return two lists")
         train, test = _ids(out[0]), _ids(out[1])
@@ -66,14 +73,17 @@ def check_split_persons(split_persons) -> bool:
                 f"{sorted(train | test)}",
                 "every person of the dataset goes to train or to test",
             )
-        if len(train) != 6:
+        want = round(fraction * len(persons))
+        if len(train) != want:
             fail(
                 title,
-                "6 training persons (half of the 12 persons)",
+                f"{want} training persons (train_fraction {fraction} of the 12 persons)",
                 f"{len(train)} training persons",
-                "count persons, not tracklets: round(train_fraction * number of unique persons)",
+                "count persons, not tracklets: round(train_fraction * number of unique persons) go to training",
             )
         seen.add(tuple(sorted(train)))
+        for p in train:
+            in_train[p] += 1
     first, second = (
         _ids(call(title, split_persons, list(tracklet_pids), 0.5, np.random.default_rng(0))[0]) for _ in range(2)
     )
@@ -84,38 +94,93 @@ def check_split_persons(split_persons) -> bool:
             "two different splits from rng seed 0",
             "draw every random choice from the rng you are given",
         )
-    if len(seen) < 10:
+    if len(seen) < 50:
         fail(
             title,
             "different splits for different seeds",
-            f"only {len(seen)} distinct splits in 30 seeds",
+            f"only {len(seen)} distinct splits in {draws} seeds",
             "shuffle the persons with rng.permutation before cutting the list",
+        )
+    # Each person is in training with probability 6.5 / 12 per draw; counts outside these bounds
+    # happen to a fair splitter with probability < 1e-7 (binomial tails, 12 persons).
+    p = 6.5 / 12
+    lo, hi = stats.binom.ppf(1e-8, draws, p), stats.binom.isf(1e-8, draws, p)
+    biased = {k: v for k, v in in_train.items() if not lo <= v <= hi}
+    if biased:
+        fail(
+            title,
+            f"every person in training in about {p * draws:.0f} of {draws} splits",
+            f"persons {sorted(biased)} in training {sorted(biased.values())} times",
+            "every person must be equally likely to be chosen: shuffle all persons, then cut",
         )
     return passed(title, "Persons, not tracklets, are split, at random and reproducibly.")
 
 
-def check_sample_window(sample_window) -> bool:
-    """Check ``sample_window(num_frames, length, rng) -> indices (length,)``: consecutive frames from a
-    uniformly random start; a sequence shorter than ``length`` is looped (0, 1, .., T-1, 0, 1, ..)."""
-    title = "sample_window"
-    rng = np.random.default_rng(0)
-    starts = []
-    for _ in range(300):
-        got = as_numpy(call(title, sample_window, 20, 16, rng)).astype(int).reshape(-1)
-        if got.shape != (16,):
-            fail(title, "16 indices", f"{got.size} indices", "return exactly `length` frame indices")
-        if got.min() < 0 or got.max() >= 20:
-            fail(title, "indices in [0, 20)", got.tolist(), "the last valid start is num_frames - length")
+def _window_starts(title: str, sample_window, num_frames: int, length: int, rng, draws: int) -> np.ndarray:
+    starts = np.empty(draws, int)
+    for i in range(draws):
+        got = as_numpy(call(title, sample_window, num_frames, length, rng)).astype(int).reshape(-1)
+        if got.shape != (length,):
+            fail(title, f"{length} indices", f"{got.size} indices", "return exactly `length` frame indices")
+        if got.min() < 0 or got.max() >= num_frames:
+            fail(
+                title,
+                f"indices in [0, {num_frames})",
+                got.tolist(),
+                "the last valid start is num_frames - length",
+            )
         if not np.all(np.diff(got) == 1):
             fail(title, "consecutive indices", got.tolist(), "np.arange(start, start + length)")
-        starts.append(int(got[0]))
-    missing = sorted(set(range(5)) - set(starts))
-    if missing:
+        starts[i] = got[0]
+    return starts
+
+
+def check_sample_window(sample_window) -> bool:
+    """Check ``sample_window(num_frames, length, rng) -> indices (length,)``: consecutive frames from a
+    uniformly random start; a sequence shorter than ``length`` is looped (0, 1, .., T-1, 0, 1, ..).
+
+    Uniformity is a chi-square test on the starts of many windows (fixed seeds); a fair sampler
+    fails it with probability below 1e-7, and so does one that is too regular to be random.
+    """
+    title = "sample_window"
+    for n, length, draws, seed in [(20, 16, 1000, 0), (40, 16, 2500, 1)]:
+        starts = _window_starts(title, sample_window, n, length, np.random.default_rng(seed), draws)
+        positions = n - length + 1
+        counts = np.bincount(starts, minlength=positions)
+        missing = np.flatnonzero(counts == 0).tolist()
+        if missing:
+            fail(
+                title,
+                f"every start 0 .. {positions - 1} of a {n}-frame video (length {length}) to occur",
+                f"starts {missing} never drawn",
+                "rng.integers(low, high) excludes high: use rng.integers(0, num_frames - length + 1)",
+            )
+        chi2 = float(((counts - draws / positions) ** 2 / (draws / positions)).sum())
+        df = positions - 1
+        if chi2 > stats.chi2.isf(1e-7, df):
+            worst = int(np.argmax(np.abs(counts - draws / positions)))
+            fail(
+                title,
+                f"about {draws / positions:.0f} draws of each start 0 .. {positions - 1} in {draws} windows "
+                f"of a {n}-frame video",
+                f"start {worst} drawn {counts[worst]} times (chi-square {chi2:.0f}, df {df})",
+                "draw the start uniformly: rng.integers(0, num_frames - length + 1); clipping a wider draw "
+                "(min(start, num_frames - length)) piles the extra draws onto the last start",
+            )
+        if chi2 < stats.chi2.ppf(1e-7, df):
+            fail(
+                title,
+                "random starts",
+                f"counts too even to be random: {counts.tolist()}",
+                "draw the start from the rng you are given instead of cycling through the starts",
+            )
+    again = [_window_starts(title, sample_window, 40, 16, np.random.default_rng(s), 20) for s in (7, 7, 8)]
+    if not np.array_equal(again[0], again[1]) or np.array_equal(again[0], again[2]):
         fail(
             title,
-            "every start 0 .. 4 of a 20-frame video (length 16) to occur",
-            f"starts {missing} never drawn",
-            "rng.integers(low, high) excludes high: use rng.integers(0, num_frames - length + 1)",
+            "the same windows from two generators with the same seed, others from another seed",
+            "windows that do not follow the rng",
+            "draw every random choice from the rng you are given (not np.random or random)",
         )
     for n, length, want in [(16, 16, np.arange(16)), (5, 16, np.arange(16) % 5), (1, 4, np.zeros(4, int))]:
         got = as_numpy(call(title, sample_window, n, length, np.random.default_rng(1))).astype(int).reshape(-1)

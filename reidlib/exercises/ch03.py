@@ -18,6 +18,13 @@ def _solve_cases(seed: int = 0):
     yield 1.0, 1.0, 1.0, -1.0, -1.0, 1e-6, 0.0, 0.0
     # A flat window: nothing at all, so 0.
     yield 0.0, 0.0, 0.0, 0.0, 0.0, 1e-6, 0.0, 0.0
+    # A strong edge: det = 100 * 1e-4 = 1e-2 is above min_eig = 1e-3, but the smallest eigenvalue
+    # (1e-4) is not: the guard is on the eigenvalue, so 0.
+    yield 100.0, 0.0, 1e-4, -1.0, -1.0, 1e-3, 0.0, 0.0
+    # Weak but even texture: det = 1e-4 is below min_eig = 1e-3, the eigenvalues (0.01) are above: solve.
+    yield 0.01, 0.0, 0.01, -0.02, 0.01, 1e-3, 2.0, -1.0
+    # Exactly at the threshold: the smallest eigenvalue of [[2, 0], [0, 1]] is 1, not above min_eig = 1.
+    yield 2.0, 0.0, 1.0, -4.0, 3.0, 1.0, 0.0, 0.0
     # Random fields (H, W), solved pixel by pixel with numpy; some pixels below the guard.
     rng = np.random.default_rng(seed)
     g = rng.normal(size=(6, 5, 2, 3))
@@ -238,7 +245,8 @@ def check_lk_pyramid(pyramid_lucas_kanade) -> bool:
     """Check ``pyramid_lucas_kanade(prev, next) -> flow (H, W, 2)`` (its own defaults).
 
     Shifts of up to 3.6 px must come out with a median end-point error of at most 0.3 px
-    (away from the borders), and a sub-pixel shift with at most 0.15 px.
+    (away from the borders), a sub-pixel shift with at most 0.15 px, and shifts of about 8.5 px
+    with at most 0.75 px (these need the pyramid, the doubling and the iterations).
     """
     title = "pyramid_lucas_kanade"
     for d, seed in [((2.5, -1.5), 21), ((-3.0, 2.0), 22), ((1.0, 3.5), 24), ((0.5, 0.3), 23)]:
@@ -246,4 +254,19 @@ def check_lk_pyramid(pyramid_lucas_kanade) -> bool:
         _check_motion(
             title, _flow_of(title, pyramid_lucas_kanade, prev, next), d, 12, 0.3 if max(map(abs, d)) > 1 else 0.15
         )
+    # Motions of about 8.5 px: only every step together recovers them. On the coarsest of the
+    # three levels they are about 2 px; a flow that is not doubled on the way up, a single
+    # iteration per level or a pyramid of fewer levels leaves errors of 0.85 px or more.
+    for d, seed in [((8.0, -3.0), 41), ((-8.0, 2.5), 44), ((2.5, 8.0), 45), ((-3.0, -8.0), 46)]:
+        prev, next = shifted_textures(128, 96, *d, seed=seed)
+        flow = _flow_of(title, pyramid_lucas_kanade, prev, next)
+        err = _median_error(flow, d, 16)
+        if err > 0.75:
+            fail(
+                title,
+                f"median end-point error <= 0.75 px for a shift of {d} px",
+                f"{err:.2f} px",
+                "on every level iterate: warp next by the current flow, add the flow of the remaining motion; "
+                "going to the next finer level, resize the flow AND double it (a pixel there is half as big)",
+            )
     return passed(title, "Motions of several pixels are recovered: coarse to fine, with warping.")

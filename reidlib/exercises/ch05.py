@@ -125,13 +125,58 @@ def _scores(title: str, module, z, mask=None) -> torch.Tensor:
     return out
 
 
+def _check_temporal_structure(title: str, module, feature_dim: int, g: torch.Generator) -> None:
+    """Context, downsampling and interpolating upsampling, tested by how the scores respond."""
+    n, i = 32, 16
+    # Context: frame i's score must change when frame i - 2 or frame i + 2 changes.
+    for j in (i - 2, i + 2):
+        for _ in range(4):  # a ReLU or a max-pool may switch one path off: try a few inputs
+            z = torch.randn(1, n, feature_dim, generator=g)
+            moved = z.clone()
+            moved[0, j] += 3 * torch.randn(feature_dim, generator=g)
+            if (_scores(title, module, z)[0, i] - _scores(title, module, moved)[0, i]).abs() > 1e-6:
+                break
+        else:
+            fail(
+                title,
+                f"the score of frame {i} to depend on frame {j} (two frames away)",
+                f"a score of frame {i} that never changes when frame {j} changes",
+                "the scores need temporal context: convolutions with a window along time (e.g. 5, then 3 after "
+                "pooling), not a per-frame layer",
+            )
+    # Downsampling: a stride-1 network shifts its scores exactly with its input, by any number of
+    # frames; pooling by 2 makes a one-frame shift differ.
+    base = torch.randn(1, 130, feature_dim, generator=g)
+    a, b = _scores(title, module, base[:, :128]), _scores(title, module, base[:, 1:129])
+    if (a[0, 33:97] - b[0, 32:96]).abs().max() < 1e-4:
+        fail(
+            title,
+            "an encoder that pools (max-pool 2) before its last convolution",
+            "scores that follow a one-frame shift of the input exactly (no downsampling)",
+            "downsample with max-pooling (kernel 2, stride 2), then upsample the coarse scores back to N frames",
+        )
+    # Upsampling by interpolation: repeating each coarse score makes neighbouring frames equal.
+    s = a[0, 8:120]
+    for start in (0, 1):
+        pairs = s[start : start + 2 * ((len(s) - start) // 2)].reshape(-1, 2)
+        if (pairs[:, 0] - pairs[:, 1]).abs().max() < 1e-7:
+            fail(
+                title,
+                "scores interpolated between coarse cells",
+                "equal scores for every pair of neighbouring frames (nearest-neighbour upsampling)",
+                "upsample with a transposed convolution initialised as linear interpolation (chapter 5), then crop",
+            )
+
+
 def check_fcn_attention(make_module, feature_dim: int = 16, seed: int = 0) -> bool:
     """Check a fully convolutional attention module: ``make_module(feature_dim)`` -> nn.Module.
 
     Its ``forward(features (B, N, D), mask (B, N) bool or None)`` must return scores
     (B, N) in [0, 1] for any N >= 1, exactly 0 on padded frames, the same scores for a
     sequence whether or not it is padded in a batch, shift with the input (it is
-    convolutional along time), and pass gradients to every parameter.
+    convolutional along time), depend on frames two away (temporal context), come from a
+    downsampled (pooled) encoder and an interpolating upsampling, and pass gradients to
+    every parameter.
     """
     title = "FCN attention"
     torch.manual_seed(seed)
@@ -196,6 +241,7 @@ def check_fcn_attention(make_module, feature_dim: int = 16, seed: int = 0) -> bo
             "transposed convolutions along time; no Linear layer over time and no statistics of the whole "
             "sequence (a softmax over frames is one: use a sigmoid)",
         )
+        _check_temporal_structure(title, module, feature_dim, g)
     module.train()
     for p in module.parameters():
         p.grad = None

@@ -97,8 +97,14 @@ def _siamese_truth(f1, f2, same, logits1, logits2, labels1, labels2, margin):
 
 def _siamese_cases(seed: int = 0):
     g = torch.Generator().manual_seed(seed)
-    for batch, dim, classes, margin in [(1, 8, 5, 2.0), (6, 16, 7, 2.0), (4, 4, 3, 1.0)]:
-        f1, f2 = torch.randn(batch, dim, generator=g), torch.randn(batch, dim, generator=g)
+    # (batch, dim, classes, margin, feature scale): in the last case every pair is inside the margin
+    for batch, dim, classes, margin, scale in [
+        (1, 8, 5, 2.0, 1.0),
+        (6, 16, 7, 2.0, 1.0),
+        (4, 4, 3, 1.0, 1.0),
+        (8, 6, 4, 3.0, 0.4),
+    ]:
+        f1, f2 = scale * torch.randn(batch, dim, generator=g), scale * torch.randn(batch, dim, generator=g)
         labels1 = torch.randint(classes, (batch,), generator=g)
         same = torch.rand(batch, generator=g) < 0.5
         same[0] = batch == 1 or bool(same[0])

@@ -27,14 +27,29 @@ def _ap_truth(distmat, qp, gp):
     return float(np.mean(aps))
 
 
+def _pooled_precision(distmat, qp, gp) -> float:
+    """The near-miss: one mean over every (query, right item) pair instead of a mean of per-query APs."""
+    order = np.argsort(distmat, axis=1, kind="stable")
+    precisions = []
+    for row, q in zip(order, qp):
+        hits = np.flatnonzero(gp[row] == q) + 1
+        precisions.extend(np.arange(1, len(hits) + 1) / hits)
+    return float(np.mean(precisions))
+
+
 def _cases(seed: int = 0):
     # Hand-made: 3 queries (persons 0, 1, 2), gallery persons [0, 1, 2, 3].
     # query 0 finds its match first; query 1 second; query 2 fourth.
     d = np.array([[0.1, 0.5, 0.7, 0.9], [0.2, 0.3, 0.8, 0.9], [0.1, 0.2, 0.9, 0.3]])
     yield d, np.array([0, 1, 2]), np.array([0, 1, 2, 3]), 4
+    # Uneven numbers of right items: query 5 has three (ranks 1, 3, 5: AP = (1 + 2/3 + 3/5) / 3),
+    # query 6 one (rank 2: AP = 1/2). mAP = (34/45 + 1/2) / 2; pooling all five precisions instead
+    # gives (1 + 2/3 + 3/5 + 1/2) / 4.
+    d = np.array([[0.1, 0.2, 0.3, 0.4, 0.5, 0.6], [0.6, 0.1, 0.5, 0.2, 0.4, 0.3]])
+    yield d, np.array([5, 6]), np.array([5, 6, 5, 7, 5, 8]), 6
     rng = np.random.default_rng(seed)
-    for q, g, ids, max_rank in [(10, 15, 15, 10), (12, 30, 10, 20), (25, 25, 25, 20)]:
-        gp = rng.permutation(np.arange(g) % ids)  # ids may repeat in the gallery
+    for q, g, ids, max_rank in [(10, 15, 15, 10), (12, 30, 10, 20), (25, 25, 25, 20), (15, 40, 12, 25)]:
+        gp = rng.permutation(np.arange(g) % ids)  # ids may repeat in the gallery, some more often than others
         qp = rng.choice(np.unique(gp), size=q)  # every query has a match
         yield rng.random((q, g)), qp, gp, max_rank
 
@@ -92,13 +107,18 @@ def check_mean_average_precision(mean_average_precision) -> bool:
             hint = "a small distance means a good match: sort ascending"
         elif abs(got - float(np.mean(1.0 / (_first_match_ranks(distmat, qp, gp) + 1)))) < 1e-9:
             hint = "that is the mean reciprocal rank of the first match; AP averages over every correct item"
+        elif abs(got - _pooled_precision(distmat, qp, gp)) < 1e-9:
+            hint = (
+                "average the precisions of each query first (its AP), then the APs over the queries: "
+                "a query with many right items must not count more"
+            )
         close(title, want, got, atol=1e-6, hint=hint)
     return passed(title, "The hand-made case has mAP = (1 + 1/2 + 1/4) / 3 = 0.583.")
 
 
 def _paired_truth(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    d = a - b
-    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
+    d = np.subtract(a, b)
+    return float(np.mean(d)), float(np.sqrt(np.var(d, ddof=1) / d.size))
 
 
 def check_paired_difference(paired_difference) -> bool:
@@ -114,6 +134,8 @@ def check_paired_difference(paired_difference) -> bool:
     for s in (5, 10):
         split_effect = rng.normal(60, 8, size=s)  # some splits are harder for both methods
         cases.append((split_effect + 3 + rng.normal(0, 1.5, s), split_effect + rng.normal(0, 1.5, s)))
+    # a method that wins on some splits and loses on others: differences of both signs
+    cases.append((np.array([61.0, 55.0, 70.0, 48.0]), np.array([58.0, 57.0, 66.0, 50.0])))
     for a, b in cases:
         got = call(title, paired_difference, a.copy(), b.copy())
         try:
@@ -127,7 +149,11 @@ def check_paired_difference(paired_difference) -> bool:
             )
         want_mean, want_err = _paired_truth(a, b)
         if abs(mean - want_mean) > 1e-6 * max(1.0, abs(want_mean)):
-            hint = "the sign is flipped: a - b, not b - a" if abs(mean + want_mean) < 1e-6 else "the mean of a - b"
+            hint = "the mean of a - b, split by split, with its sign"
+            if abs(mean + want_mean) < 1e-6:
+                hint = "the sign is flipped: a - b, not b - a"
+            elif abs(mean - np.abs(a - b).mean()) < 1e-6:
+                hint = "keep the sign of each difference: a split where b wins counts against a"
             fail(title, f"mean difference {want_mean:.4f}", f"{mean:.4f}", hint)
         if abs(err - want_err) > 1e-6 * max(1.0, want_err):
             d, s = a - b, len(a)

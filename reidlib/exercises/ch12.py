@@ -55,6 +55,7 @@ def check_training_hours(hours) -> bool:
         (10, 3, 1.8, 4, 2),
         (1, 1, 3600.0, 1, 1),
         (700, 150, 0.05, 8, 3),
+        (20, 5, 0.5, 4, 1),  # 10 pairs in batches of 4: 3 steps (not 2 x ceil(5 / 4) = 4, nor 10 // 4 = 2)
     ]
     for epochs, persons, step, batch, splits in cases:
         want = training_hours(epochs, persons, step, batch, splits)
@@ -67,10 +68,16 @@ def check_training_hours(hours) -> bool:
             hint = "hours = splits x epochs x steps per epoch x seconds per step / 3600"
             one_pair = splits * epochs * math.ceil(persons / batch) * step / 3600
             no_ceil = splits * epochs * 2 * persons / batch * step / 3600
+            halves = splits * epochs * 2 * math.ceil(persons / batch) * step / 3600
             if math.isclose(got, one_pair, rel_tol=1e-6):
                 hint = "an epoch has 2 pairs per person (one positive, one negative)"
             elif math.isclose(got, no_ceil, rel_tol=1e-6):
                 hint = "a last, smaller batch is still a step: round the steps per epoch up (math.ceil)"
+            elif math.isclose(got, halves, rel_tol=1e-6):
+                hint = (
+                    "positives and negatives share the batches: ceil(2 x persons / batch), "
+                    "not 2 x ceil(persons / batch)"
+                )
             elif math.isclose(got, want * 3600, rel_tol=1e-6):
                 hint = "convert seconds to hours: divide by 3600"
             fail(

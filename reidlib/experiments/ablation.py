@@ -12,6 +12,7 @@ Chapters build their sentences with these functions, never by hand.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,8 +74,9 @@ def runs(results: dict, condition: str, method: str, key: str = "rank1") -> np.n
 
 def paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """Mean and standard error of the paired differences a - b over the same splits."""
-    d = np.asarray(a, float) - np.asarray(b, float)
-    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+    d = np.subtract(a, b, dtype=float)
+    se = d.std(ddof=1) / math.sqrt(d.size) if d.size > 1 else math.nan
+    return float(d.mean()), float(se)
 
 
 def summarize_method(per_split: list[dict], baseline: list[dict] | None, ceiling: list[dict] | None) -> dict:
