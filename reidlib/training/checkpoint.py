@@ -11,6 +11,7 @@ which refuses any other object instead of running its code. An exported checkpoi
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import random
@@ -208,6 +209,15 @@ def _describe(path: Path) -> str:
     if head[:1] == b"\x80":
         return f"a pickle of Python objects ({size} bytes), not read: unpickling it could run code"
     return f"{size} bytes starting with {head!r}"
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's bytes, as 64 hex digits."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def load_weights(model: nn.Module, state: dict, source: str = "the checkpoint") -> None:

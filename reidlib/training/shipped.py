@@ -30,8 +30,11 @@ def weights_path(head: str, folder: str | Path | None = None) -> Path:
 
 
 def pretrained(head: str = "combined", device: str | torch.device | None = None) -> tuple[nn.Module, dict]:
-    """A shipped model in eval mode and its record (recipe, settings, ``results`` in %, training time)."""
-    from .checkpoint import load_model
+    """A shipped model in eval mode and its record (recipe, settings, ``results`` in %, training time).
+
+    The file's SHA-256 must match its record's ``sha256``: a damaged or altered file is refused.
+    """
+    from .checkpoint import file_sha256, load_model
 
     path = weights_path(head)
     if not path.exists():
@@ -39,8 +42,17 @@ def pretrained(head: str = "combined", device: str | torch.device | None = None)
         raise FileNotFoundError(
             f"no shipped weights for head {head!r}; available: {have}. Run `make weights` to (re)build them."
         )
+    record = json.loads(path.with_suffix(".json").read_text())
+    digest = file_sha256(path)
+    if record.get("sha256") != digest:
+        raise ValueError(
+            f"the shipped weights {path} have SHA-256 {digest}, but their record "
+            f"{path.with_suffix('.json')} expects {record.get('sha256', 'a sha256 field (missing)')}: the "
+            "file is damaged or was changed after `make weights` wrote it. Reinstall reidlib (pip install "
+            "--force-reinstall), or run `make weights` to rebuild both files."
+        )
     model, _ = load_model(path, device)
-    return model, json.loads(path.with_suffix(".json").read_text())
+    return model, record
 
 
 def recorded_test_split(record: dict, persons: int | None = None) -> tuple[list, list]:
@@ -87,7 +99,7 @@ def make_weights(
     from ..evaluation import evaluate_tracklets
     from ..models import VideoReIDNet
     from ..preprocess import cache_root, preprocess_dataset
-    from .checkpoint import export_weights, load_model
+    from .checkpoint import export_weights, file_sha256, load_model
     from .loop import CHECKPOINT, train
     from .presets import get_config
 
@@ -118,6 +130,7 @@ def make_weights(
             machine=platform.machine(),
             trained_on=device_name(device),
             final_loss=history["loss"][-1],
+            sha256=file_sha256(path),
         )
         res = evaluate_tracklets(shipped, query, gallery, data=data)
         record["results"] = {k: round(res[k], 2) for k in ("rank1", "rank5", "rank10", "rank20", "mAP")}
