@@ -89,8 +89,9 @@ def write_error(path: str | os.PathLike, error: BaseException, what: str = "the 
         free = "free space unknown"
     code = getattr(error, "errno", None) or errno.EIO
     reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        reason = f"the disk is full ({reason})"
+    short = re.search(r"\d+ requested and \d+ written|inline_container|PytorchStreamWriter", reason)
+    if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) or short:  # short: numpy's, torch's words for it
+        reason = f"no room to write: the disk is full, or a quota or size limit is reached ({reason})"
     return OSError(
         code,
         f"could not write {what} {path}: {reason}; {free}. Nothing was replaced: an older copy, "
