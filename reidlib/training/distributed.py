@@ -40,12 +40,13 @@ def is_main() -> bool:
 def rank_device(device: str | torch.device | None = None) -> torch.device:
     """The device of this process: ``cuda:LOCAL_RANK`` (modulo the visible GPUs) under torchrun on GPUs.
 
-    ``device`` ("cuda", "cpu", ...; None: :func:`reidlib.device`) chooses the kind; an
-    explicit index (``cuda:1``) is kept as given.
+    ``device`` ("cuda", "cpu", ...; None: the best available) chooses the kind; an
+    explicit index (``cuda:1``) is kept as given. A device this machine lacks is a
+    ValueError (:func:`reidlib.device` checks it).
     """
     import reidlib
 
-    dev = torch.device(device) if device is not None else reidlib.device()
+    dev = reidlib.device(device)
     if dev.type == "cuda" and dev.index is None:
         dev = torch.device("cuda", world()[2] % torch.cuda.device_count())
     return dev
