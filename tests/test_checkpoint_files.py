@@ -243,3 +243,17 @@ def test_a_checkpoint_of_format_1_with_numpy_rng_state_is_explained(tmp_path):
     torch.save(old, tmp_path / "old.pt")
     with pytest.raises(ValueError, match=r"old\.pt holds .*refers to numpy\..*before checkpoint format 2"):
         read_checkpoint(tmp_path / "old.pt")
+
+
+def test_values_that_would_not_load_are_refused_when_saving(tmp_path):
+    model = small_model()
+    for extra, where in (
+        (dict(epoch=np.int64(3)), "epoch is a numpy.int64"),
+        (dict(history={"loss": [1.0, np.float64(0.5)]}), r"history\['loss'\]\[1\] is a numpy.float64"),
+        (dict(config={"size": np.array([1, 2])}), r"config\['size'\] is a numpy.ndarray"),
+    ):
+        with pytest.raises(TypeError, match=rf"checkpoint field {where} .*Convert it before saving"):
+            save_checkpoint(tmp_path / "c.pt", model, **extra)
+    assert list(tmp_path.iterdir()) == []
+    saved = save_checkpoint(tmp_path / "c.pt", model, epoch=3, history={"loss": [1.0, 0.5]}, pids=(1, 2))
+    assert read_checkpoint(saved)["pids"] == (1, 2)

@@ -17,6 +17,7 @@ import pickle
 import random
 import re
 import zipfile
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -118,10 +119,40 @@ def clean_stale_temps(folder: str | os.PathLike) -> list[Path]:
     return remove_stale(temp_files(folder))
 
 
+_PLAIN = (type(None), bool, int, float, str)
+
+
+def check_plain(value, where: str) -> None:
+    """Raise a TypeError naming the first part of ``value`` that a weights-only load would refuse:
+    anything but tensors, None, bools, ints, floats, strings and lists, tuples, dicts of them."""
+    if type(value) in _PLAIN or isinstance(value, torch.Tensor):
+        return
+    if type(value) in (list, tuple):
+        for i, v in enumerate(value):
+            check_plain(v, f"{where}[{i}]")
+        return
+    if type(value) in (dict, OrderedDict):
+        for k, v in value.items():
+            check_plain(k, f"a key of {where}")
+            check_plain(v, f"{where}[{k!r}]")
+        return
+    kind = f"{type(value).__module__}.{type(value).__qualname__}"
+    raise TypeError(
+        f"checkpoint field {where} is a {kind} ({str(value)[:60]}); checkpoints hold only tensors and "
+        "plain values (None, bools, ints, floats, strings, and lists, tuples, dicts of them), so that they "
+        "load without running code. Convert it before saving: float(x), int(x), x.tolist()."
+    )
+
+
 def save_checkpoint(
     path: str | os.PathLike, model: nn.Module, optimizer=None, scheduler=None, scaler=None, **extra
 ) -> Path:
-    """Write a full training checkpoint atomically; ``extra`` (epoch, history, config, ...) is stored as is."""
+    """Write a full training checkpoint atomically; ``extra`` (epoch, history, config, ...) is stored as is.
+
+    ``extra`` must hold only tensors and plain values (:func:`check_plain`), checked before writing.
+    """
+    for key, value in extra.items():
+        check_plain(value, key)
     ckpt = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -290,4 +321,6 @@ def export_weights(checkpoint: str | os.PathLike, path: str | os.PathLike, **ext
         if k in ckpt
     }
     keep["model"] = {k: v.float() if v.is_floating_point() else v for k, v in ckpt["model"].items()}
+    for key, value in extra.items():
+        check_plain(value, key)
     return atomic_save({**keep, **extra}, path)
