@@ -127,7 +127,6 @@ def test_colab_url_follows_the_repository_setting(tmp_path):
     """Point _config.yml at another repository: the link follows (one setting, nothing hard-coded)."""
     cfg = (nbtools.ROOT / "_config.yml").read_text().replace(f"github.com/{REPO}", "github.com/someone/fork")
     (tmp_path / "_config.yml").write_text(cfg)
-    (tmp_path / "pyproject.toml").write_text((nbtools.ROOT / "pyproject.toml").read_text())
     (tmp_path / "book").mkdir()
     nb = tmp_path / "book" / "ch01_x.ipynb"
     assert link_check.colab_target(nbtools.colab_url(nb, tmp_path)) == ("someone/fork", BRANCH, "book/ch01_x.ipynb")

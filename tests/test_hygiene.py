@@ -30,7 +30,7 @@ def test_every_toc_entry_exists():
 @pytest.fixture
 def fake_book(tmp_path):
     """A copy of the book's config and chapter 1 in a temporary root."""
-    for name in ("_config.yml", "_toc.yml", "pyproject.toml"):
+    for name in ("_config.yml", "_toc.yml"):
         shutil.copy(nbtools.ROOT / name, tmp_path / name)
     (tmp_path / "book").mkdir()
     nb = tmp_path / "book" / "ch01_problem.ipynb"

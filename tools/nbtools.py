@@ -70,7 +70,7 @@ def colab_url(notebook: Path, root: Path = ROOT) -> str:
     return f"https://colab.research.google.com/github/{repo}/blob/{repository_branch(root)}/{rel}"
 
 
-def dependencies(root: Path = ROOT) -> dict[str, str]:
+def dependencies() -> dict[str, str]:
     """reidlib's dependencies (pyproject.toml) by the module each provides: {"cv2": "opencv-python-headless>=4.8"}."""
     try:
         import tomllib
@@ -78,7 +78,7 @@ def dependencies(root: Path = ROOT) -> dict[str, str]:
         import tomli as tomllib
     from packaging.requirements import Requirement
 
-    specs = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    specs = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     return {IMPORT_NAMES.get(Requirement(s).name, Requirement(s).name.replace("-", "_")): s for s in specs}
 
 
@@ -90,7 +90,7 @@ def setup_source(root: Path = ROOT) -> str:
     overwrite the cv2 folder of Colab's opencv-python). A failed install raises, so the
     notebook stops there with pip's message instead of failing later on an import.
     """
-    needed = "".join(f"        {json.dumps(m)}: {json.dumps(s)},\n" for m, s in dependencies(root).items())
+    needed = "".join(f"        {json.dumps(m)}: {json.dumps(s)},\n" for m, s in dependencies().items())
     return (
         f"{SETUP_HEADER} this installs reidlib from the book's repository, and\n"
         "# only the packages Colab lacks (its torch and OpenCV stay); elsewhere it does nothing.\n"
