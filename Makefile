@@ -38,9 +38,11 @@ $(STAMP): pyproject.toml constraints.txt
 # The book's kernels must not inherit MPLBACKEND=Agg: with it, plt.show() puts no figure in the page.
 # --all rewrites every page (cheap: execution stays cached), so no page keeps an old sidebar
 # after _toc.yml changes.
+# The execution time of every notebook is printed after the build, also when it failed.
 book: $(STAMP)
 	@echo ">>> book: executing every notebook (REIDLIB_PROFILE=quick, cached) and building the HTML $(JB_FLAGS)"
-	REIDLIB_PROFILE=quick env -u MPLBACKEND $(BIN)/jupyter-book build . --all $(JB_FLAGS) --keep-going
+	REIDLIB_PROFILE=quick env -u MPLBACKEND $(BIN)/jupyter-book build . --all $(JB_FLAGS) --keep-going; \
+		status=$$?; $(BIN)/python tools/book_times.py; exit $$status
 	@echo ">>> book: open $(CURDIR)/_build/html/index.html"
 
 # The CI build: the same build with warnings as errors and references checked (nitpicky).

@@ -38,16 +38,47 @@ def pick(quick, cpu, full):
     return {"quick": quick, "cpu": cpu, "full": full}[profile()]
 
 
-def device():
-    """The best available ``torch.device``: cuda, then mps, then cpu."""
+def device(name=None):
+    """The ``torch.device`` to run on: the best available (cuda, then mps, then cpu), or ``name``
+    ("cpu", "cuda", "cuda:1", "mps", a torch.device) after checking that this machine has it.
+
+    A device that is not there is a ValueError that says what is there, before any work starts.
+    """
     import torch
 
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    if name is None:
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"device must be cpu, cuda, cuda:N or mps; found {name!r} ({e}).") from None
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+            raise ValueError(
+                f"device {name!r} asks for a CUDA GPU, but torch {torch.__version__} ({build}) sees none "
+                "on this machine. Use device 'cpu' (or leave it unset: the best available is chosen), "
+                "or run on a machine with an NVIDIA GPU and a CUDA build of torch."
+            )
+        if dev.index is not None and dev.index >= count:
+            raise ValueError(
+                f"device {name!r} asks for GPU {dev.index}, but this machine has {count} "
+                f"(cuda:0 .. cuda:{count - 1}). Pick one of those, or 'cuda' for the first."
+            )
+    elif dev.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(
+                f"device {name!r} asks for Apple's MPS, which this machine or torch build lacks. "
+                "Use 'cpu', or leave it unset (the best available is chosen)."
+            )
+    return dev
 
 
 __all__ = ["__version__", "PROFILES", "profile", "pick", "device"]

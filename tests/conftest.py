@@ -43,3 +43,24 @@ def _pair_loss(model, ds, data) -> float:
 def pair_loss():
     """``pair_loss(model, ds, data)`` -> the fixed-pairs loss of :func:`_pair_loss`."""
     return _pair_loss
+
+
+@pytest.fixture
+def ended_pid():
+    """The id of a process that has ended (for the leftovers of killed writers)."""
+    import subprocess
+
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+@pytest.fixture
+def running_pid():
+    """The id of a process that runs until the test ends (for the files of a writer still at work)."""
+    import subprocess
+
+    p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    yield p.pid
+    p.kill()
+    p.wait()

@@ -3,6 +3,7 @@ reidlib from that repository on Colab only. All of it derives from _config.yml's
 
 import json
 import re
+import subprocess
 import sys
 import types
 
@@ -31,27 +32,96 @@ def test_colab_links_point_at_this_notebook(path):
         assert (nbtools.ROOT / own).is_file()
 
 
-def _run_setup(source, on_colab, monkeypatch):
-    """Run a setup cell as IPython would, with %pip recorded instead of run."""
-    calls = []
-    fake_ipython = types.SimpleNamespace(run_line_magic=lambda name, line: calls.append((name, line)))
+FAKE_PYTHON = """#!{python}
+import json, os, sys
+with open(os.environ["FAKE_PIP_LOG"], "a") as log:
+    log.write(json.dumps(sys.argv[1:]) + "\\n")
+sys.stderr.write(os.environ.get("FAKE_PIP_STDERR", ""))
+sys.exit(int(os.environ.get("FAKE_PIP_EXIT", "0")))
+"""
+
+
+def _run_setup(source, tmp_path, monkeypatch, on_colab=True, missing=(), pip_exit=0):
+    """Run a setup cell as IPython would, with ``sys.executable`` a stand-in that logs each pip command
+    (and exits with ``pip_exit``), and the modules ``missing`` not importable -> the logged commands."""
+    fake = tmp_path / "python"
+    fake.write_text(FAKE_PYTHON.format(python=sys.executable))
+    fake.chmod(0o755)
+    log = tmp_path / "pip.log"
+    monkeypatch.setenv("FAKE_PIP_LOG", str(log))
+    monkeypatch.setenv("FAKE_PIP_EXIT", str(pip_exit))
+    monkeypatch.setenv("FAKE_PIP_STDERR", "ERROR: Could not find a version that satisfies the requirement\n")
+    monkeypatch.setattr(sys, "executable", str(fake))
+    for module in missing:
+        monkeypatch.setitem(sys.modules, module, None)  # importlib.util.find_spec(module) -> None
     if on_colab:
         monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     else:
         monkeypatch.delitem(sys.modules, "google.colab", raising=False)
-    exec(TransformerManager().transform_cell(source), {"get_ipython": lambda: fake_ipython})
-    return calls
+    try:
+        exec(TransformerManager().transform_cell(source), {})
+    finally:
+        commands = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return commands
+
+
+REIDLIB = f"reidlib @ git+https://github.com/{REPO}@{BRANCH}"
+DEPENDENCIES = tomllib.loads((nbtools.ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_setup_cell_installs_from_the_repository_on_colab_only(path, monkeypatch):
+def test_every_notebook_starts_with_the_current_setup_cell(path):
     setup = _cells(path, "code")[0]
-    assert _run_setup(setup, on_colab=False, monkeypatch=monkeypatch) == []
-    calls = _run_setup(setup, on_colab=True, monkeypatch=monkeypatch)
-    assert len(calls) == 1 and calls[0][0] == "pip", calls
-    name = tomllib.loads((nbtools.ROOT / "pyproject.toml").read_text())["project"]["name"]
-    extras = "[course]" if "assignments" in path.parts else ""  # the assignments also install otter-grader
-    assert f'"{name}{extras} @ git+https://github.com/{REPO}@{BRANCH}"' in calls[0][1], calls[0][1]
+    extra = "course" if "assignments" in path.parts else None  # the assignments also install otter-grader
+    assert setup == nbtools.setup_source(extra=extra), (
+        f"{path.name}'s setup cell is not tools/nbtools.py's setup_source(): run `python tools/nbtools.py sync`"
+    )
+
+
+def test_the_setup_cell_does_nothing_off_colab(tmp_path, monkeypatch):
+    assert _run_setup(nbtools.setup_source(), tmp_path, monkeypatch, on_colab=False) == []
+
+
+def test_on_colab_it_installs_reidlib_alone_when_every_dependency_is_there(tmp_path, monkeypatch):
+    commands = _run_setup(nbtools.setup_source(), tmp_path, monkeypatch)
+    assert commands == [["-m", "pip", "install", "-q", "--no-deps", REIDLIB]]  # Colab's cv2 and torch stay
+
+
+def test_on_colab_it_installs_only_the_missing_dependencies(tmp_path, monkeypatch):
+    commands = _run_setup(nbtools.setup_source(), tmp_path, monkeypatch, missing=("tqdm", "scipy"))
+    want = [d for d in DEPENDENCIES if d.startswith(("tqdm", "scipy"))]
+    assert commands == [["-m", "pip", "install", "-q", "--no-deps", REIDLIB], ["-m", "pip", "install", "-q", *want]]
+    assert not any("opencv" in arg or "torch" in arg for c in commands for arg in c)  # cv2 and torch are there
+
+
+def test_without_cv2_it_installs_the_headless_opencv(tmp_path, monkeypatch):
+    commands = _run_setup(nbtools.setup_source(), tmp_path, monkeypatch, missing=("cv2",))
+    assert commands[1] == ["-m", "pip", "install", "-q", next(d for d in DEPENDENCIES if d.startswith("opencv"))]
+
+
+def test_a_failed_install_stops_the_notebook_with_pips_message(tmp_path, monkeypatch):
+    with pytest.raises(
+        RuntimeError,
+        match=r"(?s)Setup failed: pip could not install --no-deps reidlib @ .*"
+        r"exit code 1.*Could not find a version.*run this cell again",
+    ):
+        _run_setup(nbtools.setup_source(), tmp_path, monkeypatch, missing=("tqdm",), pip_exit=1)
+    assert len((tmp_path / "pip.log").read_text().splitlines()) == 1  # nothing more was tried
+
+
+def test_an_install_that_leaves_reidlib_unimportable_stops_the_notebook(tmp_path, monkeypatch):
+    with pytest.raises(RuntimeError, match="reidlib was installed but cannot be imported.*Restart the session"):
+        _run_setup(nbtools.setup_source(), tmp_path, monkeypatch, missing=("reidlib",))
+
+
+def test_the_setup_cell_is_formatted_and_lint_clean_as_a_notebook_cell():
+    """`make lint` checks the notebooks: the generated cell must pass as it is (88 columns)."""
+    ruff = [sys.executable, "-m", "ruff"]
+    config = ["--config", str(nbtools.ROOT / "book" / "ruff.toml"), "--stdin-filename", "setup.py", "-"]
+    src = nbtools.setup_source() + "\n"
+    formatted = subprocess.run([*ruff, "format", *config], input=src, capture_output=True, text=True, check=True)
+    assert formatted.stdout == src
+    subprocess.run([*ruff, "check", *config], input=src, capture_output=True, text=True, check=True)
 
 
 def test_colab_url_follows_the_repository_setting(tmp_path):

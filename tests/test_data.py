@@ -319,7 +319,7 @@ def test_frames_are_sorted_by_number_and_read_back(tmp_path):
     with pytest.raises(OSError, match="f100.png.*unreadable"):
         load_frames(t)
     _write_frames(tmp_path / "q", [frames[0], np.zeros((9, 6, 3), np.uint8)], ["1.png", "2.png"])
-    with pytest.raises(ValueError, match="different sizes.*size=\\(H, W\\)"):
+    with pytest.raises(ValueError, match=r"q have 2 different sizes \(1\.png is 8 x 6, 2\.png is 9 x 6\).*Resize them"):
         load_frames(Tracklet(2, 0, sorted_frames(tmp_path / "q")))
     with pytest.raises(ValueError, match="no number"):
         frame_number("frame.png")

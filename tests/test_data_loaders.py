@@ -20,6 +20,7 @@ from reidlib.data import (
     SkippedDataWarning,
     SyntheticReID,
     export_ilidsvid,
+    frame_number,
     load_dataset,
     load_frames,
     make_splits,
@@ -250,6 +251,35 @@ def test_split_files_naming_unknown_or_leaving_out_persons(tmp_path):
         load_dataset("ilidsvid", root=tmp_path)
     savemat(tmp_path / "train-test people splits" / "train_test_splits_ilidsvid.mat", {"ls_set": np.array([[1, 2, 3]])})
     with pytest.raises(ValueError, match="ls_set of shape \\(1, 3\\); expected \\(splits, 4\\)"):
+        load_dataset("ilidsvid", root=tmp_path)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "no ls_set"])
+def test_a_corrupt_official_splits_file_is_named_with_what_to_do(tmp_path, damage):
+    _fake_ilidsvid(tmp_path)
+    (tmp_path / "train-test people splits").mkdir()
+    mat = tmp_path / "train-test people splits" / "train_test_splits_ilidsvid.mat"
+    savemat(mat, {"ls_set": np.array([[2, 4, 1, 3]])} if damage != "no ls_set" else {"other": np.zeros(3)})
+    good = mat.read_bytes()
+    mat.write_bytes(
+        {"truncated": good[: len(good) // 2], "garbage": b"not a mat file" * 20, "empty": b""}.get(damage, good)
+    )
+    found = "holds \\['other'\\] but no 'ls_set'" if damage == "no ls_set" else "it is damaged or not a MATLAB file"
+    with pytest.raises(ValueError, match=rf"{mat.name}.*{found}.*Re-extract the archive, or pass splits_file="):
+        load_dataset("ilidsvid", root=tmp_path)
+
+
+def test_two_frames_with_one_number_are_an_error_that_names_both(tmp_path):
+    _fake_ilidsvid(tmp_path)
+    folder = tmp_path / "i-LIDS-VID" / "sequences" / "cam1" / "person010"
+    original = sorted(folder.iterdir())[0]  # cam1_person010_00000.png ... in _fake_ilidsvid
+    number = frame_number(original)
+    copy = folder / f"cam1_person010_{number}.png"  # the same frame number without the zero padding
+    copy.write_bytes(original.read_bytes())
+    names = sorted([original.name, copy.name])
+    with pytest.raises(
+        ValueError, match=rf"Two frames in .*person010 have the number {number}: {names[0]} and {names[1]}"
+    ):
         load_dataset("ilidsvid", root=tmp_path)
 
 

@@ -42,6 +42,39 @@ def test_device_prefers_cuda_then_mps(monkeypatch):
     assert reidlib.device().type == "cpu"
 
 
+def gpus(monkeypatch, count):
+    """Pretend that torch sees ``count`` CUDA GPUs."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: count > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: count)
+
+
+def test_a_device_that_is_not_there_is_explained_up_front(monkeypatch):
+    from reidlib.training.distributed import rank_device
+
+    gpus(monkeypatch, 0)
+    for name in ("cuda", "cuda:0"):  # rank_device("cuda") raised ZeroDivisionError
+        with pytest.raises(ValueError, match=rf"device '{name}' asks for a CUDA GPU, but torch .* sees none.*'cpu'"):
+            rank_device(name)
+    with pytest.raises(ValueError, match="device must be cpu, cuda, cuda:N or mps; found 'gpu'"):
+        reidlib.device("gpu")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="device 'mps' asks for Apple's MPS"):
+        reidlib.device("mps")
+    gpus(monkeypatch, 2)
+    with pytest.raises(ValueError, match=r"asks for GPU 2, but this machine has 2 \(cuda:0 .. cuda:1\)"):
+        reidlib.device("cuda:2")
+
+
+def test_devices_that_are_there_are_given_back(monkeypatch):
+    from reidlib.training.distributed import rank_device
+
+    assert reidlib.device("cpu") == torch.device("cpu") == rank_device(torch.device("cpu"))
+    gpus(monkeypatch, 2)
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    assert rank_device("cuda") == torch.device("cuda", 1)  # rank 3 of a node with 2 GPUs
+    assert rank_device("cuda:0") == torch.device("cuda", 0)
+
+
 def test_cli_info_runs():
     out = subprocess.run([sys.executable, "-m", "reidlib", "info"], capture_output=True, text=True, check=True)
     assert f"reidlib {reidlib.__version__}" in out.stdout

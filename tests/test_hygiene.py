@@ -77,14 +77,6 @@ def test_other_kernel_missing_setup_and_toc_are_caught(fake_book):
     assert any("not listed in _toc.yml" in p for p in problems)
 
 
-def test_setup_cell_is_a_no_op_without_colab():
-    """Run the setup cell's logic outside Colab: nothing is installed."""
-    src = nbtools.setup_source()
-    assert nbtools.repository_url() in src
-    guarded = src.replace("%pip install", "raise SystemExit  # would install:")
-    exec(compile(guarded, "<setup>", "exec"), {})
-
-
 def test_a_twin_out_of_sync_or_missing_is_caught_and_sync_mends_it(fake_book):
     root, nb = fake_book
     md = nbtools.twin(nb)
@@ -120,4 +112,13 @@ def test_new_chapter_from_text_gets_the_colab_cells(fake_book):
     cells = json.loads(nb.read_text())["cells"]
     assert [c.get("id") for c in cells[1:3]] == ["colab-link", "colab-setup"]
     assert nbtools.colab_url(nb, root) in "".join(cells[1]["source"])
-    assert "%pip install" in md.read_text()  # the twin carries the setup cell too
+    assert nbtools.setup_source(root) in md.read_text()  # the twin carries the setup cell too
+
+
+def test_sync_replaces_an_old_setup_cell_and_keeps_one(fake_book):
+    root, nb = fake_book
+    for _ in range(2):  # the first sync replaces whatever setup cell the copy had; the second finds its own
+        nbtools.sync(nb, root)
+        code = [c for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "code"]
+        assert "".join(code[0]["source"]) == nbtools.setup_source(root)
+        assert sum(nbtools.SETUP_HEADER in "".join(c["source"]) for c in code) == 1

@@ -1,8 +1,11 @@
 """The shipped weights load and reproduce their recorded accuracy on their synthetic test split."""
 
+import hashlib
 import json
+import shutil
 
 import pytest
+import torch
 
 from reidlib.evaluation import evaluate_tracklets
 from reidlib.experiments import (
@@ -11,10 +14,11 @@ from reidlib.experiments import (
     pretrained,
     recorded_experiment,
     recorded_test_split,
+    shipped,
     weights_path,
 )
 from reidlib.preprocess import preprocess_dataset
-from reidlib.training import model_config
+from reidlib.training import load_model, model_config
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +64,25 @@ def test_recorded_test_split_can_render_the_first_persons_only(test_split):
         assert a.camid == b.camid and (a.frames == b.frames).all()  # rendered identically
     with pytest.raises(ValueError, match="persons must be >= 1"):
         recorded_test_split(record, persons=0)
+
+
+def test_each_shipped_record_holds_its_files_sha256():
+    for head in SHIPPED_HEADS:
+        record = json.loads(weights_path(head).with_suffix(".json").read_text())
+        assert record["sha256"] == hashlib.sha256(weights_path(head).read_bytes()).hexdigest()
+
+
+def test_one_flipped_byte_in_a_weights_file_is_refused(tmp_path, monkeypatch):
+    for suffix in (".pt", ".json"):
+        shutil.copy(weights_path("mean").with_suffix(suffix), tmp_path / f"synthetic_mean{suffix}")
+    monkeypatch.setattr(shipped, "WEIGHTS_DIR", tmp_path)  # where pretrained() looks
+    intact, _ = pretrained("mean")  # the copy loads
+    copy = tmp_path / "synthetic_mean.pt"
+    data = bytearray(copy.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit, in the tensor data
+    copy.write_bytes(bytes(data))
+    flipped, _ = load_model(copy)  # torch itself notices nothing...
+    changed = [k for k, v in flipped.state_dict().items() if not torch.equal(v, intact.state_dict()[k])]
+    assert len(changed) == 1  # ...though one weight differs
+    with pytest.raises(ValueError, match=r"(?s)synthetic_mean\.pt have SHA-256 [0-9a-f]{64}, but .* expects .*damaged"):
+        pretrained("mean")

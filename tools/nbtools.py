@@ -13,6 +13,7 @@ Jupyter Book, nbval and Colab run.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from jupytext.config import load_jupytext_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SETUP_MARKER = "google.colab"
+SETUP_HEADER = "# Setup: on Google Colab"  # how every setup cell, old or new, begins
+IMPORT_NAMES = {"opencv-python-headless": "cv2", "pyyaml": "yaml", "otter-grader": "otter"}  # distribution -> module
 LINK_TEXT = "[Open this chapter in Colab]"
 
 
@@ -68,17 +71,72 @@ def colab_url(notebook: Path, root: Path = ROOT) -> str:
     return f"https://colab.research.google.com/github/{repo}/blob/{repository_branch(root)}/{rel}"
 
 
-def setup_source(root: Path = ROOT, extras: str = "") -> str:
+def dependencies(extra: str | None = None) -> dict[str, str]:
+    """reidlib's dependencies (pyproject.toml), and those of its optional ``extra`` (e.g. "course"), by the
+    module each provides: {"cv2": "opencv-python-headless>=4.8", ...}."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    specs = project["dependencies"] + (project["optional-dependencies"][extra] if extra else [])
+    return {IMPORT_NAMES.get(Requirement(s).name, Requirement(s).name.replace("-", "_")): s for s in specs}
+
+
+def setup_source(root: Path = ROOT, extra: str | None = None) -> str:
     """The setup cell every notebook starts with: installs reidlib on Colab, no-op elsewhere.
 
-    ``extras`` (e.g. ``"[course]"`` for the assignments, which need otter-grader) are installed too."""
+    ``extra`` (e.g. ``"course"`` for the assignments, which need otter-grader) adds its packages.
+
+    It installs reidlib without its dependencies, then only the dependencies that cannot be
+    imported yet: Colab's own torch and OpenCV stay (reidlib's opencv-python-headless would
+    overwrite the cv2 folder of Colab's opencv-python). A failed install raises, so the
+    notebook stops there with pip's message instead of failing later on an import.
+    """
+    needed = "".join(f"        {json.dumps(m)}: {json.dumps(s)},\n" for m, s in dependencies(extra).items())
     return (
-        "# Setup: on Google Colab this installs reidlib from the book's repository;\n"
-        "# anywhere else (a laptop, the book build, the tests) it does nothing.\n"
-        "import sys\n\n"
+        f"{SETUP_HEADER} this installs reidlib from the book's repository, and\n"
+        "# only the packages Colab lacks (its torch and OpenCV stay); elsewhere it does nothing.\n"
+        "import sys\n"
+        "\n"
         f'if "{SETUP_MARKER}" in sys.modules:\n'
-        f'    %pip install -q "reidlib{extras} @ git+{repository_url(root)}@{repository_branch(root)}"'
+        "    import importlib.util\n"
+        "    import subprocess\n"
+        "\n"
+        "    def pip_install(*args):\n"
+        '        cmd = [sys.executable, "-m", "pip", "install", "-q", *args]\n'
+        "        done = subprocess.run(cmd, capture_output=True, text=True)\n"
+        "        if done.returncode != 0:\n"
+        "            raise RuntimeError(\n"
+        "                f\"Setup failed: pip could not install {' '.join(args)} \"\n"
+        '                f"(exit code {done.returncode}):\\n{done.stderr[-3000:]}\\n"\n'
+        '                "Check the internet connection, then run this cell again."\n'
+        "            )\n"
+        "        importlib.invalidate_caches()\n"
+        "\n"
+        "    # reidlib itself, then only the dependencies missing here: a second OpenCV package\n"
+        "    # would overwrite the cv2 folder of Colab's opencv-python.\n"
+        f'    source = "reidlib @ git+{repository_url(root)}@{repository_branch(root)}"\n'
+        '    pip_install("--no-deps", source)\n'
+        "    needed = {\n"
+        f"{needed}"
+        "    }\n"
+        "    missing = [s for m, s in needed.items() if importlib.util.find_spec(m) is None]\n"
+        "    if missing:\n"
+        "        pip_install(*missing)\n"
+        '    if importlib.util.find_spec("reidlib") is None:\n'
+        "        raise RuntimeError(\n"
+        '            "Setup failed: reidlib was installed but cannot be imported. "\n'
+        '            "Restart the session (Runtime > Restart session), then run this cell again."\n'
+        "        )"
     )
+
+
+def is_setup_cell(cell) -> bool:
+    """True for the Colab setup cell of :func:`setup_source` (of this or an earlier version)."""
+    return cell.cell_type == "code" and cell.source.startswith(SETUP_HEADER)
 
 
 def twin(path: Path) -> Path:
@@ -145,13 +203,12 @@ def book_notebooks(root: Path = ROOT) -> list[Path]:
 def _with_colab_cells(nb, path: Path, root: Path):
     """``nb`` with its Colab link (after the title) and setup cell (the first code cell) made from _config.yml."""
     link = nbformat.v4.new_markdown_cell(f"{LINK_TEXT}({colab_url(path, root)})", id="colab-link")
-    extras = "[course]" if "assignments" in Path(path).parts else ""  # the assignments run otter-grader
-    setup = nbformat.v4.new_code_cell(setup_source(root, extras), id="colab-setup", metadata={"tags": ["remove-cell"]})
+    extra = "course" if "assignments" in Path(path).parts else None  # the assignments run otter-grader
+    setup = nbformat.v4.new_code_cell(setup_source(root, extra), id="colab-setup", metadata={"tags": ["remove-cell"]})
     cells = [
         c
         for c in nb.cells
-        if not (c.cell_type == "markdown" and c.source.startswith(LINK_TEXT))
-        and not (c.cell_type == "code" and SETUP_MARKER in c.source and "%pip" in c.source)
+        if not (c.cell_type == "markdown" and c.source.startswith(LINK_TEXT)) and not is_setup_cell(c)
     ]
     first_md = next((i for i, c in enumerate(cells) if c.cell_type == "markdown"), -1)
     cells[first_md + 1 : first_md + 1] = [link, setup]

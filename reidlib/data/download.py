@@ -17,6 +17,7 @@ Layout under the data root (``root=``, else ``$REIDLIB_DATA``, else ``~/reid-dat
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import shutil
@@ -211,10 +212,47 @@ def _safe_members(names: list[str], archive: Path) -> None:
             )
 
 
+def _tar_member(member: tarfile.TarInfo, dest: Path, archive: Path) -> tarfile.TarInfo:
+    """``member``, checked against what is already extracted under ``dest``: no absolute path or ``..``,
+    no path through a link that leads out, no link that points out, no device or pipe."""
+    root = os.path.realpath(dest)
+    inside = lambda p: os.path.commonpath([root, os.path.realpath(p)]) == root
+    name, target = member.name, member.linkname
+    problem = None
+    if os.path.isabs(name) or ".." in Path(name).parts:
+        problem = "which would be written outside the target folder"
+    elif not inside(os.path.join(root, name)):
+        problem = "whose path goes through a link out of the target folder"
+    elif member.issym() and (os.path.isabs(target) or not inside(os.path.join(root, os.path.dirname(name), target))):
+        problem = f"a symbolic link to {target!r}, outside the target folder"
+    elif member.islnk() and (os.path.isabs(target) or not inside(os.path.join(root, target))):
+        problem = f"a hard link to {target!r}, outside the target folder"
+    elif not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
+        problem = "a device or special file, which a dataset never holds"
+    if problem:
+        raise ValueError(
+            f"{archive} holds the entry {name!r}, {problem}. Refusing to extract it (nothing was written "
+            f"outside {dest}); get the archive from the official page."
+        )
+    return member
+
+
+def _plain(member: tarfile.TarInfo) -> tarfile.TarInfo:
+    """A copy of ``member`` that extracts as an ordinary file of this user: no set-id bits, no foreign owner."""
+    member = copy.copy(member)
+    member.mode = 0o755 if member.isdir() or member.mode & 0o100 else 0o644
+    member.uname = member.gname = ""
+    if hasattr(os, "getuid"):
+        member.uid, member.gid = os.getuid(), os.getgid()
+    return member
+
+
 def extract(archive: PathLike, dest: PathLike) -> list[Path]:
     """Unpack a .zip or .tar(.gz/.bz2/.xz) archive into ``dest``; returns the top-level entries made.
 
-    Entries that would land outside ``dest`` (absolute paths, ``..``) are refused."""
+    Entries that would land outside ``dest`` are refused: absolute paths, ``..``, and in a tar
+    links that lead out (each entry is checked against what is already on disk), and devices;
+    on every Python version (Python's own "data" filter is applied on top where it exists)."""
     archive, dest = Path(archive), Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     before = set(dest.iterdir())
@@ -224,11 +262,11 @@ def extract(archive: PathLike, dest: PathLike) -> list[Path]:
             z.extractall(dest)
     elif tarfile.is_tarfile(archive):
         with tarfile.open(archive) as t:
-            _safe_members(t.getnames(), archive)
-            if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12 / 3.11.4: also refuses links out
-                t.extractall(dest, filter="data")
-            else:
-                t.extractall(dest)
+            if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12 / 3.11.4
+                t.extractall(dest, filter=lambda m, path: tarfile.data_filter(_tar_member(m, dest, archive), path))
+            else:  # one entry at a time, so that each check sees the links extracted before it
+                for m in t:
+                    t.extract(_plain(_tar_member(m, dest, archive)), dest)
     else:
         raise ValueError(
             f"{archive} is neither a zip nor a tar archive (it may be an HTML error page saved by a "

@@ -67,7 +67,17 @@ def sorted_frames(folder: PathLike) -> list[Path]:
             f"The person folder {folder} is empty: expected image files ({', '.join(IMAGE_EXTS)}); "
             f"found {others}. Re-extract the dataset archive, or delete the empty folder."
         )
-    return sorted(files, key=lambda p: (frame_number(p), p.name))
+    numbered = sorted((frame_number(p), p.name, p) for p in files)
+    same = [(a, b) for a, b in zip(numbered, numbered[1:]) if a[0] == b[0]]
+    if same:
+        (n, _, first), (_, _, second) = same[0]
+        more = f" ({len(same)} such pairs in all)" if len(same) > 1 else ""
+        raise ValueError(
+            f"Two frames in {folder} have the number {n}: {first.name} and {second.name}{more}. Expected one "
+            "file per frame number (frames are ordered by the last number in their names). Remove the "
+            "copy, or rename one of them."
+        )
+    return [p for _, _, p in numbered]
 
 
 def _subdirs(folder: Path) -> list[Path]:
@@ -223,13 +233,18 @@ def _ilidsvid_splits(mat: Path, pids: list[int]) -> list[Split]:
     """The splits of the official .mat file: each row of ``ls_set`` is a permutation of 1..P, test persons first."""
     from scipy.io import loadmat
 
+    advice = "Re-extract the archive, or pass splits_file= with JSON splits (reidlib.data.save_splits)."
     try:
-        ls_set = np.asarray(loadmat(str(mat))["ls_set"])
-    except (KeyError, ValueError, OSError) as e:
+        contents = loadmat(str(mat))
+    except Exception as e:  # scipy fails on damaged files in many ways: MatReadError, IndexError, OSError, ...
         raise ValueError(
-            f"Could not read the iLIDS-VID splits from {mat} ({e!r}); expected a MATLAB file with "
-            "the key 'ls_set'. Re-extract the archive, or pass splits_file= with JSON splits."
+            f"Could not read the iLIDS-VID splits file {mat}: it is damaged or not a MATLAB file "
+            f"({type(e).__name__}: {e}). Expected the official .mat file with the key 'ls_set'. {advice}"
         ) from None
+    if "ls_set" not in contents:
+        keys = sorted(k for k in contents if not k.startswith("__"))
+        raise ValueError(f"{mat} holds {keys} but no 'ls_set', the key of iLIDS-VID's official splits. {advice}")
+    ls_set = np.asarray(contents["ls_set"])
     P = len(pids)
     if ls_set.ndim != 2 or ls_set.shape[1] != P:
         raise ValueError(

@@ -120,10 +120,15 @@ def load_frames(
     images = [read_image(tracklet.frames[i], size) for i in idx]
     if not images:
         return np.zeros((0, *(size or (0, 0)), 3), np.uint8)
-    shapes = {im.shape for im in images}
-    if len(shapes) > 1:
+    first = {}  # size (H, W) -> the first frame of that size
+    for i, im in zip(idx, images):
+        first.setdefault(im.shape[:2], Path(tracklet.frames[i]))
+    if len(first) > 1:
+        found = ", ".join(f"{p.name} is {h} x {w}" for (h, w), p in first.items())
         raise ValueError(
-            f"The frames of {tracklet!r} have different sizes {sorted(shapes)}; pass size=(H, W) "
-            "to resize them all, e.g. size=(128, 64)."
+            f"The frames of {tracklet!r} in {Path(tracklet.frames[0]).parent} have {len(first)} different "
+            f"sizes ({found}); expected one size for every frame of a sequence. Resize them to one size, "
+            "or remove the frames that do not belong (a frame of another size is usually a file from "
+            "elsewhere). Calling load_frames yourself, size=(H, W) resizes them as they are read."
         )
     return np.stack(images)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from tqdm.auto import tqdm
 from .dataset import VideoReIDDataset
 from .export import export_ilidsvid
 from .splits import make_splits
+from .tempfiles import remove_stale, temp_tag, write_error
 from .tracklet import Tracklet
 
 GENERATOR_VERSION = 1  # seeds every random stream: bumping it draws other persons and scenes
@@ -567,24 +569,37 @@ def _composite(layers, shape: tuple[int, int, int]):
     return rgb, alpha
 
 
+def _remove_leftovers(parent: Path) -> None:
+    """Remove the temporary folders of writers of ``parent`` that were killed (or ran out of disk) before
+    they finished."""
+    remove_stale(parent.glob("synthetic-*.tmp*"))
+
+
 def _save(tracklets: list[Tracklet], folder: Path) -> None:
-    """Write tracklets as one frames.npy (all frames stacked) plus index.json; atomic rename."""
-    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
-    tmp.mkdir(parents=True, exist_ok=True)
-    np.save(tmp / "frames.npy", np.concatenate([tr.frames for tr in tracklets]))
-    np.save(tmp / "visibility.npy", np.concatenate([tr.visibility for tr in tracklets]))
-    np.save(tmp / "flow_truth.npy", np.concatenate([tr.flow_truth for tr in tracklets]))
-    index = [dict(pid=tr.pid, camid=tr.camid, length=len(tr), meta=tr.meta) for tr in tracklets]
-    (tmp / "index.json").write_text(json.dumps(index))
+    """Write tracklets as one frames.npy (all frames stacked) plus index.json into a temporary folder,
+    renamed into place when complete; a failed write removes it and says why."""
+    _remove_leftovers(folder.parent)
+    tmp = folder.with_name(f"{folder.name}.{temp_tag()}")
+    try:
+        tmp.mkdir(parents=True, exist_ok=True)
+        np.save(tmp / "frames.npy", np.concatenate([tr.frames for tr in tracklets]))
+        np.save(tmp / "visibility.npy", np.concatenate([tr.visibility for tr in tracklets]))
+        np.save(tmp / "flow_truth.npy", np.concatenate([tr.flow_truth for tr in tracklets]))
+        index = [dict(pid=tr.pid, camid=tr.camid, length=len(tr), meta=tr.meta) for tr in tracklets]
+        (tmp / "index.json").write_text(json.dumps(index))
+    except BaseException as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise write_error(folder, e, "the synthetic frames cache") from e
+        raise
     try:
         tmp.rename(folder)
     except OSError:  # another process finished first: keep theirs
-        for f in tmp.iterdir():
-            f.unlink()
-        tmp.rmdir()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _load(folder: Path) -> list[Tracklet]:
+    _remove_leftovers(folder.parent)
     frames = np.load(folder / "frames.npy", mmap_mode="r")
     vis, flow = np.load(folder / "visibility.npy"), np.load(folder / "flow_truth.npy")
     out, start = [], 0

@@ -24,6 +24,7 @@ import reidlib
 from ..data import PRESETS, SyntheticReID, make_splits
 from ..evaluation import METRICS, evaluate_tracklets
 from ..training import CHECKPOINT, SCHEDULES, export_weights, load_model
+from ..training.checkpoint import file_sha256
 from .config import DataConfig, ExperimentConfig, ModelConfig
 from .run import load_data, run_split
 
@@ -39,15 +40,27 @@ def weights_path(head: str, folder: str | Path | None = None) -> Path:
 
 
 def pretrained(head: str = "combined", device: str | torch.device | None = None) -> tuple[nn.Module, dict]:
-    """A shipped model in eval mode and its record (the experiment, ``results`` in %, training time)."""
+    """A shipped model in eval mode and its record (the experiment, ``results`` in %, training time).
+
+    The file's SHA-256 must match its record's ``sha256``: a damaged or altered file is refused.
+    """
     path = weights_path(head)
     if not path.exists():
         have = sorted(p.stem.removeprefix("synthetic_") for p in WEIGHTS_DIR.glob("synthetic_*.pt"))
         raise FileNotFoundError(
             f"no shipped weights for head {head!r}; available: {have}. Run `make weights` to (re)build them."
         )
+    record = json.loads(path.with_suffix(".json").read_text())
+    digest = file_sha256(path)
+    if record.get("sha256") != digest:
+        raise ValueError(
+            f"the shipped weights {path} have SHA-256 {digest}, but their record "
+            f"{path.with_suffix('.json')} expects {record.get('sha256', 'a sha256 field (missing)')}: the "
+            "file is damaged or was changed after `make weights` wrote it. Reinstall reidlib (pip install "
+            "--force-reinstall), or run `make weights` to rebuild both files."
+        )
     model, _ = load_model(path, device)
-    return model, json.loads(path.with_suffix(".json").read_text())
+    return model, record
 
 
 def recorded_experiment(record: dict) -> ExperimentConfig:
@@ -113,6 +126,7 @@ def make_weights(
             machine=platform.machine(),
             trained_on=device_name(device),
             final_loss=res["final_loss"],
+            sha256=file_sha256(path),
         )
         shipped, _ = load_model(path)  # test the file that ships
         query, gallery = recorded_test_split(record)

@@ -19,6 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data.sampling import load_frames
+from ..data.tempfiles import remove_stale, temp_tag, write_error
 from .flow import flow_settings
 from .inputs import FLOW_CLIP, FLOW_SCALE, FRAME_SIZE, channels, crop_and_flip, prepare_sequence
 
@@ -162,26 +163,33 @@ def preprocess_dataset(
     key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
     name = "".join(ch if ch.isalnum() else "_" for ch in str(getattr(dataset, "name", "tracklets")))
     path = cache_root(cache_dir) / f"{name}-{key}"
+    remove_stale(path.parent.glob("*.tmp[0-9]*"))  # parts left by builds that were killed
     if not path.with_suffix(".json").exists():
         _build(path, tracklets, params, progress)
     return PreprocessedDataset(path, tracklets, params)
 
 
 def _build(path: Path, tracklets: list, params: dict, progress: bool) -> None:
-    """Write ``path``.npy (all frames) then ``path``.json (the index: written last, it marks completion)."""
+    """Write ``path``.npy (all frames) then ``path``.json (the index: written last, it marks completion).
+
+    Each is written to a temporary file (tagged with this process) and renamed into place; a failed
+    write removes its temporary file and says why."""
     path.parent.mkdir(parents=True, exist_ok=True)
     total, num_channels = sum(len(t) for t in tracklets), channels(params["use_flow"])
-    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}.npy")
+    tmp, tmp_json = (path.with_name(f"{path.name}.{temp_tag()}{suffix}") for suffix in (".npy", ".json"))
     header = dict(
         descr=np.lib.format.dtype_to_descr(np.dtype(np.float16)),
         fortran_order=False,
         shape=(total, num_channels) + FRAME_SIZE,
     )
     desc = f"preprocessing ({params['flow_method'] if params['use_flow'] else 'no flow'})"
+    index = [dict(pid=t.pid, camid=t.camid, length=len(t)) for t in tracklets]
+    reading = False  # True while a tracklet's frames are read: their errors are not failed writes
     try:
         with open(tmp, "wb") as f:  # an .npy file written front to back: header, then each tracklet's frames
             np.lib.format.write_array_header_1_0(f, header)
             for t in tqdm(tracklets, desc=desc, disable=not progress, unit="tracklet"):
+                reading = True
                 x = prepare_sequence(
                     load_frames(t),
                     params["flow_method"],
@@ -190,11 +198,15 @@ def _build(path: Path, tracklets: list, params: dict, progress: bool) -> None:
                     params["flow_clip"],
                     **params["flow_kw"],
                 )
+                reading = False
                 x.astype(np.float16).tofile(f)  # (T, C, 64, 48)
         os.replace(tmp, path.with_suffix(".npy"))
+        tmp_json.write_text(json.dumps(dict(params=params, tracklets=index)))
+        os.replace(tmp_json, path.with_suffix(".json"))
+    except OSError as e:
+        if reading:
+            raise
+        raise write_error(path.with_suffix(".npy"), e, "the preprocessing cache") from e
     finally:
         tmp.unlink(missing_ok=True)  # only left behind when the build failed
-    index = [dict(pid=t.pid, camid=t.camid, length=len(t)) for t in tracklets]
-    tmp_json = path.with_name(f"{path.name}.tmp{os.getpid()}.json")
-    tmp_json.write_text(json.dumps(dict(params=params, tracklets=index)))
-    os.replace(tmp_json, path.with_suffix(".json"))
+        tmp_json.unlink(missing_ok=True)

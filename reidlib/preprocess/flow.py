@@ -57,10 +57,15 @@ def lucas_kanade(
     Every pixel assumes one translation for the ``window x window`` box around it and
     solves the 2x2 normal equations of brightness constancy, Ix u + Iy v + It = 0, with
     the window's pixels weighted by ``weights``: "gaussian" (sigma = window / 4) or
-    "box" (all equal). ``iterations`` re-warps ``next`` by the current flow and solves
-    for the rest; ``levels`` adds coarser pyramid levels (each halves the size) for
-    larger motions. Keep the Gaussian when iterating: the box's frequency response has
-    negative lobes, so repeated dense updates amplify some error patterns.
+    "box" (all equal). ``levels`` adds coarser pyramid levels (each halves the size) for
+    larger motions.
+
+    ``iterations`` refines the flow at each level by the iterative Lucas-Kanade update:
+    warp ``next`` by the current flow, recompute the temporal difference, solve for the
+    increment and add it. The first step warps every pixel by its own flow (one remap);
+    each further step warps the whole window of a pixel by that pixel's flow, the
+    translation its equations assume, so the steps converge (Gauss-Newton on each
+    window) instead of mixing the errors of neighbouring windows.
     Pixels whose structure tensor has its smallest eigenvalue below ``min_eig`` (flat
     or edge-only windows: the aperture problem) keep the flow from the coarser level,
     which is zero at the coarsest one.
@@ -103,13 +108,54 @@ def _refine(prev, next, u, v, window, iterations, min_eig, weights):
     det = a * c - b * b
     inv_det = np.divide(1, det, out=np.zeros_like(det), where=lam_min > min_eig)  # 0: no update
     xs, ys = _grid(*prev.shape)
-    for _ in range(iterations):
-        warped = cv2.remap(next, xs + u, ys + v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        it = warped - prev  # what is left to explain
-        p, q = box(ix * it), box(iy * it)
+    for step in range(iterations):
+        if step == 0:  # every pixel warped by its own flow
+            warped = cv2.remap(next, xs + u, ys + v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            it = warped - prev  # what is left to explain
+            p, q = box(ix * it), box(iy * it)
+        else:  # every window warped by its centre's flow
+            p, q = _window_sums(prev, next, ix, iy, u, v, _window_weights(window, weights))
         u = u + (b * q - c * p) * inv_det  # [du, dv] = -inv([[a, b], [b, c]]) @ [p, q]
         v = v + (b * p - a * q) * inv_det
     return u, v
+
+
+def _window_weights(window: int, weights: str) -> np.ndarray:
+    """The (window, window) weights of ``box`` in :func:`_refine`: a Gaussian (sigma window / 4) or all equal."""
+    if weights == "box":
+        return np.full((window, window), 1 / window**2)
+    g = cv2.getGaussianKernel(window, window / 4)
+    return g @ g.T
+
+
+def _reflect(i: np.ndarray, n: int) -> np.ndarray:
+    """Indices reflected into 0 .. n-1 without repeating the edge (OpenCV's default border, BORDER_REFLECT_101)."""
+    if n == 1:
+        return np.zeros_like(i)
+    period = 2 * (n - 1)
+    i = np.abs(i) % period
+    return np.where(i > n - 1, period - i, i)
+
+
+def _window_sums(prev, next, ix, iy, u, v, w):
+    """p, q (H, W): the ``w``-weighted sums over each pixel's window of Ix It and Iy It, where It compares
+    ``prev`` with ``next`` moved by the flow (u, v) of the window's centre pixel."""
+    h, wd = prev.shape
+    r = len(w) // 2
+    rows, cols = np.arange(h), np.arange(wd)
+    p, q = np.zeros_like(prev), np.zeros_like(prev)
+    for dy in range(-r, r + 1):
+        ry = _reflect(rows + dy, h)
+        for dx in range(-r, r + 1):
+            rx = _reflect(cols + dx, wd)
+            at = np.ix_(ry, rx)  # the window's pixel (x + dx, y + dy) of every centre (x, y)
+            map_x = (rx.astype(np.float32)[None, :] + u).astype(np.float32)
+            map_y = (ry.astype(np.float32)[:, None] + v).astype(np.float32)
+            it = cv2.remap(next, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) - prev[at]
+            weight = np.float32(w[dy + r, dx + r])
+            p += weight * ix[at] * it
+            q += weight * iy[at] * it
+    return p, q
 
 
 @functools.lru_cache(maxsize=16)

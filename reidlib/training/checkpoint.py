@@ -1,17 +1,23 @@
-"""Checkpoints: written atomically, checked against the model on load, and exported small.
+"""Checkpoints: written atomically, loaded without running code, checked against the model on load.
 
 A training checkpoint holds the model, optimiser, scheduler, RNG states, history and
 configuration, so that a run can resume exactly. It is written to a temporary file in
 the same folder and then renamed over the old one: a run killed while saving leaves
-the last good checkpoint untouched. An exported checkpoint (:func:`export_weights`)
-keeps only the float32 model weights and how to rebuild the model.
+the last good checkpoint untouched. Everything in it is a tensor or a plain value
+(numbers, strings, lists, dicts), so it loads with ``torch.load(weights_only=True)``,
+which refuses any other object instead of running its code. An exported checkpoint
+(:func:`export_weights`) keeps only the float32 model weights and how to rebuild the model.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
 import random
-import tempfile
+import re
+import zipfile
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +26,12 @@ from torch import nn
 
 import reidlib
 
+from ..data.tempfiles import atomic_file, remove_stale, temp_files, write_error
 from ..models import VideoReIDNet
 
 FORMAT = "reidlib-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: RNG states as tensors and lists (version 1 pickled numpy's state)
+REQUIRED = ("format_version", "model_config", "model")
 
 
 def model_config(model: nn.Module) -> dict:
@@ -50,8 +58,15 @@ def build_model(config: dict) -> nn.Module:
 
 
 def rng_state() -> dict:
-    """The states of Python's, numpy's and torch's global generators (cpu, and cuda when present)."""
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """The states of Python's, numpy's and torch's global generators (cpu, and cuda when present),
+    as tensors and plain lists."""
+    version, internal, gauss = random.getstate()
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {
+        "python": [version, list(internal), gauss],
+        "numpy": [name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached],
+        "torch": torch.get_rng_state(),
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -59,54 +74,86 @@ def rng_state() -> dict:
 
 def set_rng_state(state: dict) -> None:
     """Restore what :func:`rng_state` returned."""
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def atomic_save(obj, path: str | os.PathLike) -> Path:
-    """``torch.save`` to a temporary file beside ``path``, flushed to disk, then renamed onto ``path``."""
+    """``torch.save`` to a temporary file beside ``path``, flushed to disk, then renamed onto ``path``.
+
+    A failed write (a full disk: ``OSError`` or torch's "enforce fail at inline_container.cc")
+    removes its temporary file, leaves ``path`` as it was and raises an OSError that says so.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with atomic_file(path) as f:
             torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a checkpoint is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    except OSError as e:
+        raise write_error(path, e, "the checkpoint") from e
+    except RuntimeError as e:  # torch's zip writer reports failed writes this way
+        if "inline_container" not in str(e) and "PytorchStreamWriter" not in str(e):
+            raise
+        raise write_error(path, e, "the checkpoint") from e
     return path
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write a text file (history.json, results.json, ...) so that it is either the old or the new one:
-    a temporary file beside it, flushed to disk, then renamed onto ``path``."""
+    """Write ``text`` (a run file: history.json, results.json) atomically: a temporary file beside
+    ``path``, flushed to disk, renamed onto ``path``; a failed write removes it and keeps the old file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as f:
+        with atomic_file(path, "w") as f:
             f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    except OSError as e:
+        raise write_error(path, e) from e
     return path
+
+
+def clean_stale_temps(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files (``.NAME.*.tmp``) that writes killed before they finished left in
+    ``folder``; those of processes still running are kept. Returns the removed paths."""
+    return remove_stale(temp_files(folder))
+
+
+_PLAIN = (type(None), bool, int, float, str)
+
+
+def check_plain(value, where: str) -> None:
+    """Raise a TypeError naming the first part of ``value`` that a weights-only load would refuse:
+    anything but tensors, None, bools, ints, floats, strings and lists, tuples, dicts of them."""
+    if type(value) in _PLAIN or isinstance(value, torch.Tensor):
+        return
+    if type(value) in (list, tuple):
+        for i, v in enumerate(value):
+            check_plain(v, f"{where}[{i}]")
+        return
+    if type(value) in (dict, OrderedDict):
+        for k, v in value.items():
+            check_plain(k, f"a key of {where}")
+            check_plain(v, f"{where}[{k!r}]")
+        return
+    kind = f"{type(value).__module__}.{type(value).__qualname__}"
+    raise TypeError(
+        f"checkpoint field {where} is a {kind} ({str(value)[:60]}); checkpoints hold only tensors and "
+        "plain values (None, bools, ints, floats, strings, and lists, tuples, dicts of them), so that they "
+        "load without running code. Convert it before saving: float(x), int(x), x.tolist()."
+    )
 
 
 def save_checkpoint(
     path: str | os.PathLike, model: nn.Module, optimizer=None, scheduler=None, scaler=None, **extra
 ) -> Path:
-    """Write a full training checkpoint atomically; ``extra`` (epoch, history, config, ...) is stored as is."""
+    """Write a full training checkpoint atomically; ``extra`` (epoch, history, config, ...) is stored as is.
+
+    ``extra`` must hold only tensors and plain values (:func:`check_plain`), checked before writing.
+    """
+    for key, value in extra.items():
+        check_plain(value, key)
     ckpt = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -123,18 +170,49 @@ def save_checkpoint(
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict:
-    """Load a checkpoint file (on the cpu) and check that this version of reidlib can read it."""
+    """Load a checkpoint file (on the cpu) and check that this version of reidlib can read it.
+
+    Only tensors and plain values are unpickled (``weights_only=True``): a file holding
+    any other object is refused before any of its code runs.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
             f"no checkpoint at {path}. Train first (reidlib.training.train with out_dir=...) "
             "or give the path of a .pt file written by reidlib."
         )
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"{path} is not a checkpoint: expected a zip archive written by torch.save (reidlib's "
+            f"format); found {_describe(path)}. {_REDO}"
+        )
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        found = re.search(r"Unsupported (?:global: GLOBAL|class) ([\w.]+)", str(e))
+        reason = f"it refers to {found[1]}" if found else "torch's weights-only loader refused it"
+        raise ValueError(
+            f"{path} holds Python objects other than tensors and plain values ({reason}); reidlib "
+            "checkpoints hold none, and loading such objects can run code, so nothing in it was "
+            "loaded. Use files written by reidlib (training checkpoints of reidlib before checkpoint "
+            "format 2 pickled numpy's RNG state: retrain, or load such a file you trust yourself with "
+            "torch.load(path, weights_only=False))."
+        ) from None
+    except Exception as e:  # torch's readers fail in many ways on damaged bytes (RuntimeError, EOFError, struct.error)
+        reason = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+        raise ValueError(f"{path} is damaged: torch could not read it ({reason}). {_REDO}") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise ValueError(
             f"{path} is not a reidlib checkpoint (no format tag {FORMAT!r}); found "
             f"{type(ckpt).__name__}. Load plain state dicts with model.load_state_dict."
+        )
+    missing = [k for k in REQUIRED if k not in ckpt]
+    if missing or not isinstance(ckpt["format_version"], int) or not isinstance(ckpt["model"], dict):
+        found = {k: type(v).__name__ for k, v in ckpt.items()}
+        raise ValueError(
+            f"{path} is tagged as a reidlib checkpoint but is incomplete: expected {list(REQUIRED)} "
+            f"(an int, a dict, a dict of tensors); missing {missing}, found {found}. It was not written "
+            f"by save_checkpoint or export_weights, or was edited since. {_REDO}"
         )
     if ckpt["format_version"] > FORMAT_VERSION:
         raise ValueError(
@@ -143,6 +221,35 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
             f"{FORMAT_VERSION}. Upgrade reidlib."
         )
     return ckpt
+
+
+_REDO = (
+    "Copy or download the file again, or retrain (a run folder's checkpoint.pt is rewritten every "
+    "save_every epochs; shipped weights come with the package: reinstall it)."
+)
+
+
+def _describe(path: Path) -> str:
+    """What a file that is not a zip archive looks like, in words."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if size == 0:
+        return "an empty file"
+    if head.startswith(b"PK"):
+        return f"the start of a zip archive without its end ({size} bytes): the file is truncated"
+    if head[:1] == b"\x80":
+        return f"a pickle of Python objects ({size} bytes), not read: unpickling it could run code"
+    return f"{size} bytes starting with {head!r}"
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's bytes, as 64 hex digits."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def load_weights(model: nn.Module, state: dict, source: str = "the checkpoint") -> None:
@@ -215,4 +322,6 @@ def export_weights(checkpoint: str | os.PathLike, path: str | os.PathLike, **ext
         if k in ckpt
     }
     keep["model"] = {k: v.float() if v.is_floating_point() else v for k, v in ckpt["model"].items()}
+    for key, value in extra.items():
+        check_plain(value, key)
     return atomic_save({**keep, **extra}, path)

@@ -39,15 +39,11 @@ def is_main() -> bool:
 def rank_device(device: str | torch.device | None = None) -> torch.device:
     """The device of this process: ``cuda:LOCAL_RANK`` (modulo the visible GPUs) under torchrun on GPUs.
 
-    ``device`` ("cuda", "cpu", ...; None: :func:`reidlib.device`) chooses the kind; an
-    explicit index (``cuda:1``) is kept as given.
+    ``device`` ("cuda", "cpu", ...; None: the best available) chooses the kind; an
+    explicit index (``cuda:1``) is kept as given. A device this machine lacks is a
+    ValueError (:func:`reidlib.device` checks it).
     """
-    dev = torch.device(device) if device is not None else reidlib.device()
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(
-            f"device {str(device)!r} asks for a CUDA GPU, and none is available here (torch "
-            f"{torch.__version__}). Use --device cpu, or run on a machine with an NVIDIA GPU and a CUDA build of torch."
-        )
+    dev = reidlib.device(device)
     if dev.type == "cuda" and dev.index is None:
         dev = torch.device("cuda", world()[2] % torch.cuda.device_count())
     return dev

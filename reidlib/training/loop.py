@@ -26,7 +26,14 @@ from ..losses import siamese_loss
 from ..models import model_device, pad_sequences
 from ..preprocess import channels, preprocess_dataset
 from . import distributed
-from .checkpoint import atomic_write_text, load_checkpoint, model_config, save_checkpoint, set_rng_state
+from .checkpoint import (
+    atomic_write_text,
+    clean_stale_temps,
+    load_checkpoint,
+    model_config,
+    save_checkpoint,
+    set_rng_state,
+)
 from .config import RUNTIME_FIELDS, TrainConfig, schedule
 from .pairs import Pair, PairSampler
 
@@ -217,6 +224,8 @@ def train(
     main = rank == 0
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
+        if main:
+            clean_stale_temps(out)  # the parts of writes that a killed run left behind
         if resume and (out / CHECKPOINT).exists():
             ckpt = load_checkpoint(out / CHECKPOINT, model, optimizer, scheduler, scaler)
             _check_same_run(ckpt, cfg, run, out / CHECKPOINT)
