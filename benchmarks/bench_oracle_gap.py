@@ -12,7 +12,8 @@ For each preset, on the test split of split ``--split``:
 Run: REIDLIB_CACHE=/tmp/oracle-cache OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_oracle_gap.py \
          --presets small standard
      (``small``: about 3 minutes on one core; ``standard``: about 10; ``--stats-only``: seconds.)
-Merges one entry per preset into benchmarks/results/oracle_gap.json and prints a Markdown table.
+Merges one entry per preset into benchmarks/results/oracle_gap.json and prints a Markdown table
+(``--report``: the table of that file, nothing run). ``--stats-only`` keeps a preset's measured gap.
 """
 
 from __future__ import annotations
@@ -142,7 +143,11 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, help="override the training preset's epochs (tuning only)")
     ap.add_argument("--stats-only", action="store_true", help="only the rates of the degradations, no training")
     ap.add_argument("--out", type=Path, default=RESULTS, help=f"results file (default: {RESULTS})")
+    ap.add_argument("--report", action="store_true", help="only print the table of the results file")
     args = ap.parse_args()
+    if args.report:
+        print(table(json.loads(args.out.read_text())))
+        return
     torch.set_num_threads(1)
     overrides = {} if args.epochs is None else {"epochs": args.epochs}
     results = json.loads(args.out.read_text()) if args.out.exists() else {}
