@@ -434,23 +434,8 @@ class SyntheticReID:
         heavy, heavy_meta = self._heavy_occluder(self._rng(4, pid, camid), T, d, speed, hp)
         _paint(img, heavy)
 
-        light = cam.gain * cam.brightness * rng.uniform(0.93, 1.07)
-        img *= light[:, None, None, None].astype(np.float32)
-        if cam.blur > 0:
-            planes = img.reshape(3 * T, H, W)
-            for k in range(len(planes)):
-                planes[k] = cv2.GaussianBlur(planes[k], (0, 0), cam.blur)
-        # Sensor noise, uniform with std cam.noise: 256 levels drawn as random bytes (std low by 8e-6 relative).
-        amp = np.float32(cam.noise * np.sqrt(12))  # width of the uniform
-        noise = np.frombuffer(rng.bytes(T * H * W * 3), np.uint8).reshape(T, H, W, 3) * (amp / 256)  # float32
-        noise += amp * (0.5 / 256 - 0.5)
-        noise += img.transpose(1, 2, 3, 0)  # back to (T, H, W, 3)
-        frames = np.clip(np.rint(noise, out=noise), 0, 255, out=noise).astype(np.uint8)
-
-        front, hidden, each = _in_front(person, occluder, heavy, distractor)
-        inside, whole = person.sum(axis=(1, 2)), np.maximum(area, 1e-6)
-        visibility = np.clip(1.0 - (hidden + (area - inside)) / whole, 0.0, 1.0).astype(np.float32)
-        shares = np.concatenate([each, (area - inside)[:, None]], axis=1) / whole[:, None]  # (T, 4)
+        frames = _expose(img, cam, rng)
+        front, visibility, shares = _truth(person, area, occluder, heavy, distractor)
         pos = np.stack([cx[:, 0, 0], (top + 0.32 * height)[:, 0, 0]], axis=1)  # (T, 2) torso centre
         flow = np.zeros((T, 2), np.float32)
         flow[1:] = np.diff(pos, axis=0)
@@ -897,6 +882,35 @@ def _paint(img: np.ndarray, front: _Front | None) -> None:
         band = img[:, front.frames]
         band *= 1 - front.alpha
         band += front.rgb
+
+
+def _expose(img: np.ndarray, cam: Camera, rng) -> np.ndarray:
+    """The camera's picture of the scene's colour planes img (3, T, H, W), changed in place: its light,
+    blur and sensor noise -> uint8 frames (T, H, W, 3)."""
+    _, T, H, W = img.shape
+    light = cam.gain * cam.brightness * rng.uniform(0.93, 1.07)
+    img *= light[:, None, None, None].astype(np.float32)
+    if cam.blur > 0:
+        planes = img.reshape(3 * T, H, W)
+        for k in range(len(planes)):
+            planes[k] = cv2.GaussianBlur(planes[k], (0, 0), cam.blur)
+    # Sensor noise, uniform with std cam.noise: 256 levels drawn as random bytes (std low by 8e-6 relative).
+    amp = np.float32(cam.noise * np.sqrt(12))  # width of the uniform
+    noise = np.frombuffer(rng.bytes(T * H * W * 3), np.uint8).reshape(T, H, W, 3) * (amp / 256)  # float32
+    noise += amp * (0.5 / 256 - 0.5)
+    noise += img.transpose(1, 2, 3, 0)  # back to (T, H, W, 3)
+    return np.clip(np.rint(noise, out=noise), 0, 255, out=noise).astype(np.uint8)
+
+
+def _truth(person: np.ndarray, area: np.ndarray, occluder: np.ndarray, heavy, distractor):
+    """The alpha (T, H, W) of all in front of the person, the visibility (T,) and the share of the person
+    each of DEGRADATIONS hides (T, 4; the last: outside the crop), from the person's alpha in the crop
+    (T, H, W) and whole area (T,)."""
+    front, hidden, each = _in_front(person, occluder, heavy, distractor)
+    inside, whole = person.sum(axis=(1, 2)), np.maximum(area, 1e-6)
+    visibility = np.clip(1.0 - (hidden + (area - inside)) / whole, 0.0, 1.0).astype(np.float32)
+    shares = np.concatenate([each, (area - inside)[:, None]], axis=1) / whole[:, None]
+    return front, visibility, shares
 
 
 def _in_front(person: np.ndarray, occluder: np.ndarray, *fronts: _Front | None):
