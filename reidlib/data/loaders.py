@@ -435,10 +435,11 @@ def load_synthetic(
     progress: bool = False,
     **overrides,
 ) -> VideoReIDDataset:
-    """The synthetic benchmark at a preset size (``PRESETS``: tiny, quick, small, standard).
+    """The synthetic benchmark at a preset size (``PRESETS``: tiny, quick, small, standard, degraded;
+    tiny_clean ... standard_clean, the same persons without any degradation).
 
-    ``occlusion`` (share of occluded tracklets) None keeps the preset's; ``overrides``
-    change other :class:`SyntheticReID` arguments (``num_ids=``, ``seq_len=``, ...).
+    ``occlusion`` (share of tracklets with a thin occluder) None keeps the preset's; ``overrides``
+    change other :class:`SyntheticReID` arguments (``num_ids=``, ``heavy_occlusion=``, ...).
     """
     if preset not in PRESETS:
         raise ValueError(f"Unknown synthetic preset {preset!r}; choose one of {', '.join(PRESETS)}.")

@@ -4,13 +4,32 @@ A person is a handful of soft-edged shapes (head, hair, torso, arms, legs, shoes
 maybe a bag) with colours, a shirt pattern, a height, a build and a gait of their own.
 A camera is a scene (a wide background), a lighting colour cast, a brightness, a
 sensor noise and a blur of its own. A tracklet is the person walking through the scene
-in the crop of a tracker that follows them (so the background slides by), sometimes
-passing behind an occluder (a pole, another pedestrian, an object).
+in the crop of a tracker that follows them (so the background slides by).
 
-The generator knows the truth: who it is, how much of the person is visible in each
-frame (``visibility``) and how the person moved in the crop (``flow_truth``). Every
-tracklet is drawn from its own seeded generator, so any one of them can be rendered
-alone, in any order, and always comes out the same.
+Four degradations make some frames less informative than others, each drawn per tracklet
+from a random stream of its own (turning one on, or changing its rate, leaves the other
+pictures as they were):
+
+* ``occlusion``: a thin occluder passes in front (a pole, a pedestrian's silhouette, an object);
+* ``heavy_occlusion``: a large foreground object (a wall, a vehicle, a group of people)
+  hides most of the person for a run of ``heavy_len`` frames;
+* ``distractors``: another person of the benchmark, drawn with their own clothes and shape,
+  walks across the crop in front of the target for a run of ``distractor_len`` frames;
+* ``detection_failures``: for a run of ``failure_len`` frames the tracker's box slides
+  sideways or shrinks onto the upper or lower body, so part of the person is outside the crop.
+  The box moves the person and the scene; occluders and distractors keep their own paths.
+
+The generator knows the truth: who it is, how much of the person is visible and inside
+the crop in each frame (``visibility``), which degradation acts on each frame
+(``degradation``, bit flags in the order of :data:`DEGRADATIONS`), and how the person
+moved in the crop (``flow_truth``). Every tracklet is drawn from its own seeded
+generators, so any one of them can be rendered alone, in any order, and always comes out
+the same.
+
+The presets (:data:`PRESETS`): ``tiny``, ``quick``, ``small`` and ``standard`` are one
+benchmark at four sizes, with all four degradations at the same rates (``standard`` is
+the data of the shipped weights); ``<size>_clean`` are the same persons and cameras with
+no degradation at all, for the "without occlusion" rows.
 """
 
 from __future__ import annotations
@@ -34,7 +53,7 @@ from .tempfiles import remove_stale, temp_tag, write_error
 from .tracklet import Tracklet
 
 GENERATOR_VERSION = 1  # seeds every random stream: bumping it draws other persons and scenes
-RENDER_VERSION = 2  # bump when the pictures change: it invalidates caches
+RENDER_VERSION = 3  # bump when the pictures change: it invalidates caches
 
 # RGB clothing colours; identities share them, so colour alone does not identify a person.
 PALETTE = np.array(
@@ -61,13 +80,34 @@ HAIR = np.array([[20, 18, 15], [70, 45, 25], [130, 90, 50], [220, 190, 120], [16
 PATTERNS = ("solid", "hstripes", "vstripes", "patch")
 BAGS = ("none", "backpack", "handbag")
 OCCLUDERS = ("pole", "pedestrian", "object")
+HEAVY_OCCLUDERS = ("wall", "vehicle", "group")
+FAILURES = ("shift", "cut")  # the box slid sideways; the box shrank onto the upper or the lower body
+# Per-frame flags (Rendering.degradation, Tracklet.degradation): bit i is set where DEGRADATIONS[i] acts,
+# i.e. hides at least ACTS of the person's pixels (a detection failure: leaves them outside the crop).
+DEGRADATIONS = ("occluder", "heavy_occluder", "distractor", "detection_failure")
+ACTS = 0.01
 
-# name -> SyntheticReID arguments; occlusion is the share of tracklets with an occluder.
-PRESETS = {
-    "tiny": dict(num_ids=8, seq_len=(8, 16), occlusion=0.5),
-    "quick": dict(num_ids=24, seq_len=(16, 32), occlusion=0.5),
-    "small": dict(num_ids=80, seq_len=(16, 48), occlusion=0.5),
-    "standard": dict(num_ids=300, seq_len=(16, 96), occlusion=0.5),
+_SIZES = {
+    "tiny": dict(num_ids=8, seq_len=(8, 16)),
+    "quick": dict(num_ids=24, seq_len=(16, 32)),
+    "small": dict(num_ids=80, seq_len=(16, 48)),
+    "standard": dict(num_ids=300, seq_len=(16, 96)),
+}
+# Per-tracklet probabilities of each degradation and their run lengths (frames, at most 3/4 of a tracklet).
+DEGRADED = dict(
+    occlusion=0.5,
+    heavy_occlusion=0.15,
+    heavy_len=(6, 16),
+    distractors=0.4,
+    distractor_len=(16, 32),
+    detection_failures=0.2,
+    failure_len=(6, 16),
+)
+CLEAN = dict(occlusion=0.0, heavy_occlusion=0.0, distractors=0.0, detection_failures=0.0)
+# name -> SyntheticReID arguments. Every size has all four degradations at the rates of DEGRADED
+# (`standard` is the data of the shipped weights); "<size>_clean": the same persons, no degradation.
+PRESETS = {name: {**size, **DEGRADED} for name, size in _SIZES.items()} | {
+    f"{name}_clean": {**size, **CLEAN} for name, size in _SIZES.items()
 }
 
 
@@ -144,15 +184,42 @@ class Camera:
 
 @dataclass
 class Rendering:
-    """One rendered tracklet with its ground truth (T frames of H x W)."""
+    """One rendered tracklet with its ground truth (T frames of H x W).
+
+    ``visibility = (person * (1 - occluder)).sum((1, 2)) / area``: the share of the whole person
+    that is visible and inside the crop."""
 
     frames: np.ndarray  # (T, H, W, 3) uint8 RGB
-    person: np.ndarray  # (T, H, W) float32 alpha of the person before occlusion
+    person: np.ndarray  # (T, H, W) float32 alpha of the person inside the crop, before occlusion
     torso: np.ndarray  # (T, H, W) float32 alpha of the torso (a rigid part)
-    occluder: np.ndarray  # (T, H, W) float32 alpha of the occluder (zeros if none)
-    visibility: np.ndarray  # (T,) float32 share of the person not hidden by the occluder
-    flow_truth: np.ndarray  # (T, 2) float32 (dx, dy) of the person since frame t-1, row 0 zero
+    occluder: np.ndarray  # (T, H, W) float32 alpha of all in front of the person: occluders, distractor
+    visibility: np.ndarray  # (T,) float32 share of the person visible and inside the crop
+    flow_truth: np.ndarray  # (T, 2) float32 (dx, dy) of the torso centre since frame t-1, row 0 zero
     meta: dict
+    area: np.ndarray  # (T,) float32 alpha of the whole person summed, inside the crop or not
+    hidden: np.ndarray  # (T, 4) float32 share of the person each of DEGRADATIONS hides (last: outside the crop)
+    degradation: np.ndarray  # (T,) uint8 bit i set where DEGRADATIONS[i] acts
+
+
+@dataclass(frozen=True)
+class _Box:
+    """A detection failure: where the tracker's box is during its run of frames, in the coordinates of
+    the crop it should have had (pixels; scale = box size / crop size)."""
+
+    frames: slice
+    left: np.ndarray  # (n,)
+    top: np.ndarray  # (n,)
+    scale: np.ndarray  # (n,)
+
+
+@dataclass(frozen=True)
+class _Front:
+    """Something drawn in front of the person during some frames: alpha (n, H, W), colour
+    premultiplied (3, n, H, W)."""
+
+    frames: slice
+    alpha: np.ndarray
+    rgb: np.ndarray
 
 
 def _colour(rng, table, jitter=12.0):
@@ -184,9 +251,17 @@ class SyntheticReID:
         num_ids: number of persons (pids 0 .. num_ids-1).
         num_cams: number of cameras (camids 0 .. num_cams-1); every person appears in each.
         seq_len: (lo, hi) inclusive range of tracklet lengths, in frames.
-        occlusion: probability in [0, 1] that a tracklet has an occluder passing in front.
+        occlusion: probability in [0, 1] that a tracklet has a (thin) occluder passing in front.
         seed: the seed every random choice derives from.
         size: (H, W) of the frames.
+        heavy_occlusion: probability that a large object hides most of the person for a run of frames.
+        heavy_len: (lo, hi) frames of that run.
+        distractors: probability that another person walks across the crop in front of the target.
+        distractor_len: (lo, hi) frames the distractor takes to cross the crop.
+        detection_failures: probability that the tracker's box is off the person for a run of frames.
+        failure_len: (lo, hi) frames of that run.
+
+    Runs are at most 3/4 of the tracklet long, so that some frames are free of each degradation.
     """
 
     def __init__(
@@ -197,6 +272,12 @@ class SyntheticReID:
         occlusion: float = 0.5,
         seed: int = 0,
         size: tuple[int, int] = (128, 64),
+        heavy_occlusion: float = 0.0,
+        heavy_len: tuple[int, int] = (8, 24),
+        distractors: float = 0.0,
+        distractor_len: tuple[int, int] = (16, 32),
+        detection_failures: float = 0.0,
+        failure_len: tuple[int, int] = (6, 16),
     ):
         if int(num_ids) < 1 or int(num_cams) < 1:
             raise ValueError(
@@ -209,8 +290,24 @@ class SyntheticReID:
                 f"seq_len must be (lo, hi) with 2 <= lo <= hi frames; found {seq_len}. "
                 "A tracklet needs two frames for motion, e.g. seq_len=(16, 96)."
             )
-        if not 0.0 <= float(occlusion) <= 1.0:
-            raise ValueError(f"occlusion is the share of occluded tracklets, in [0, 1]; found {occlusion}.")
+        rates = dict(
+            occlusion=occlusion,
+            heavy_occlusion=heavy_occlusion,
+            distractors=distractors,
+            detection_failures=detection_failures,
+        )
+        for name, rate in rates.items():
+            if not 0.0 <= float(rate) <= 1.0:
+                raise ValueError(f"{name} is the share of tracklets it affects, in [0, 1]; found {rate}.")
+        if float(distractors) > 0 and int(num_ids) < 2:
+            raise ValueError(
+                f"distractors={distractors} needs another person to pass in front; found num_ids={num_ids}. "
+                "Ask for at least 2 persons, or set distractors=0."
+            )
+        runs = dict(heavy_len=heavy_len, distractor_len=distractor_len, failure_len=failure_len)
+        for name, run in runs.items():
+            if len(run) != 2 or not 1 <= int(run[0]) <= int(run[1]):
+                raise ValueError(f"{name} must be (lo, hi) frames with 1 <= lo <= hi; found {run}, e.g. (8, 24).")
         h, w = (int(v) for v in size)
         if h < 32 or w < 16:
             raise ValueError(f"size must be at least (32, 16) pixels to draw a person; found {size}.")
@@ -218,13 +315,29 @@ class SyntheticReID:
             raise ValueError(f"seed must be a non-negative integer; found {seed}.")
         self.num_ids, self.num_cams, self.seq_len = int(num_ids), int(num_cams), (lo, hi)
         self.occlusion, self.seed, self.size = float(occlusion), int(seed), (h, w)
+        self.heavy_occlusion, self.distractors = float(heavy_occlusion), float(distractors)
+        self.detection_failures = float(detection_failures)
+        self.heavy_len, self.distractor_len, self.failure_len = (
+            tuple(int(v) for v in run) for run in (heavy_len, distractor_len, failure_len)
+        )
         self._cameras: dict[int, Camera] = {}
         self._scenes: dict[int, np.ndarray] = {}
 
+    def _degradation_args(self) -> dict:
+        return dict(
+            heavy_occlusion=self.heavy_occlusion,
+            heavy_len=self.heavy_len,
+            distractors=self.distractors,
+            distractor_len=self.distractor_len,
+            detection_failures=self.detection_failures,
+            failure_len=self.failure_len,
+        )
+
     def __repr__(self) -> str:
+        extra = "".join(f", {k}={v}" for k, v in self._degradation_args().items())
         return (
             f"SyntheticReID(num_ids={self.num_ids}, num_cams={self.num_cams}, seq_len={self.seq_len}, "
-            f"occlusion={self.occlusion}, seed={self.seed}, size={self.size})"
+            f"occlusion={self.occlusion}, seed={self.seed}, size={self.size}{extra})"
         )
 
     def _rng(self, *key: int) -> np.random.Generator:
@@ -297,28 +410,22 @@ class SyntheticReID:
         swing = ident.gait_swing * np.sin(2 * np.pi * ident.gait_freq * t + phase)  # (T, 1, 1) leg angle
         bob = 0.012 * hp * (swing / ident.gait_swing) ** 2  # lowest at the widest stride
         top = H - 3.0 - hp + bob + rng.uniform(-1, 1)  # (T, 1, 1) head top
-        layers, torso_layer = self._person_layers(ident, x, y, cx, top, hp, swing, d)
-        person_rgb, person = _composite(layers, (T, H, W))  # (3,T,H,W) premultiplied, (T,H,W)
-        torso = np.zeros((T, H, W), np.float32)
-        rows, cols, torso_alpha, _ = torso_layer
-        torso[:, rows, cols] = torso_alpha
+
+        # Each degradation has a generator of its own: raising its rate adds it to more tracklets
+        # and changes nothing else in the pictures.
+        box, failure = self._detection_failure(self._rng(6, pid, camid), T, top, hp)
+        cx, top, height = _through_box(box, cx, top, hp)  # where the person is in the frames shown
+        person_rgb, person, torso, area = self._draw_target(ident, cx, top, hp, swing, d, box)
 
         # The scene slides under the crop; sub-pixel shifts by linear interpolation. Colour
         # planes come first, (3, T, H, W), so every blend below runs over whole rows.
-        scene = self._scene(camid)  # (3, H, Wb + W + 1)
-        wb = cam.background.shape[1]
-        offset = rng.uniform(0, wb) + d * speed * np.arange(T)  # (T,) left edge in the scene
-        img = np.empty((3, T, H, W), np.float32)
-        for k, o in enumerate(offset):
-            i, f = int(np.floor(o)), np.float32(o - np.floor(o))
-            strip = scene[:, :, i % wb : i % wb + W + 1]  # (3, H, W+1)
-            np.multiply(strip[..., :-1], 1 - f, out=img[:, k])
-            img[:, k] += strip[..., 1:] * f
+        offset = rng.uniform(0, self.camera(camid).background.shape[1]) + d * speed * np.arange(T)
+        img = self._slide_scene(camid, offset, box)
         img *= 1 - person
         img += person_rgb
 
-        # The occluder has a generator of its own: raising `occlusion` adds occluders to more
-        # tracklets and changes nothing else in the pictures.
+        distractor, other = self._distractor(self._rng(5, pid, camid), pid, cam, T, d, speed)
+        _paint(img, distractor)
         occluder, colour, kind = self._occluder(self._rng(3, pid, camid), x, y, t, T, d, speed)
         if kind is not None:
             covered = np.flatnonzero(occluder.any(axis=(0, 2)))  # the rows it covers
@@ -326,23 +433,12 @@ class SyntheticReID:
             band, a = img[:, :, rows], occluder[:, rows]
             band *= 1 - a
             band += colour[:, None, None, None] * a
+        heavy, heavy_meta = self._heavy_occluder(self._rng(4, pid, camid), T, d, speed, hp)
+        _paint(img, heavy)
 
-        light = cam.gain * cam.brightness * rng.uniform(0.93, 1.07)
-        img *= light[:, None, None, None].astype(np.float32)
-        if cam.blur > 0:
-            planes = img.reshape(3 * T, H, W)
-            for k in range(len(planes)):
-                planes[k] = cv2.GaussianBlur(planes[k], (0, 0), cam.blur)
-        # Sensor noise, uniform with std cam.noise: 256 levels drawn as random bytes (std low by 8e-6 relative).
-        amp = np.float32(cam.noise * np.sqrt(12))  # width of the uniform
-        noise = np.frombuffer(rng.bytes(T * H * W * 3), np.uint8).reshape(T, H, W, 3) * (amp / 256)  # float32
-        noise += amp * (0.5 / 256 - 0.5)
-        noise += img.transpose(1, 2, 3, 0)  # back to (T, H, W, 3)
-        frames = np.clip(np.rint(noise, out=noise), 0, 255, out=noise).astype(np.uint8)
-
-        hidden = (person * occluder).sum(axis=(1, 2))
-        visibility = (1.0 - hidden / np.maximum(person.sum(axis=(1, 2)), 1e-6)).astype(np.float32)
-        pos = np.stack([cx[:, 0, 0], top[:, 0, 0]], axis=1)  # (T, 2) rigid body position
+        frames = _expose(img, cam, rng)
+        front, visibility, shares = _truth(person, area, occluder, heavy, distractor)
+        pos = np.stack([cx[:, 0, 0], (top + 0.32 * height)[:, 0, 0]], axis=1)  # (T, 2) torso centre
         flow = np.zeros((T, 2), np.float32)
         flow[1:] = np.diff(pos, axis=0)
         meta = dict(
@@ -351,9 +447,192 @@ class SyntheticReID:
             direction=int(d),
             speed=speed,
             occluder=kind,
-            background_flow=[-d * speed, 0.0],
+            heavy_occluder=heavy_meta,
+            distractor=other,
+            detection_failure=failure,
+            background_flow=[-d * speed, 0.0],  # outside a detection failure's run
         )
-        return Rendering(frames, person, torso, occluder, visibility, flow, meta)
+        return Rendering(frames, person, torso, front, visibility, flow, meta, area, shares, _flags(shares, box))
+
+    def _draw_target(self, ident: Identity, cx, top, hp: float, swing, d: float, box):
+        """The target as the frames show it: colour premultiplied (3, T, H, W), alpha (T, H, W) and torso
+        alpha (T, H, W) inside the crop, and the whole person's alpha summed (T,), inside the crop or not.
+
+        cx, top, swing: (T, 1, 1), where the frames show the person; in a detection failure's run
+        the person is drawn at the scale of its box."""
+        if box is None:
+            return self._draw_person(ident, cx, top, hp, swing, d)
+        T, (H, W) = len(cx), self.size
+        rgb, alpha, torso, area = (np.zeros(s, np.float32) for s in ((3, T, H, W), (T, H, W), (T, H, W), (T,)))
+        run = np.arange(T)[box.frames]
+        for idx, height in ((np.setdiff1d(np.arange(T), run), hp), (run, hp / box.scale[:, None, None])):
+            if idx.size:
+                rgb[:, idx], alpha[idx], torso[idx], area[idx] = self._draw_person(
+                    ident, cx[idx], top[idx], height, swing[idx], d
+                )
+        return rgb, alpha, torso, area
+
+    def _draw_person(self, ident: Identity, cx, top, hp, swing, d: float):
+        """:meth:`_draw_target` for n frames: cx, top, swing (n, 1, 1); hp a scalar or (n, 1, 1)."""
+        H, W = self.size
+        x = np.arange(W, dtype=np.float32)[None, None, :]
+        y = np.arange(H, dtype=np.float32)[None, :, None]
+        layers, (rows, cols, torso_alpha, _) = self._person_layers(ident, x, y, cx, top, hp, swing, d)
+        rgb, alpha = _composite(layers, (len(cx), H, W))
+        torso = np.zeros_like(alpha)
+        torso[:, rows, cols] = torso_alpha
+        area = alpha.sum(axis=(1, 2))
+        cut = _touches_border(alpha)
+        if cut.any():
+            area[cut] += self._beyond_crop(ident, cx[cut], top[cut], hp[cut] if np.ndim(hp) else hp, swing[cut], d)
+        return rgb, alpha, torso, area
+
+    def _beyond_crop(self, ident: Identity, cx, top, hp, swing, d: float) -> np.ndarray:
+        """The person's alpha outside the crop, summed (n,): drawn on a canvas around the crop that holds all of it."""
+        H, W = self.size
+        reach, tall = 0.45 * hp, 1.1 * hp  # beyond any limb, bag or hair
+        beyond = (-np.min(cx - reach), np.max(cx + reach) - W, -np.min(top), np.max(top + tall) - H)
+        left, right, up, down = (max(0, int(np.ceil(v)) + 3) for v in beyond)
+        x = np.arange(W + left + right, dtype=np.float32)[None, None, :]
+        y = np.arange(H + up + down, dtype=np.float32)[None, :, None]
+        layers, _ = self._person_layers(ident, x, y, cx + left, top + up, hp, swing, d)
+        alpha = _coverage(layers, (len(cx), y.shape[1], x.shape[2]))
+        alpha[:, up : up + H, left : left + W] = 0  # the crop
+        return alpha.sum(axis=(1, 2))
+
+    def _slide_scene(self, camid: int, offset: np.ndarray, box) -> np.ndarray:
+        """The scene under the crop of each frame (3, T, H, W), ``offset`` (T,) its left edge in the scene;
+        in a detection failure's run, under the tracker's box."""
+        scene, wb = self._scene(camid), self.camera(camid).background.shape[1]
+        H, W = self.size
+        img = np.empty((3, len(offset), H, W), np.float32)
+        for k, o in enumerate(offset):
+            i, f = int(np.floor(o)), np.float32(o - np.floor(o))
+            strip = scene[:, :, i % wb : i % wb + W + 1]  # (3, H, W+1)
+            np.multiply(strip[..., :-1], 1 - f, out=img[:, k])
+            img[:, k] += strip[..., 1:] * f
+        if box is not None:
+            for k, left, top, scale in zip(range(box.frames.start, box.frames.stop), box.left, box.top, box.scale):
+                img[:, k] = _resample(scene[:, :, :wb], offset[k] + left, top, scale, W)
+        return img
+
+    def _detection_failure(self, rng, T: int, top, hp: float):
+        """The tracker's box during a run of frames (a :class:`_Box`) and its meta; (None, None) if it never fails."""
+        if rng.random() >= self.detection_failures:
+            return None, None
+        H, W = self.size
+        run = _run(rng, self.failure_len, T)
+        n = run.stop - run.start
+        mode = FAILURES[rng.integers(len(FAILURES))]
+        if mode == "shift":  # slid sideways (and a little up or down): one side of the person is cut off
+            ox = float(rng.choice([-1.0, 1.0])) * rng.uniform(0.3, 0.55) * W
+            oy, scale = rng.uniform(-0.05, 0.05) * H, rng.uniform(0.9, 1.2)
+        else:  # "cut": too small, on the upper or the lower body
+            scale = rng.uniform(0.5, 0.7)
+            part = rng.uniform(0.2, 0.35) if rng.random() < 0.5 else rng.uniform(0.65, 0.8)
+            ox, oy = rng.uniform(-0.1, 0.1) * W, float(np.mean(top)) + part * hp - H / 2
+        ramp = np.minimum(1.0, np.arange(1, n + 1) / rng.integers(1, 4))  # the error builds up over 1-3 frames
+        jitter = rng.normal(0, 0.7, (2, n))
+        s = scale**ramp
+        box = _Box(run, W / 2 + ramp * ox + jitter[0] - s * W / 2, H / 2 + ramp * oy + jitter[1] - s * H / 2, s)
+        meta = dict(mode=mode, frames=[run.start, run.stop], shift=[round(ox, 2), round(oy, 2)], scale=round(scale, 3))
+        return box, meta
+
+    def _distractor(self, rng, pid: int, cam: Camera, T: int, d: float, speed: float):
+        """Another person of the benchmark walking across the crop in front of the target: a :class:`_Front`
+        and its meta; (None, None) if nobody passes."""
+        if rng.random() >= self.distractors:
+            return None, None
+        H, W = self.size
+        other = (pid + 1 + int(rng.integers(self.num_ids - 1))) % self.num_ids  # anyone but the target
+        ident = self.identity(other)
+        run = _run(rng, self.distractor_len, T)
+        n = run.stop - run.start
+        hp = min(ident.height * cam.scale * H * rng.uniform(1.0, 1.12), 1.1 * H)  # nearer the camera
+        reach = 0.3 * hp  # about half the width of a walking person
+        side = float(rng.choice([-1.0, 1.0]))  # +1: in on the left, out on the right
+        rel = side * (W + 2 * reach) / n  # px/frame across the crop
+        k = np.arange(n, dtype=np.float32)[:, None, None]
+        cx = W / 2 - side * (W / 2 + reach) + rel * (k + 0.5)
+        facing = float(np.sign(rel + d * speed)) or side  # its direction in the scene (the crop moves at d*speed)
+        swing = ident.gait_swing * np.sin(2 * np.pi * ident.gait_freq * k + rng.uniform(0, 2 * np.pi))
+        top = H - 3.0 + rng.uniform(0, 0.06 * H) - hp + 0.012 * hp * (swing / ident.gait_swing) ** 2
+        x = np.arange(W, dtype=np.float32)[None, None, :]
+        y = np.arange(H, dtype=np.float32)[None, :, None]
+        layers, _ = self._person_layers(ident, x, y, cx, top, hp, swing, facing)
+        rgb, alpha = _composite(layers, (n, H, W))
+        return _Front(run, alpha, rgb), dict(pid=other, frames=[run.start, run.stop])
+
+    def _heavy_occluder(self, rng, T: int, d: float, speed: float, hp: float):
+        """A large foreground object that hides most of the person for a run of frames: a :class:`_Front`
+        and its meta; (None, None) if there is none."""
+        if rng.random() >= self.heavy_occlusion:
+            return None, None
+        H, W = self.size
+        run = _run(rng, self.heavy_len, T)
+        kind = HEAVY_OCCLUDERS[rng.integers(len(HEAVY_OCCLUDERS))]
+        n = run.stop - run.start
+        if kind == "group":  # 3 or 4 people walking by, in front of the person's centre for the whole run
+            group = (int(rng.integers(3, 5)), rng.uniform(10, 14), rng.uniform(8, 11))  # count, spacing, radius
+            half = (group[0] - 1) / 2 * group[1] + group[2]
+            rel = float(rng.choice([-1.0, 1.0])) * 2 * half / n
+        else:  # standing, nearer the camera than the person: it slides faster than the scene
+            rel = -d * speed * rng.uniform(1.1, 1.5)
+            half = 0.15 * hp + abs(rel) * n / 2  # covers torso and legs for the whole run
+        ox = W / 2 + rel * (np.arange(T) - (run.start + run.stop - 1) / 2)  # (T,) its centre
+        shown = np.flatnonzero(np.abs(ox - W / 2) < half + W / 2 + 2)
+        frames = slice(shown[0], shown[-1] + 1)
+        ox = ox[frames, None, None].astype(np.float32)
+        if kind == "group":
+            layers = self._group(rng, ox, *group)
+        else:
+            layers = (self._wall if kind == "wall" else self._vehicle)(rng, ox, half)
+        rgb, alpha = _composite(layers, (len(ox), H, W))
+        return _Front(frames, alpha, rgb), dict(kind=kind, frames=[run.start, run.stop])
+
+    def _wall(self, rng, ox, half: float) -> list:
+        """Layers of a wall or pillar from the top of the crop to the bottom, centred at ox (n, 1, 1)."""
+        H, W = self.size
+        x = np.arange(W, dtype=np.float32)[None, None, :]
+        alpha = soft_box(x, np.float32(H / 2), ox, H / 2, half, H)  # (n, 1, W): the same in every row
+        colour = _colour(rng, PALETTE, 20) * 0.6 + 40
+        return [(slice(0, H), slice(0, W), np.broadcast_to(alpha, (len(ox), H, W)), colour)]
+
+    def _vehicle(self, rng, ox, half: float) -> list:
+        """Layers of a parked vehicle, body, windows and wheels, centred at ox (n, 1, 1)."""
+        H, W = self.size
+        x = np.arange(W, dtype=np.float32)[None, None, :]
+        y = np.arange(H, dtype=np.float32)[:, None]
+        body_h, cabin_h, wheel = rng.uniform(0.4, 0.6) * H, rng.uniform(0.15, 0.25) * H, 0.11 * H
+        base = H - body_h  # top of the body
+        paint = _colour(rng, PALETTE, 20) * 0.85
+        glass = np.float32(rng.uniform(0.7, 1.2)) * np.array([45, 55, 65], np.float32)
+        body, cabin, wheels = _span(base, H, H), _span(base - cabin_h, base + 6, H), _span(H - 2 * wheel, H, H)
+        mid = base - cabin_h / 2 + 3  # the cabin's centre row
+        layers = [
+            (body, slice(0, W), soft_box(x, y[body], ox, base + body_h / 2 + 4, half, body_h / 2 + 4, 6), paint),
+            (cabin, slice(0, W), soft_box(x, y[cabin], ox, mid, 0.7 * half, cabin_h / 2 + 3, 4), glass),
+        ]
+        for side in (-1, 1):
+            alpha = soft_ellipse(x, y[wheels], ox + side * 0.7 * half, H - 0.6 * wheel, wheel, wheel)
+            layers.append((wheels, slice(0, W), alpha, np.full(3, 25, np.float32)))
+        return layers
+
+    def _group(self, rng, ox, count: int, spacing: float, radius: float) -> list:
+        """Layers of ``count`` people side by side (dark silhouettes, ``spacing`` apart) centred at ox (n, 1, 1)."""
+        H, W = self.size
+        x = np.arange(W, dtype=np.float32)[None, None, :]
+        y = np.arange(H, dtype=np.float32)[:, None]
+        layers = []
+        for i in range(count):
+            px, oh = ox + (i - (count - 1) / 2) * spacing, rng.uniform(0.8, 1.0) * H
+            rows = _span(H - oh - 0.01 * oh - 1, H, H)
+            alpha = np.maximum(
+                soft_capsule(x, y[rows], px, H - 0.75 * oh, px, H + 10, radius),
+                soft_ellipse(x, y[rows], px, H - 0.9 * oh, 0.07 * oh, 0.09 * oh),
+            )
+            layers.append((rows, slice(0, W), alpha, _colour(rng, PALETTE, 20) * 0.6))
+        return layers
 
     @staticmethod
     def _person_layers(ident: Identity, x, y, cx, top, hp: float, swing, d: float):
@@ -385,7 +664,7 @@ class SyntheticReID:
             return rows, cols, soft_box(xs, ys, cx_, cy_, hx, hy, r), colour
 
         def ellipse(cx_, cy_, rx, ry):  # the box holds the soft edge (wider than a pixel on the long axis)
-            grow = 1.0 + 0.5 / min(rx, ry)
+            grow = 1.0 + 0.5 / np.minimum(rx, ry)
             rows, cols, ys, xs = box(cx_ - grow * rx, cx_ + grow * rx, cy_ - grow * ry, cy_ + grow * ry)
             return rows, cols, ys, soft_ellipse(xs, ys, cx_, cy_, rx, ry)
 
@@ -485,7 +764,13 @@ class SyntheticReID:
         """Person ``pid`` in camera ``camid`` as a :class:`Tracklet` with its ground truth."""
         r = self.render(pid, camid)
         return Tracklet(
-            pid=pid, camid=camid, frames=r.frames, visibility=r.visibility, flow_truth=r.flow_truth, meta=r.meta
+            pid=pid,
+            camid=camid,
+            frames=r.frames,
+            visibility=r.visibility,
+            flow_truth=r.flow_truth,
+            meta=r.meta,
+            degradation=r.degradation,
         )
 
     def dataset(
@@ -541,6 +826,7 @@ class SyntheticReID:
                 self.occlusion,
                 self.seed,
                 self.size,
+                self._degradation_args(),
             ]
         )
         return hashlib.sha1(spec.encode()).hexdigest()[:12]
@@ -549,6 +835,129 @@ class SyntheticReID:
 def _span(lo, hi, n: int, margin: int = 2) -> slice:
     """The indices 0 .. n-1 from the smallest ``lo`` to the largest ``hi`` (scalars or arrays), with a margin."""
     return slice(min(max(int(np.floor(np.min(lo))) - margin, 0), n), max(min(int(np.ceil(np.max(hi))) + margin, n), 0))
+
+
+def _run(rng, lengths: tuple[int, int], T: int) -> slice:
+    """Consecutive frames of one of T frames: a length drawn from lengths (lo, hi), at most 3/4 of T."""
+    n = min(int(rng.integers(lengths[0], lengths[1] + 1)), max(1, 3 * T // 4))
+    start = int(rng.integers(0, T - n + 1))
+    return slice(start, start + n)
+
+
+def _through_box(box: _Box | None, cx, top, hp: float):
+    """The person's centre x, head top and height, each (T, 1, 1), in the frames as the tracker's box shows them."""
+    height = np.full_like(cx, hp)
+    if box is None:
+        return cx, top, height
+    cx, top, sl, s = cx.copy(), top.copy(), box.frames, box.scale[:, None, None]
+    cx[sl] = (cx[sl] - box.left[:, None, None]) / s
+    top[sl] = (top[sl] - box.top[:, None, None]) / s
+    height[sl] = hp / s
+    return cx, top, height
+
+
+def _resample(scene: np.ndarray, left: float, top: float, scale: float, width: int) -> np.ndarray:
+    """Bilinear samples (3, H, width) of a horizontally wrapping scene (3, H, Wb) at the columns
+    left + scale * j and the rows top + scale * i, rows clamped to the scene (the floor or wall goes on)."""
+    _, H, wb = scene.shape
+    c = left + scale * np.arange(width)
+    c0 = np.floor(c)
+    fc, c0 = (c - c0).astype(np.float32), c0.astype(int) % wb
+    r = np.clip(top + scale * np.arange(H), 0, H - 1)
+    r0 = np.floor(r).astype(int)
+    fr, r1 = (r - r0).astype(np.float32)[:, None], np.minimum(r0 + 1, H - 1)
+
+    def rows(i):
+        s = scene[:, i]
+        return s[:, :, c0] * (1 - fc) + s[:, :, (c0 + 1) % wb] * fc
+
+    return rows(r0) * (1 - fr) + rows(r1) * fr
+
+
+def _touches_border(alpha: np.ndarray) -> np.ndarray:
+    """(n,) True where the alpha (n, H, W) reaches the first or last row or column (the person may go on beyond)."""
+    return (alpha[:, [0, -1]].max(axis=(1, 2)) > 0) | (alpha[:, :, [0, -1]].max(axis=(1, 2)) > 0)
+
+
+def _paint(img: np.ndarray, front: _Front | None) -> None:
+    """Draw ``front`` (nothing for None) over the colour planes img (3, T, H, W), in place."""
+    if front is not None:
+        band = img[:, front.frames]
+        band *= 1 - front.alpha
+        band += front.rgb
+
+
+def _expose(img: np.ndarray, cam: Camera, rng) -> np.ndarray:
+    """The camera's picture of the scene's colour planes img (3, T, H, W), changed in place: its light,
+    blur and sensor noise -> uint8 frames (T, H, W, 3)."""
+    _, T, H, W = img.shape
+    light = cam.gain * cam.brightness * rng.uniform(0.93, 1.07)
+    img *= light[:, None, None, None].astype(np.float32)
+    if cam.blur > 0:
+        planes = img.reshape(3 * T, H, W)
+        for k in range(len(planes)):
+            planes[k] = cv2.GaussianBlur(planes[k], (0, 0), cam.blur)
+    # Sensor noise, uniform with std cam.noise: 256 levels drawn as random bytes (std low by 8e-6 relative).
+    amp = np.float32(cam.noise * np.sqrt(12))  # width of the uniform
+    noise = np.frombuffer(rng.bytes(T * H * W * 3), np.uint8).reshape(T, H, W, 3) * (amp / 256)  # float32
+    noise += amp * (0.5 / 256 - 0.5)
+    noise += img.transpose(1, 2, 3, 0)  # back to (T, H, W, 3)
+    return np.clip(np.rint(noise, out=noise), 0, 255, out=noise).astype(np.uint8)
+
+
+def _truth(person: np.ndarray, area: np.ndarray, occluder: np.ndarray, heavy, distractor):
+    """The alpha (T, H, W) of all in front of the person, the visibility (T,) and the share of the person
+    each of DEGRADATIONS hides (T, 4; the last: outside the crop), from the person's alpha in the crop
+    (T, H, W) and whole area (T,)."""
+    front, hidden, each = _in_front(person, occluder, heavy, distractor)
+    inside, whole = person.sum(axis=(1, 2)), np.maximum(area, 1e-6)
+    visibility = np.clip(1.0 - (hidden + (area - inside)) / whole, 0.0, 1.0).astype(np.float32)
+    shares = np.concatenate([each, (area - inside)[:, None]], axis=1) / whole[:, None]
+    return front, visibility, shares
+
+
+def _in_front(person: np.ndarray, occluder: np.ndarray, *fronts: _Front | None):
+    """The alpha (T, H, W) of everything in front of the person (the occluder, then ``fronts``), the person's
+    alpha it hides (T,), and what each of them hides alone (T, 1 + len(fronts))."""
+    front = occluder
+    each = np.zeros((len(person), 1 + len(fronts)), np.float32)
+    each[:, 0] = (person * occluder).sum(axis=(1, 2))
+    for col, layer in enumerate(fronts, 1):
+        if layer is not None:
+            front = occluder.copy() if front is occluder else front
+            sl = layer.frames
+            each[sl, col] = (person[sl] * layer.alpha).sum(axis=(1, 2))
+            band = front[sl]
+            band += layer.alpha * (1 - band)
+    hidden = each[:, 0] if front is occluder else (person * front).sum(axis=(1, 2))
+    return front, hidden, each
+
+
+def _flags(shares: np.ndarray, box: _Box | None) -> np.ndarray:
+    """Bit flags (T,) uint8 of the DEGRADATIONS that act on each frame, from the shares (T, 4) they hide."""
+    acts = shares >= ACTS
+    run = np.zeros(len(shares), bool)
+    if box is not None:
+        run[box.frames] = True
+    acts[:, 3] &= run  # outside the crop by a failure of the box, not by a wide stride
+    return (acts.astype(np.uint8) << np.arange(len(DEGRADATIONS), dtype=np.uint8)).sum(axis=1).astype(np.uint8)
+
+
+def degraded(degradation: np.ndarray, name: str) -> np.ndarray:
+    """(T,) bool: the frames where degradation ``name`` (one of DEGRADATIONS) acts, from the flags (T,)."""
+    if name not in DEGRADATIONS:
+        raise ValueError(f"unknown degradation {name!r}; expected one of {', '.join(DEGRADATIONS)}.")
+    return (np.asarray(degradation) & (1 << DEGRADATIONS.index(name))) != 0
+
+
+def _coverage(layers, shape: tuple[int, int, int]) -> np.ndarray:
+    """The total alpha (T, H, W) of layers as :func:`_composite` stacks them, without their colours."""
+    alpha = np.zeros(shape, np.float32)
+    for rows, cols, a, _ in layers:
+        box = alpha[:, rows, cols]
+        box *= 1 - a
+        box += a
+    return alpha
 
 
 def _composite(layers, shape: tuple[int, int, int]):
@@ -585,6 +994,7 @@ def _save(tracklets: list[Tracklet], folder: Path) -> None:
         np.save(tmp / "frames.npy", np.concatenate([tr.frames for tr in tracklets]))
         np.save(tmp / "visibility.npy", np.concatenate([tr.visibility for tr in tracklets]))
         np.save(tmp / "flow_truth.npy", np.concatenate([tr.flow_truth for tr in tracklets]))
+        np.save(tmp / "degradation.npy", np.concatenate([tr.degradation for tr in tracklets]))
         index = [dict(pid=tr.pid, camid=tr.camid, length=len(tr), meta=tr.meta) for tr in tracklets]
         (tmp / "index.json").write_text(json.dumps(index))
     except BaseException as e:
@@ -602,6 +1012,7 @@ def _load(folder: Path) -> list[Tracklet]:
     _remove_leftovers(folder.parent)
     frames = np.load(folder / "frames.npy", mmap_mode="r")
     vis, flow = np.load(folder / "visibility.npy"), np.load(folder / "flow_truth.npy")
+    flags = np.load(folder / "degradation.npy")
     out, start = [], 0
     for item in json.loads((folder / "index.json").read_text()):
         end = start + item["length"]
@@ -613,6 +1024,7 @@ def _load(folder: Path) -> list[Tracklet]:
                 vis[start:end],
                 flow[start:end],
                 {**item["meta"], "cache": str(folder)},
+                flags[start:end],
             )
         )
         start = end

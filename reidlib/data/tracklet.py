@@ -20,11 +20,13 @@ class Tracklet:
         camid: camera index (0-based: camera 1 of a dataset is ``camid=0``).
         frames: either a uint8 array of shape (T, H, W, 3), RGB, or a list of T image
             paths in temporal order.
-        visibility: optional float array (T,), fraction of the person visible in
-            each frame (1 = fully visible). Synthetic data only.
+        visibility: optional float array (T,), the share of the person that is visible
+            and inside the crop in each frame (1 = all of it). Synthetic data only.
         flow_truth: optional float array (T, 2), the true displacement (dx, dy) in
             pixels of the person between frame t-1 and frame t (row 0 is zero).
         meta: free-form extra facts (dataset name, source folder, ...).
+        degradation: optional uint8 array (T,) of bit flags: bit i is set in the frames
+            where ``reidlib.data.synthetic.DEGRADATIONS[i]`` acts. Synthetic data only.
         index: which of the person's tracklets in this camera it is (0 where a dataset has one
             per person and camera); with ``pid`` and ``camid`` it names the tracklet (:attr:`key`).
     """
@@ -35,6 +37,7 @@ class Tracklet:
     visibility: np.ndarray | None = None
     flow_truth: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
+    degradation: np.ndarray | None = None
     index: int = 0
 
     @property
