@@ -93,7 +93,7 @@ def run_one(args, condition: str, method: str, split: int) -> dict:
     result.update(
         split=split,
         seconds=round(time.perf_counter() - t0, 1),
-        spearman=spearman(res),
+        spearman=spearman(res) if degraded else None,
         spearman_untrained=rho0,
         final_loss=res["final_loss"],
     )

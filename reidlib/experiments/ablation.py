@@ -140,7 +140,8 @@ def where(results: dict) -> str:
     b = results["budget"]
     return (
         f"synthetic `{b['data']}` ({b['persons']} persons, {b['test_persons']} per test split), "
-        f"{len(results['splits'])} splits, {b['epochs']} epochs of the `{b['schedule']}` schedule, "
+        f"{len(results['splits'])} splits, {b['epochs']} epoch{'s' * (b['epochs'] != 1)} of the "
+        f"`{b['schedule']}` schedule, "
         f"trained on {results['machine']}"
     )
 
