@@ -186,6 +186,29 @@ def verdict(results: dict | None = None, condition: str = "degraded") -> str:
     return text
 
 
+def follows_visibility(results: dict | None = None, methods=(PAPER, "softmax"), condition: str = "degraded") -> str:
+    """A sentence: how closely the trained scores of ``methods`` follow the true visibility (Spearman's rho
+    within each degraded test video, trained vs untrained), from the results file."""
+    results = results or load()
+    cond = results["conditions"][condition]["methods"]
+    parts = []
+    for m in methods:
+        s = cond[m]["summary"]
+        trained, untrained = s.get("spearman"), s.get("spearman_untrained")
+        if trained is None:
+            continue
+        parts.append(
+            f"{METHODS[m].label}: Spearman {trained['mean']:+.2f} ± {trained['std']:.2f} after training "
+            f"({untrained['mean']:+.2f} untrained)"
+        )
+    return (
+        f"Within each degraded test video, trained scores against the true visibility ({where(results)}): "
+        + "; ".join(parts)
+        + ". A value near +1 would mean the scores rank the frames exactly as the visibility does; 0, "
+        "that they ignore it."
+    )
+
+
 def best_attention(results: dict, condition: str = "degraded") -> str:
     """The attention head (a method with scores, not the oracle) with the highest mean rank-1."""
     methods = results["conditions"][condition]["methods"]
