@@ -151,9 +151,10 @@ def build(student_dir: Path = STUDENT_DIR, teacher_dir: Path = TEACHER_DIR, cour
 
 
 def same_notebook(a: Path, b: Path) -> bool:
-    """Whether two notebooks agree on metadata and every cell's kind, source and metadata (ids aside)."""
+    """Whether two notebooks agree on metadata and every cell's kind, source and metadata (ids, and the
+    blank lines around a source, which the text twin's round trip drops, aside)."""
     na, nb_ = (nbformat.read(p, as_version=4) for p in (a, b))
-    cells = lambda n: [(c.cell_type, c.source, dict(c.metadata)) for c in n.cells]  # noqa: E731
+    cells = lambda n: [(c.cell_type, c.source.strip(), dict(c.metadata)) for c in n.cells]  # noqa: E731
     return na.metadata == nb_.metadata and cells(na) == cells(nb_)
 
 
