@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from reidlib.data import load_dataset
 from reidlib.models import VideoReIDNet
+from reidlib.preprocess import preprocess_dataset
 from reidlib.training import (
     SCHEDULES,
     PairSampler,
@@ -97,7 +99,7 @@ def test_schedules_follow_the_paper():
 
 
 # ------------------------------------------------------------------ training
-def test_two_epochs_lower_the_loss(tiny, pair_loss):
+def test_four_epochs_lower_the_loss(tiny, pair_loss):
     ds, data = tiny
     model = fresh_model(ds)
     before = pair_loss(model, ds, data)
@@ -114,7 +116,7 @@ def test_two_epochs_lower_the_loss(tiny, pair_loss):
         "demo",
         data=data,
         progress=False,
-        epochs=2,
+        epochs=4,
         batch_size=2,
         window=8,
         val_every=1,
@@ -122,9 +124,9 @@ def test_two_epochs_lower_the_loss(tiny, pair_loss):
     )
     after = pair_loss(model, ds, data)
     assert after < 0.9 * before, (before, after)
-    assert history["epoch"] == [0, 1] and len(history["loss"]) == len(history["hinge"]) == 2
-    assert history["val_epoch"] == [0, 1] and history["val_rank1"] == [42.0, 42.0] and calls == [False, False]
-    assert all(0 <= a <= 1 for a in history["id_acc"]) and history["lr"] == [1e-3, 1e-3]
+    assert history["epoch"] == [0, 1, 2, 3] and len(history["loss"]) == len(history["hinge"]) == 4
+    assert history["val_epoch"] == [0, 1, 2, 3] and history["val_rank1"] == [42.0] * 4 and calls == [False] * 4
+    assert all(0 <= a <= 1 for a in history["id_acc"]) and history["lr"] == [1e-3] * 4
 
 
 def test_dataloader_workers_give_the_batches_and_weights_of_the_plain_loop(tiny):
@@ -227,6 +229,71 @@ def test_resume_refuses_other_settings_and_overwrite(tiny, tmp_path):
         run_and_weights(fresh_model(ds), ds, data, tmp_path, resume=True, lr=1e-2)
     with pytest.raises(FileExistsError, match="pass resume=True"):
         run_and_weights(fresh_model(ds), ds, data, tmp_path)
+
+
+def test_resume_refuses_another_head_flow_or_data(tiny, tmp_path):
+    """A resumed run must be the same run: another head, another flow method or other frames (another
+    occlusion rate renders other pictures) are refused with the differences named."""
+    ds, data = tiny
+    run_and_weights(fresh_model(ds), ds, data, tmp_path)
+    with pytest.raises(ValueError, match=r"cannot resume.*model_config\.head: 'combined' -> 'softmax'"):
+        run_and_weights(fresh_model(ds, head="softmax"), ds, data, tmp_path, resume=True)
+    farneback = preprocess_dataset(ds, cache_dir=tmp_path / "fb", flow_method="farneback", progress=False)
+    with pytest.raises(ValueError, match=r"preprocessing\.flow_method: 'lk' -> 'farneback'"):
+        run_and_weights(fresh_model(ds), ds, farneback, tmp_path, resume=True)
+    other = load_dataset("synthetic", preset="tiny", seed=0, occlusion=0.0)
+    other_data = preprocess_dataset(other, cache_dir=tmp_path / "occ0", progress=False)
+    with pytest.raises(ValueError, match=r"preprocessing\.dataset: "):
+        run_and_weights(fresh_model(other), other, other_data, tmp_path, resume=True)
+
+
+def test_a_diverging_run_stops_and_keeps_its_last_good_checkpoint(tiny, tmp_path):
+    """After a good first epoch the learning rate jumps by 1e6 (gamma at milestone 1): the loss explodes,
+    training stops with an error, and the checkpoint of the good epoch is left as it was."""
+    ds, data = tiny
+    kw = dict(data=data, out_dir=tmp_path, progress=False, batch_size=2, window=6, val_every=0, save_every=1)
+    with pytest.raises(
+        FloatingPointError, match=r"(grew to .* in epoch 1, over 100 x that of the first step|nan in epoch 1)"
+    ):
+        train(fresh_model(ds), ds, 0, "demo", epochs=4, milestones=(1,), gamma=1e6, clip_value=None, **kw)
+    ckpt = read_checkpoint(tmp_path / "checkpoint.pt")
+    assert ckpt["epoch"] == 1 and all(bool(torch.isfinite(v).all()) for v in ckpt["model"].values())
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert history["epoch"] == [0]  # the run files stop at the last good epoch too
+
+
+def test_non_finite_weights_are_never_saved(tiny, tmp_path, monkeypatch):
+    """A NaN gradient on the last step used to save NaN weights without an error."""
+    ds, data = tiny
+    model = fresh_model(ds)
+    calls = {"n": 0}
+    real_step = torch.optim.SGD.step
+
+    def poisoned(self, *a, **kw):  # the last step of the run writes a NaN into one weight
+        calls["n"] += 1
+        out = real_step(self, *a, **kw)
+        if calls["n"] == 4:
+            with torch.no_grad():
+                model.classifier.weight[0, 0] = float("nan")
+        return out
+
+    monkeypatch.setattr(torch.optim.SGD, "step", poisoned)
+    with pytest.raises(FloatingPointError, match=r"weights \['classifier\.weight'\] are not finite"):
+        train(
+            model,
+            ds,
+            0,
+            "demo",
+            data=data,
+            out_dir=tmp_path,
+            progress=False,
+            epochs=1,
+            batch_size=2,
+            window=6,
+            val_every=0,
+            diverge_factor=None,
+        )
+    assert not (tmp_path / "checkpoint.pt").exists()
 
 
 def test_a_kill_while_saving_keeps_the_last_good_checkpoint(tiny, tmp_path, monkeypatch):
