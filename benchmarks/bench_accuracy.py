@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from results_md import write_section
 
 import reidlib
 from reidlib.data import PRESETS
@@ -50,8 +50,6 @@ from reidlib.experiments import (
 from reidlib.experiments.shipped import device_name
 
 CONDITIONS = {"degraded": "{data}", "clean": "{data}_clean"}
-RESULTS_MD = Path(__file__).with_name("RESULTS.md")
-MARK = "<!-- bench_accuracy: {} -->"
 
 
 def experiment(args, condition: str, method: str) -> ExperimentConfig:
@@ -191,7 +189,7 @@ def report(args) -> dict:
     out.write_text(json.dumps(results, indent=1))
     section = results_section(results)
     print(section)
-    write_section(section)
+    write_section("bench_accuracy", section)
     print(f"\nresults: {out}; RESULTS.md section updated")
     return results
 
@@ -228,17 +226,6 @@ def results_section(results: dict) -> str:
             "",
         ]
     return "\n".join(lines)
-
-
-def write_section(section: str) -> None:
-    text = RESULTS_MD.read_text()
-    begin, end = MARK.format("begin"), MARK.format("end")
-    block = f"{begin}\n{section}\n{end}"
-    if begin in text:
-        text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    RESULTS_MD.write_text(text)
 
 
 def main() -> None:
