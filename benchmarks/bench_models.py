@@ -28,6 +28,7 @@ from functools import partial
 from pathlib import Path
 
 import torch
+from results_md import write_section
 
 from reidlib.experiments.ablation import RESULTS_DIR
 from reidlib.losses import siamese_loss
@@ -233,7 +234,41 @@ def main() -> None:
     out = Path(args.out or RESULTS_DIR / f"speed_{device.type}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1))
+    if not args.quick:
+        write_section(f"bench_models_{device.type}", section(results))
     print(f"\nresults: {out}")
+
+
+def section(results: dict) -> str:
+    """The RESULTS.md section of one run, made from its results."""
+    att = {(r["batch"], r["frames"]): r for r in results["attention"]}
+    longest = max(n for _, n in att)
+    best = max(results["training_step"], key=lambda r: r["fraction of matmul"])
+    one = min(results["schedule"], key=lambda r: r["step ms"])  # the faster mode
+    lines = [
+        f"## Models on {results['machine']}: FCN vs RNN attention, the training step (bench_models.py)",
+        "",
+        f"torch {results['torch']}, {results['threads']} thread(s), {results['clock']}, {results['date']}. Command: "
+        f"`{results['command']}`. Results file: `reidlib/results/speed_{results['device']}.json`.",
+        "",
+        "Attention modules alone (forward + backward, D = 128):",
+        "",
+        markdown(results["attention"]),
+        "",
+        "One Siamese training step of the whole model:",
+        "",
+        markdown(results["training_step"]),
+        "",
+        "Consecutive one-pair steps, and the paper's schedule for one split (1400 epochs x 300 steps) extrapolated:",
+        "",
+        markdown(results["schedule"]),
+        "",
+        f"In one line: at N = {longest} frames (batch 8) the LSTM takes {att[(8, longest)]['LSTM / FCN']:.2f}x the "
+        f"time of the FCN; the training step reaches {best['fraction of matmul']:.0%} of the matmul rate at "
+        f"{best['pairs']} pair(s) ({best['mode']}); one split of the paper's schedule extrapolates to "
+        f"{one['paper schedule, one split (min)']:.0f} minutes ({one['mode']}, from {one['steps measured']} steps).",
+    ]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
