@@ -217,6 +217,7 @@ def main() -> None:
     lengths = [16, 64] if args.quick else [16, 64, 256, 1024]
     results = {
         "machine": machine,
+        "device": device.type,
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "clock": clock,
