@@ -88,8 +88,9 @@ def _solve_truth(a, b, c, p, q, min_eig):
     u, v = np.zeros(np.shape(a)), np.zeros(np.shape(a))
     for idx in np.ndindex(np.shape(a)):
         lams, vecs = np.linalg.eigh(np.array([[a[idx], b[idx]], [b[idx], c[idx]]]))
-        sol = sum(e * (e @ -np.array([p[idx], q[idx]])) / lam for lam, e in zip(lams, vecs.T) if lam > min_eig)
-        u[idx], v[idx] = (0.0, 0.0) if np.isscalar(sol) else sol
+        rhs = -np.array([p[idx], q[idx]])
+        kept = [(lam, e) for lam, e in zip(lams, vecs.T) if lam > min_eig]
+        u[idx], v[idx] = sum((e * (e @ rhs) / lam for lam, e in kept), np.zeros(2))
     return u, v
 
 
