@@ -82,7 +82,7 @@ test-browser: $(STAMP)
 	@test -f _build/html/index.html || { echo "test-browser: no book in _build/html; run make book-strict first"; exit 1; }
 	$(BIN)/python tools/browser_check.py _build/html --screenshots _build/screenshots
 	REIDLIB_PROFILE=quick OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests/test_browser.py tests/test_links.py \
-		tests/test_colab.py -q -p no:cacheprovider
+		tests/test_colab.py "tests/test_course.py::test_no_solution_in_the_built_book" -q -p no:cacheprovider
 
 # The course (otter-grader): masters in course/ -> student notebooks in book/assignments/ (committed:
 # the book and its Colab links show them) and the teacher's material in _build/teacher/ (autograder
