@@ -20,25 +20,11 @@ from reidlib.experiments import (
 from reidlib.preprocess import preprocess_dataset
 from reidlib.training import load_model, model_config
 
-# The shipped weights of this sha1 were trained on `standard` as it was before RENDER_VERSION 3 added heavy
-# occluders, distractors and detection failures: the same persons with the thin occluders only (occlusion 0.5),
-# whose frames are byte for byte those of `standard_clean` with occlusion=0.5. They are tested on that data;
-# weights retrained by `make weights` (another sha1) are tested on the data their record names.
-LEGACY_WEIGHTS = "d40696f07c2a65e094d2c50cdf0c0cf47eb7583b"  # synthetic_combined.pt
-LEGACY_DATA = dict(preset="standard_clean", occlusion=0.5)
-
-
-def as_trained(record: dict) -> dict:
-    """The record with the data its weights were trained and measured on."""
-    if hashlib.sha1(weights_path("combined").read_bytes()).hexdigest() != LEGACY_WEIGHTS:
-        return record
-    return {**record, "data": {**record["data"], **LEGACY_DATA}}
-
 
 @pytest.fixture(scope="module")
 def test_split(tmp_path_factory):
     record = json.loads(weights_path("combined").with_suffix(".json").read_text())
-    query, gallery = recorded_test_split(as_trained(record))
+    query, gallery = recorded_test_split(record)
     data = preprocess_dataset(query + gallery, cache_dir=tmp_path_factory.mktemp("cache"), progress=False)
     return record, query, gallery, data
 
@@ -72,7 +58,7 @@ def test_unknown_head_is_explained():
 
 def test_recorded_test_split_can_render_the_first_persons_only(test_split):
     record, query, gallery, _ = test_split
-    q3, g3 = recorded_test_split(as_trained(record), persons=3)
+    q3, g3 = recorded_test_split(record, persons=3)
     assert [t.pid for t in q3] == [t.pid for t in query[:3]] and [t.pid for t in g3] == [t.pid for t in gallery[:3]]
     for a, b in zip(q3 + g3, query[:3] + gallery[:3]):
         assert a.camid == b.camid and (a.frames == b.frames).all()  # rendered identically
