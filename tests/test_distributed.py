@@ -154,7 +154,9 @@ def test_two_gloo_processes_train_like_one(tmp_path):
     for run, single in want.items():
         for k, w in single["weights"].items():
             assert torch.equal(ranks[0][run]["weights"][k], ranks[1][run]["weights"][k]), (run, k)  # in step
-            torch.testing.assert_close(ranks[0][run]["weights"][k], w, rtol=0, atol=1e-5, msg=f"{run}: {k}")
+            # float32 rounding: the ranks' averaged gradients add up in another order (measured: 3e-6 after 2
+            # epochs, 2e-5 after 3 on the degraded tiny data); a wrong share or weighting is off by far more
+            torch.testing.assert_close(ranks[0][run]["weights"][k], w, rtol=0, atol=5e-5, msg=f"{run}: {k}")
         assert not torch.equal(single["weights"]["cnn.fc.weight"], fresh(ds).state_dict()["cnn.fc.weight"])
         for rank in ranks:  # every rank reports the history over all pairs, as one process does
             for key, values in single["history"].items():
@@ -162,7 +164,7 @@ def test_two_gloo_processes_train_like_one(tmp_path):
     saved = read_checkpoint(tmp_path / "ddp" / "checkpoint.pt")  # written by rank 0 only, loadable as usual
     assert saved["epoch"] == 3
     for k, v in saved["model"].items():
-        torch.testing.assert_close(v, want["resumed"]["weights"][k], rtol=0, atol=1e-5)
+        torch.testing.assert_close(v, want["resumed"]["weights"][k], rtol=0, atol=5e-5)
     assert sorted(p.name for p in (tmp_path / "ddp").iterdir()) == ["checkpoint.pt", "history.json"]
 
 
