@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from ..evaluation.reranking import RERANK_OPTIONS
 from ..preprocess import channels
 from ..training import TrainConfig, atomic_write_text
 
@@ -98,6 +99,9 @@ class ExperimentConfig:
         train: The training settings (start from a named schedule with --schedule).
         test_data: Cross-dataset testing: test on this dataset's split test persons instead.
         flip: Test-time augmentation: average the features of each video and its mirror image.
+        rerank: Test-time k-reciprocal re-ranking of the distances (Zhong et al., CVPR 2017, chapter 13) with
+            these options of reidlib.evaluation.rerank, e.g. {"k1": 20, "k2": 6, "lambda_value": 0.3} ({}: those
+            defaults); None: off.
     """
 
     data: DataConfig = field(default_factory=DataConfig)
@@ -105,6 +109,14 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     test_data: DataConfig | None = None
     flip: bool = False
+    rerank: dict | None = None
+
+    def __post_init__(self):
+        if self.rerank is not None and (not isinstance(self.rerank, dict) or set(self.rerank) - set(RERANK_OPTIONS)):
+            raise ValueError(
+                f"rerank must be None (off) or a dict of options among {list(RERANK_OPTIONS)} ({{}}: the defaults "
+                f"{RERANK_OPTIONS}); found {self.rerank!r}."
+            )
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -113,7 +113,9 @@ def run_split(
     if not is_main():  # the other ranks of a torchrun job only help to train
         return None
     target = test or data
-    res = evaluate(model, target.dataset, split, data=target.prepared, flip=config.flip, details=details)
+    res = evaluate(
+        model, target.dataset, split, data=target.prepared, flip=config.flip, details=details, rerank=config.rerank
+    )
     res.update(
         train_dataset=data.dataset.name,
         head=config.model.head,
@@ -239,8 +241,10 @@ def evaluate_checkpoint(
     device: str | torch.device | None = None,
     exclude_seen: bool = False,
     progress: bool = True,
+    rerank: dict | None = None,
 ) -> dict:
-    """Test a trained model (a run's checkpoint.pt or a shipped weights file) on splits of ``data``.
+    """Test a trained model (a run's checkpoint.pt or a shipped weights file) on splits of ``data``
+    (``flip``, ``rerank``: the test-time options of :class:`ExperimentConfig`).
 
     A split whose test persons include persons the model was trained on would measure memory,
     not re-identification: it is refused, or with ``exclude_seen=True`` left out with a warning.
@@ -267,7 +271,7 @@ def evaluate_checkpoint(
         splits = [i for i in splits if i not in leaks]
         if not splits:
             raise ValueError(f"every split asked for overlaps the training persons of {checkpoint}; none is left.")
-    results = [evaluate(model, loaded.dataset, i, data=loaded.prepared, flip=flip) for i in splits]
+    results = [evaluate(model, loaded.dataset, i, data=loaded.prepared, flip=flip, rerank=rerank) for i in splits]
     for r in results:
         r.update(train_dataset=ckpt.get("dataset", "?"), head=ckpt["model_config"]["head"])
     return {**summary_of(results), "checkpoint": str(checkpoint)}
