@@ -63,6 +63,9 @@ class ModelConfig:
         head_options: Options of the head, e.g. {"windows": [5, 3], "activation": "softmax"}.
         backbone: The frame CNN: paper (McLaughlin et al.'s, as the paper) or resnet18 (chapter 13).
         backbone_options: Options of the backbone, e.g. {"width": 16} for the ResNet.
+        imagenet: Start the resnet18 backbone from torchvision's ImageNet weights (downloaded once: needs
+            internet; width 64), in every layer whose shape fits (all but the stem and the last linear layer,
+            which stay random); False: from scratch.
     """
 
     head: str = "combined"
@@ -71,6 +74,14 @@ class ModelConfig:
     head_options: dict = field(default_factory=dict)
     backbone: str = "paper"
     backbone_options: dict = field(default_factory=dict)
+    imagenet: bool = False
+
+    def __post_init__(self):
+        if self.imagenet and self.backbone != "resnet18":
+            raise ValueError(
+                f"imagenet=True starts a ResNet-18 from ImageNet weights; the backbone is {self.backbone!r}. "
+                "Use backbone='resnet18' (with width 64), or imagenet=False."
+            )
 
     def arguments(self, use_flow: bool) -> dict:
         """The keyword arguments of ``VideoReIDNet(num_classes, **...)``."""

@@ -23,7 +23,7 @@ import reidlib
 
 from ..data import VideoReIDDataset, load_dataset
 from ..evaluation import evaluate, evaluate_tracklets, format_table, summarize
-from ..models import VideoReIDNet
+from ..models import VideoReIDNet, load_imagenet_weights
 from ..preprocess import PreprocessedDataset, cache_root, channels, preprocess_dataset
 from ..training import atomic_write_text, load_model, train
 from ..training.distributed import is_main, rank_device
@@ -61,10 +61,14 @@ def load_data(config: DataConfig, progress: bool = True) -> Data:
 
 def initial_model(config: ExperimentConfig, dataset: VideoReIDDataset, split: int) -> nn.Module:
     """The untrained model of ``split``: one identity class per training person, weights seeded by
-    (training seed, split), so every head and every rerun starts from the same draw."""
+    (training seed, split), so every head and every rerun starts from the same draw; with
+    ``config.model.imagenet`` its ResNet-18 backbone then takes the ImageNet weights that fit."""
     num_classes = len({t.pid for t in dataset.split(split)[0]})  # split() explains a bad index
     torch.manual_seed(config.train.seed * 1000 + split)
-    return VideoReIDNet(num_classes, **config.model.arguments(config.data.use_flow))
+    model = VideoReIDNet(num_classes, **config.model.arguments(config.data.use_flow))
+    if config.model.imagenet:
+        load_imagenet_weights(model.cnn, progress=False)
+    return model
 
 
 def run_split(
