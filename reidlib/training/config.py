@@ -15,7 +15,7 @@ class TrainConfig:
 
     Args:
         epochs: Number of epochs; an epoch is 2 x (training persons) pairs, half positive (sampler "pairs"),
-            or every training person in one PK batch (sampler "pk").
+            or one PK batch per pk_persons persons, each person once (sampler "pk").
         lr: Learning rate of SGD.
         milestones: Epochs after which the learning rate is multiplied by ``gamma``.
         gamma: Factor of each learning-rate step.
