@@ -292,8 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     if ns.subcommand == "info":
         print(f"reidlib {reidlib.__version__}  profile={reidlib.profile()}  device={reidlib.device()}")
         return 0
-    args = parser.instantiate(ns)
     try:
+        args = parser.instantiate(ns)  # the configs check their settings: a bad one is a user error
         return COMMANDS[ns.subcommand](args[ns.subcommand])
     except USER_ERRORS as e:
         if ns.debug:

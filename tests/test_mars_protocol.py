@@ -113,3 +113,26 @@ def test_experiments_rerank_when_asked(four_cams, tmp_path):
     save_config(config, tmp_path / "again")
     with pytest.raises(ValueError, match=r"rerank must be None \(off\) or a dict of options"):
         ExperimentConfig(rerank={"k3": 1})
+
+
+def test_the_command_line_trains_the_modern_recipe_and_reranks(tmp_path):
+    import json
+
+    import yaml
+
+    from reidlib.cli import main
+
+    out = tmp_path / "run"
+    args = ["train", "--data.preset", "tiny", "--data.cache_dir", str(tmp_path / "cache"), "--schedule", "demo"]
+    args += ["--train.epochs", "1", "--train.window", "4", "--train.sampler", "pk", "--train.loss", "triplet"]
+    args += ["--train.pk_persons", "2", "--train.pk_windows", "2", "--model.head", "mean"]
+    args += ["--rerank", '{"k1": 3, "k2": 2}', "--device", "cpu", "--out", str(out)]
+    assert main(args) == 0
+    results = json.loads((out / "results.json").read_text())
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert results["rerank"] == {"k1": 3, "k2": 2} and config["rerank"] == {"k1": 3, "k2": 2}
+    assert config["train"]["sampler"] == "pk" and config["train"]["loss"] == "triplet"
+    history = json.loads((out / "history.json").read_text())
+    assert "triplet" in history and "hinge" not in history
+    bad = [a if a != "triplet" else "siamese" for a in args]
+    assert main([*bad[:-1], str(tmp_path / "bad")]) == 1  # pk with the Siamese loss: a one-line error
