@@ -158,6 +158,8 @@ def test_hints_name_the_mistake():
         check_batch_hard(WRONG["check_batch_hard"]["mean over anchors"])
     with pytest.raises(CheckFailed, match="naive CMC"):
         check_camera_aware_cmc(WRONG["check_camera_aware_cmc"]["naive (cameras ignored)"])
+    with pytest.raises(CheckFailed, match="other persons there still count as wrong"):
+        check_camera_aware_cmc(WRONG["check_camera_aware_cmc"]["every same-camera item dropped"])
     with pytest.raises(CheckFailed, match="percentages"):
         check_camera_aware_cmc(WRONG["check_camera_aware_cmc"]["percentages"])
     with pytest.raises(CheckFailed, match="k nearest neighbours of p"):
