@@ -2,7 +2,7 @@
 
 The options of ``train`` and ``experiment`` are the fields of
 :class:`reidlib.experiments.ExperimentConfig` (``--data.*``, ``--model.*``, ``--train.*``,
-``--test_data.*``, ``--flip``), generated from the dataclasses by jsonargparse; ``--schedule``
+``--test_data.*``, ``--flip``, ``--rerank``), generated from the dataclasses by jsonargparse; ``--schedule``
 starts the ``--train.*`` settings from a named schedule, and ``--config RUN/config.yaml``
 repeats a run. Examples:
 
@@ -125,6 +125,12 @@ def build_parser(schedule: str | None = None) -> ArgumentParser:
     e.add_argument("--splits", type=str, default="0", help="split indices: 0, 0-9, 0,3,5 or all")
     e.add_argument("--flip", type=bool, default=False, help="test-time augmentation: average with the mirror image")
     e.add_argument(
+        "--rerank",
+        type=dict | None,
+        default=None,
+        help='k-reciprocal re-ranking with these options, e.g. {"k1": 20, "k2": 6, "lambda_value": 0.3} ({}: those)',
+    )
+    e.add_argument(
         "--exclude_seen",
         type=bool,
         default=False,
@@ -232,6 +238,7 @@ def cmd_evaluate(args) -> int:
         flip=args.flip,
         device=args.device,
         exclude_seen=args.exclude_seen,
+        rerank=args.rerank,
     )
     _print_summary(Path(args.out) if args.out else Path(args.checkpoint).parent, summary)
     return 0
@@ -254,7 +261,12 @@ def cmd_weights(args) -> int:
 
 def _experiment(args) -> ExperimentConfig:
     return ExperimentConfig(
-        data=args.data, model=args.model, train=args.train, test_data=args.test_data, flip=args.flip
+        data=args.data,
+        model=args.model,
+        train=args.train,
+        test_data=args.test_data,
+        flip=args.flip,
+        rerank=args.rerank,
     )
 
 
@@ -280,8 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     if ns.subcommand == "info":
         print(f"reidlib {reidlib.__version__}  profile={reidlib.profile()}  device={reidlib.device()}")
         return 0
-    args = parser.instantiate(ns)
     try:
+        args = parser.instantiate(ns)  # the configs check their settings: a bad one is a user error
         return COMMANDS[ns.subcommand](args[ns.subcommand])
     except USER_ERRORS as e:
         if ns.debug:

@@ -116,3 +116,33 @@ def test_video_model_with_either_backbone(tmp_path):
     torch.testing.assert_close(again(x, mask)[0], f)
     with pytest.raises(ValueError, match="Unknown backbone 'vit'; choose one of paper, resnet18"):
         VideoReIDNet(4, backbone="vit")
+
+
+def test_experiments_start_from_imagenet_weights_when_asked(monkeypatch, tmp_path):
+    """ModelConfig(imagenet=True): the experiment's initial model copies the weights that fit (downloaded
+    by torch.hub: replaced here by a fabricated torchvision state dict, so the test runs offline)."""
+    from reidlib.data import load_dataset
+    from reidlib.experiments import ExperimentConfig, ModelConfig
+    from reidlib.experiments.run import initial_model
+
+    torch.manual_seed(2)
+    weights = {k: torch.randn(s) if s else torch.tensor(3) for k, s in torchvision_resnet18_shapes().items()}
+    calls = []
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", lambda url, **kw: calls.append(url) or weights)
+    ds = load_dataset("synthetic", preset="tiny", seed=0)
+    model = ModelConfig(head="mean", backbone="resnet18", imagenet=True)
+    net = initial_model(ExperimentConfig(model=model), ds, 0)
+    assert len(calls) == 1 and calls[0].endswith("resnet18-f37072fd.pth")
+    assert torch.equal(net.cnn.layer3[1].conv2.weight, weights["layer3.1.conv2.weight"])
+    scratch = initial_model(ExperimentConfig(model=ModelConfig(head="mean", backbone="resnet18")), ds, 0)
+    assert torch.equal(net.cnn.conv1.weight, scratch.cnn.conv1.weight)  # the 5-channel stem: the same random draw
+    assert not torch.equal(net.cnn.layer3[1].conv2.weight, scratch.cnn.layer3[1].conv2.weight)
+    assert "imagenet" not in model_config(net)  # a checkpoint rebuilds the network without downloading
+    with pytest.raises(ValueError, match=r"imagenet=True starts a ResNet-18 .* the backbone is 'paper'"):
+        ModelConfig(imagenet=True)
+    with pytest.raises(ValueError, match="None of the .* tensors of the model fits"):
+        initial_model(
+            ExperimentConfig(model=ModelConfig(backbone="resnet18", backbone_options={"width": 8}, imagenet=True)),
+            ds,
+            0,
+        )

@@ -13,6 +13,7 @@ Jupyter Book, nbval and Colab run.
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from pathlib import Path
@@ -21,13 +22,13 @@ import jupytext
 import nbformat
 import yaml
 from jupytext.combine import combine_inputs_with_outputs
-from jupytext.config import load_jupytext_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SETUP_MARKER = "google.colab"
 SETUP_HEADER = "# Setup: on Google Colab"  # how every setup cell, old or new, begins
 IMPORT_NAMES = {"opencv-python-headless": "cv2", "pyyaml": "yaml", "otter-grader": "otter"}  # distribution -> module
 LINK_TEXT = "[Open this chapter in Colab]"
+METADATA_FILTER = "kernelspec,-jupytext"  # as jupytext.toml's notebook_metadata_filter
 
 
 def repository_url(root: Path = ROOT) -> str:
@@ -218,8 +219,11 @@ def _with_colab_cells(nb, path: Path, root: Path):
 
 def _write_pair(nb, path: Path) -> None:
     """Write the notebook, then its text twin from it (with the settings of the repository's jupytext.toml)."""
+    nb.metadata.pop("jupytext", None)  # the notebook carries no text-format settings
     nbformat.write(nb, path)
-    jupytext.write(nb, twin(path), fmt="md:myst", config=load_jupytext_config(str(ROOT / "jupytext.toml")))
+    text = copy.deepcopy(nb)
+    text.metadata["jupytext"] = {"notebook_metadata_filter": METADATA_FILTER}  # the header: kernelspec only
+    twin(path).write_text(jupytext.writes(text, fmt="md:myst"))
 
 
 def sync(path: Path, root: Path = ROOT) -> None:

@@ -8,7 +8,7 @@ Training a fresh model on each of the ten splits (the paper's protocol) is an ex
 from .attention import attention_visibility
 from .features import extract_features, sequence_feature
 from .metrics import cmc, distance_matrix, first_match_rank, mean_average_precision, rank_metrics
-from .protocol import METRICS, RANKS, evaluate, evaluate_tracklets, format_table, summarize
+from .protocol import METRICS, RANKS, evaluate, evaluate_tracklets, format_table, rank_features, summarize
 from .reranking import rerank
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "attention_visibility",
     "evaluate",
     "evaluate_tracklets",
+    "rank_features",
     "summarize",
     "format_table",
     "RANKS",

@@ -26,6 +26,7 @@ import torch
 
 from .metrics import ArrayLike
 
+RERANK_OPTIONS = {"k1": 20, "k2": 6, "lambda_value": 0.3}  # the options of rerank() and their defaults
 BLOCK_ELEMENTS = 1 << 24  # bound on the (queries, gallery, columns) block of the Jaccard step
 
 

@@ -20,6 +20,7 @@ from .ch09 import check_cmc, check_mean_average_precision, check_paired_differen
 from .ch10 import check_least_trusted, check_pearson
 from .ch11 import check_fcn_macs, check_lstm_macs
 from .ch12 import check_ilidsvid_path, check_training_hours
+from .ch13 import check_batch_hard, check_camera_aware_cmc, check_k_reciprocal
 
 __all__ = ["CheckFailed", "check_rank_gallery", "check_pairwise_distances"]
 __all__ += ["check_sort_frames", "check_split_persons", "check_sample_window"]  # chapter 2
@@ -34,3 +35,4 @@ __all__ += ["check_cmc", "check_mean_average_precision", "check_paired_differenc
 __all__ += ["check_least_trusted", "check_pearson"]  # chapter 10
 __all__ += ["check_fcn_macs", "check_lstm_macs"]  # chapter 11
 __all__ += ["check_ilidsvid_path", "check_training_hours"]  # chapter 12
+__all__ += ["check_batch_hard", "check_camera_aware_cmc", "check_k_reciprocal"]  # chapter 13

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from ..evaluation.reranking import RERANK_OPTIONS
 from ..preprocess import channels
 from ..training import TrainConfig, atomic_write_text
 
@@ -62,6 +63,9 @@ class ModelConfig:
         head_options: Options of the head, e.g. {"windows": [5, 3], "activation": "softmax"}.
         backbone: The frame CNN: paper (McLaughlin et al.'s, as the paper) or resnet18 (chapter 13).
         backbone_options: Options of the backbone, e.g. {"width": 16} for the ResNet.
+        imagenet: Start the resnet18 backbone from torchvision's ImageNet weights (downloaded once: needs
+            internet; width 64), in every layer whose shape fits (all but the stem and the last linear layer,
+            which stay random); False: from scratch.
     """
 
     head: str = "combined"
@@ -70,6 +74,14 @@ class ModelConfig:
     head_options: dict = field(default_factory=dict)
     backbone: str = "paper"
     backbone_options: dict = field(default_factory=dict)
+    imagenet: bool = False
+
+    def __post_init__(self):
+        if self.imagenet and self.backbone != "resnet18":
+            raise ValueError(
+                f"imagenet=True starts a ResNet-18 from ImageNet weights; the backbone is {self.backbone!r}. "
+                "Use backbone='resnet18' (with width 64), or imagenet=False."
+            )
 
     def arguments(self, use_flow: bool) -> dict:
         """The keyword arguments of ``VideoReIDNet(num_classes, **...)``."""
@@ -98,6 +110,9 @@ class ExperimentConfig:
         train: The training settings (start from a named schedule with --schedule).
         test_data: Cross-dataset testing: test on this dataset's split test persons instead.
         flip: Test-time augmentation: average the features of each video and its mirror image.
+        rerank: Test-time k-reciprocal re-ranking of the distances (Zhong et al., CVPR 2017, chapter 13) with
+            these options of reidlib.evaluation.rerank, e.g. {"k1": 20, "k2": 6, "lambda_value": 0.3} ({}: those
+            defaults); None: off.
     """
 
     data: DataConfig = field(default_factory=DataConfig)
@@ -105,6 +120,14 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     test_data: DataConfig | None = None
     flip: bool = False
+    rerank: dict | None = None
+
+    def __post_init__(self):
+        if self.rerank is not None and (not isinstance(self.rerank, dict) or set(self.rerank) - set(RERANK_OPTIONS)):
+            raise ValueError(
+                f"rerank must be None (off) or a dict of options among {list(RERANK_OPTIONS)} ({{}}: the defaults "
+                f"{RERANK_OPTIONS}); found {self.rerank!r}."
+            )
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -23,7 +23,7 @@ import reidlib
 
 from ..data import VideoReIDDataset, load_dataset
 from ..evaluation import evaluate, evaluate_tracklets, format_table, summarize
-from ..models import VideoReIDNet
+from ..models import VideoReIDNet, load_imagenet_weights
 from ..preprocess import PreprocessedDataset, cache_root, channels, preprocess_dataset
 from ..training import atomic_write_text, load_model, train
 from ..training.distributed import is_main, rank_device
@@ -61,10 +61,14 @@ def load_data(config: DataConfig, progress: bool = True) -> Data:
 
 def initial_model(config: ExperimentConfig, dataset: VideoReIDDataset, split: int) -> nn.Module:
     """The untrained model of ``split``: one identity class per training person, weights seeded by
-    (training seed, split), so every head and every rerun starts from the same draw."""
+    (training seed, split), so every head and every rerun starts from the same draw; with
+    ``config.model.imagenet`` its ResNet-18 backbone then takes the ImageNet weights that fit."""
     num_classes = len({t.pid for t in dataset.split(split)[0]})  # split() explains a bad index
     torch.manual_seed(config.train.seed * 1000 + split)
-    return VideoReIDNet(num_classes, **config.model.arguments(config.data.use_flow))
+    model = VideoReIDNet(num_classes, **config.model.arguments(config.data.use_flow))
+    if config.model.imagenet:
+        load_imagenet_weights(model.cnn, progress=False)
+    return model
 
 
 def run_split(
@@ -113,7 +117,9 @@ def run_split(
     if not is_main():  # the other ranks of a torchrun job only help to train
         return None
     target = test or data
-    res = evaluate(model, target.dataset, split, data=target.prepared, flip=config.flip, details=details)
+    res = evaluate(
+        model, target.dataset, split, data=target.prepared, flip=config.flip, details=details, rerank=config.rerank
+    )
     res.update(
         train_dataset=data.dataset.name,
         head=config.model.head,
@@ -239,8 +245,10 @@ def evaluate_checkpoint(
     device: str | torch.device | None = None,
     exclude_seen: bool = False,
     progress: bool = True,
+    rerank: dict | None = None,
 ) -> dict:
-    """Test a trained model (a run's checkpoint.pt or a shipped weights file) on splits of ``data``.
+    """Test a trained model (a run's checkpoint.pt or a shipped weights file) on splits of ``data``
+    (``flip``, ``rerank``: the test-time options of :class:`ExperimentConfig`).
 
     A split whose test persons include persons the model was trained on would measure memory,
     not re-identification: it is refused, or with ``exclude_seen=True`` left out with a warning.
@@ -267,7 +275,7 @@ def evaluate_checkpoint(
         splits = [i for i in splits if i not in leaks]
         if not splits:
             raise ValueError(f"every split asked for overlaps the training persons of {checkpoint}; none is left.")
-    results = [evaluate(model, loaded.dataset, i, data=loaded.prepared, flip=flip) for i in splits]
+    results = [evaluate(model, loaded.dataset, i, data=loaded.prepared, flip=flip, rerank=rerank) for i in splits]
     for r in results:
         r.update(train_dataset=ckpt.get("dataset", "?"), head=ckpt["model_config"]["head"])
     return {**summary_of(results), "checkpoint": str(checkpoint)}

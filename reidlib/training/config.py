@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
+# The batch samplers, and the sampler each loss needs.
+SAMPLERS = ("pairs", "pk")
+LOSSES = {"siamese": "pairs", "triplet": "pk"}
+
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that decides a training run, besides the data, the split and the model.
 
     Args:
-        epochs: Number of epochs; an epoch is 2 x (training persons) pairs, half positive.
+        epochs: Number of epochs; an epoch is 2 x (training persons) pairs, half positive (sampler "pairs"),
+            or one PK batch per pk_persons persons, each person once (sampler "pk").
         lr: Learning rate of SGD.
         milestones: Epochs after which the learning rate is multiplied by ``gamma``.
         gamma: Factor of each learning-rate step.
@@ -19,10 +24,21 @@ class TrainConfig:
         clip_value: Clamp every gradient element to [-clip_value, clip_value] (McLaughlin et al.
             use 5); None: off.
         clip_norm: Rescale the whole gradient to at most this norm; None: off.
-        batch_size: Pairs per step (the paper: 1).
+        batch_size: Pairs per step (the paper: 1); not used with sampler "pk" (pk_persons x pk_windows).
         window: Frames per training window (the paper: 16).
-        margin: Margin m of the hinge on the feature distance (the paper: 2).
-        squared_hinge: The paper's squared hinge (True) or McLaughlin et al.'s plain hinge.
+        margin: Margin m of the hinge on the feature distance (the paper: 2); loss "siamese" only.
+        squared_hinge: The paper's squared hinge (True) or McLaughlin et al.'s plain hinge; loss "siamese" only.
+        sampler: How a step's batch is drawn: "pairs" (the paper: Siamese pairs, half positive) or "pk"
+            (chapter 13: pk_persons persons x pk_windows windows each, every training person once per epoch;
+            reidlib.training.PKSampler).
+        pk_persons: P, the persons of a PK batch (at least 2); sampler "pk" only.
+        pk_windows: K, the windows of each person in a PK batch, from its cameras in turn (at least 2, for
+            positives); sampler "pk" only.
+        loss: "siamese" (Eq. 4 of the paper: identity + hinge on the pair's distance + identity; needs sampler
+            "pairs") or "triplet" (batch-hard triplet loss on the video features + identity cross-entropy, the
+            modern recipe; needs sampler "pk").
+        triplet_margin: Margin of the batch-hard triplet loss on Euclidean feature distances (0.3, as Hermans et
+            al. and torchreid); loss "triplet" only.
         seed: Seed of the pairs, augmentation, dropout and initial weights.
         val_every: Epochs between the validation rank-1 recorded in the history (0: never).
         save_every: Epochs between checkpoints, when the run has an output folder (always at the end).
@@ -58,6 +74,11 @@ class TrainConfig:
     amp: bool = False
     workers: int = 0
     compile: bool = False
+    sampler: str = "pairs"
+    pk_persons: int = 4
+    pk_windows: int = 4
+    loss: str = "siamese"
+    triplet_margin: float = 0.3
 
     def __post_init__(self):
         object.__setattr__(self, "milestones", tuple(int(m) for m in self.milestones))
@@ -76,13 +97,26 @@ class TrainConfig:
             ("clip_norm", self.clip_norm is None or self.clip_norm > 0),
             ("diverge_factor", self.diverge_factor is None or self.diverge_factor > 1),
             ("milestones", list(self.milestones) == sorted(set(self.milestones))),
+            ("sampler", self.sampler in SAMPLERS),
+            ("loss", self.loss in LOSSES),
+            ("pk_persons", self.pk_persons >= 2),
+            ("pk_windows", self.pk_windows >= 2),
+            ("triplet_margin", self.triplet_margin > 0),
         ]
         bad = [name for name, ok in checks if not ok]
         if bad:
             raise ValueError(
                 f"invalid training setting(s) {bad} in {self}: epochs, batch_size, window, log_every >= 1; "
-                "lr, margin, gamma, clip_* > 0; diverge_factor > 1; val_every, save_every, workers >= 0; "
-                "milestones increasing."
+                "lr, margin, gamma, clip_*, triplet_margin > 0; diverge_factor > 1; val_every, save_every, workers "
+                f">= 0; milestones increasing; pk_persons, pk_windows >= 2; sampler in {list(SAMPLERS)}; loss in "
+                f"{list(LOSSES)}."
+            )
+        if LOSSES[self.loss] != self.sampler:
+            raise ValueError(
+                f"loss={self.loss!r} needs sampler={LOSSES[self.loss]!r}; found sampler={self.sampler!r}. The paper's "
+                "Siamese loss (Eq. 4) scores pairs; the batch-hard triplet loss mines the hardest positive and "
+                "negative of every window within a PK batch. Use sampler='pairs' with loss='siamese', or "
+                "sampler='pk' with loss='triplet'."
             )
 
     def to_dict(self) -> dict:

@@ -3,6 +3,10 @@
 One step takes ``batch_size`` pairs: both branches run through the same model in one
 call (2B sequences, padded with a mask when their lengths differ), and the loss is
 Eq. 4 of the paper (:func:`reidlib.losses.siamese_loss`), averaged over the pairs.
+The modern recipe of chapter 13 (``sampler="pk"``, ``loss="triplet"``) differs in two
+places only, the batch and the loss: a step takes one PK batch (:class:`PKSampler`: P
+persons x K windows, in one call), and the loss is the batch-hard triplet loss on the
+video features plus the identity cross-entropy of every window.
 The step never waits for the device: the loss terms are summed where they are computed
 and read back only every ``log_every`` steps and at the end of each epoch. Under
 ``torchrun`` the same loop runs data-parallel (see :mod:`reidlib.training.distributed`).
@@ -15,14 +19,16 @@ import math
 import os
 import time
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..losses import siamese_loss
+from ..losses import batch_hard_triplet, siamese_loss
 from ..models import model_device, pad_sequences
 from ..preprocess import channels, preprocess_dataset
 from . import distributed
@@ -36,17 +42,21 @@ from .checkpoint import (
 )
 from .config import RUNTIME_FIELDS, TrainConfig, schedule
 from .pairs import Pair, PairSampler
+from .pk import PKBatch, PKSampler
 
 CHECKPOINT = "checkpoint.pt"
 HISTORY = "history.json"
-PARTS = ("total", "id1", "hinge", "id2")  # the loss terms, summed over an epoch
+PARTS = ("total", "id1", "hinge", "id2")  # the loss terms of Eq. 4, summed over an epoch
+LOSS_PARTS = {"siamese": PARTS, "triplet": ("total", "id", "triplet")}  # the terms of each loss
 HISTORY_KEYS = ("epoch", "loss", "id1", "hinge", "id2", "id_acc", "lr", "seconds")
 
 
-def new_history() -> dict:
-    """Per-epoch lists (``HISTORY_KEYS``), ``val_epoch`` / ``val_rank1`` (monitoring), and ``first_loss``
-    (the loss of the run's first step: the yardstick of divergence)."""
-    return {**{k: [] for k in HISTORY_KEYS}, "val_epoch": [], "val_rank1": [], "first_loss": None}
+def new_history(loss: str = "siamese") -> dict:
+    """Per-epoch lists (``epoch``, ``loss``, the loss's terms ``LOSS_PARTS[loss][1:]``, ``id_acc``, ``lr``,
+    ``seconds``; for Eq. 4 these are ``HISTORY_KEYS``), ``val_epoch`` / ``val_rank1`` (monitoring), and
+    ``first_loss`` (the loss of the run's first step: the yardstick of divergence)."""
+    keys = ("epoch", "loss", *LOSS_PARTS[loss][1:], "id_acc", "lr", "seconds")
+    return {**{k: [] for k in keys}, "val_epoch": [], "val_rank1": [], "first_loss": None}
 
 
 def _batch(pairs: list[Pair], data, device: torch.device, visibility: bool = False):
@@ -69,6 +79,50 @@ def _batch(pairs: list[Pair], data, device: torch.device, visibility: bool = Fal
     return x.to(device, non_blocking=True), None if mask is None else mask.to(device), same, labels, v
 
 
+def _pk_batch(batch: PKBatch, data, device: torch.device, visibility: bool = False):
+    """Inputs of a PK batch of n windows -> x (n, T, C, 56, 40), mask (n, T) or None, None (no pair labels),
+    labels (n,), visibility (n, T) or None; the tuple of :func:`_batch`."""
+    seqs, vis = [], []
+    for t, idx, seed in zip(batch.tracklets, batch.indices, batch.aug_seeds):
+        seqs.append(data.input(t, train=True, rng=np.random.default_rng(int(seed)), indices=idx))
+        if visibility:
+            vis.append(_window_visibility(t, idx))
+    x, mask = pad_sequences(seqs)
+    v = pad_sequences(vis)[0].to(device) if visibility else None
+    if len({len(s) for s in seqs}) == 1:
+        mask = None
+    labels = torch.as_tensor(batch.labels, device=device)
+    return x.to(device, non_blocking=True), None if mask is None else mask.to(device), None, labels, v
+
+
+def _make_batch(batch, data, device: torch.device, visibility: bool):
+    """The inputs of one step: a list of pairs (:func:`_batch`) or a PK batch (:func:`_pk_batch`)."""
+    make = _pk_batch if isinstance(batch, PKBatch) else _batch
+    return make(batch, data, device, visibility)
+
+
+def _loss(cfg: TrainConfig, f: torch.Tensor, logits: torch.Tensor, same: torch.Tensor | None, labels: torch.Tensor):
+    """The loss of a step and its terms (0-d tensors, ``LOSS_PARTS[cfg.loss]``), from the distance features
+    f (n, D) and the identity logits (n, classes) of the batch's n sequences."""
+    if cfg.loss == "triplet":
+        triplet = batch_hard_triplet(f.float(), labels, cfg.triplet_margin)
+        ident = F.cross_entropy(logits.float(), labels)
+        total = ident + triplet
+        return total, {"total": total, "id": ident, "triplet": triplet}
+    h = len(f) // 2  # branch 1: rows [0, h), branch 2: rows [h, 2h)
+    return siamese_loss(
+        f[:h].float(),
+        f[h:].float(),
+        same,
+        logits[:h].float(),
+        logits[h:].float(),
+        labels[:h],
+        labels[h:],
+        cfg.margin,
+        cfg.squared_hinge,
+    )
+
+
 def _window_visibility(tracklet, idx: np.ndarray) -> torch.Tensor:
     if tracklet.visibility is None:
         raise ValueError(
@@ -81,25 +135,25 @@ def _window_visibility(tracklet, idx: np.ndarray) -> torch.Tensor:
 class PairBatches(torch.utils.data.Dataset):
     """The batches of one epoch as a Dataset (item ``i`` = step ``i``), for a DataLoader with workers.
 
-    It builds exactly the batches of the loop without workers (each pair carries its own
-    augmentation seed), on the CPU; the loop moves them to the device.
+    It builds exactly the batches of the loop without workers (each pair, or each window of a PK
+    batch, carries its own augmentation seed), on the CPU; the loop moves them to the device.
     """
 
-    def __init__(self, batches: list[list[Pair]], data, visibility: bool):
+    def __init__(self, batches: list[list[Pair]] | list[PKBatch], data, visibility: bool):
         self.batches, self.data, self.visibility = batches, data, visibility
 
     def __len__(self) -> int:
         return len(self.batches)
 
     def __getitem__(self, i: int):
-        return _batch(self.batches[i], self.data, torch.device("cpu"), self.visibility)
+        return _make_batch(self.batches[i], self.data, torch.device("cpu"), self.visibility)
 
 
-def _batches(batches: list[list[Pair]], data, device: torch.device, cfg: TrainConfig, visibility: bool):
+def _batches(batches: list[list[Pair]] | list[PKBatch], data, device: torch.device, cfg: TrainConfig, visibility: bool):
     """Iterate over the epoch's batches on ``device``: built here, or by ``cfg.workers`` processes."""
     if cfg.workers == 0:
         for b in batches:
-            yield _batch(b, data, device, visibility)
+            yield _make_batch(b, data, device, visibility)
         return
     loader = torch.utils.data.DataLoader(
         PairBatches(batches, data, visibility),
@@ -113,7 +167,7 @@ def _batches(batches: list[list[Pair]], data, device: torch.device, cfg: TrainCo
         yield (
             x.to(**move),
             None if mask is None else mask.to(**move),
-            same.to(**move),
+            None if same is None else same.to(**move),
             labels.to(**move),
             None if v is None else v.to(**move),
         )
@@ -177,9 +231,19 @@ def train(
             f"amp=True (mixed precision) needs a CUDA device; the model is on {dev}. "
             "Set amp=False, or move the model to a GPU."
         )
-    sampler = PairSampler(dataset.split(split)[0], seed=cfg.seed, window=cfg.window)
+    train_set = dataset.split(split)[0]
+    if cfg.sampler == "pk":
+        sampler = PKSampler(train_set, cfg.pk_persons, cfg.pk_windows, window=cfg.window, seed=cfg.seed)
+    else:
+        sampler = PairSampler(train_set, seed=cfg.seed, window=cfg.window)
     num_classes = model.classifier.out_features
     rank, world_size, local_rank = distributed.world()
+    if world_size > 1 and cfg.sampler == "pk":
+        raise ValueError(
+            f"sampler='pk' trains in one process; this is one of {world_size} (torchrun). The batch-hard triplet "
+            "loss mines within the whole PK batch, which a split of the batch over processes would change. "
+            "Train it in one process (one GPU), or use sampler='pairs'."
+        )
     if world_size > 1 and cfg.batch_size < world_size:
         raise ValueError(
             f"batch_size={cfg.batch_size} pairs per step cannot be shared by {world_size} processes; "
@@ -209,7 +273,7 @@ def train(
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(cfg.milestones), cfg.gamma)
     scaler = torch.amp.GradScaler(dev.type, enabled=cfg.amp)
-    history, start = new_history(), 0
+    history, start = new_history(cfg.loss), 0
     # What defines the run besides cfg: a resumed run must match it exactly.
     run = dict(
         dataset=dataset.name,
@@ -261,43 +325,39 @@ def train(
             )
             atomic_write_text(out / HISTORY, json.dumps(history))
 
-    steps = math.ceil(len(sampler) / cfg.batch_size)
+    steps = len(sampler) if cfg.sampler == "pk" else math.ceil(len(sampler) / cfg.batch_size)
+    parts_of = LOSS_PARTS[cfg.loss]
+    per_item = 1 if cfg.sampler == "pk" else 2  # sequences per item of a batch: a window, or a pair
     with_visibility = getattr(model, "needs_visibility", False)
     bar = tqdm(total=(cfg.epochs - start) * steps, disable=not progress or not main, desc="training", unit="step")
     for epoch in range(start, cfg.epochs):
         model.train()
         t0 = time.perf_counter()
-        pairs = sampler.epoch(epoch)
+        items = sampler.epoch(epoch)  # pairs, or PK batches
         if world_size > 1:
             torch.manual_seed(distributed.epoch_seed(cfg.seed, epoch, rank))
-        global_batches = [pairs[s * cfg.batch_size : (s + 1) * cfg.batch_size] for s in range(steps)]
-        # a rank with no share of a batch trains on its first pair with weight 0
-        local = [distributed.share(b, rank, world_size) or b[:1] for b in global_batches]
-        weight = [len(distributed.share(b, rank, world_size)) for b in global_batches]
-        # sums of (loss terms x pairs, right identities, pairs): on the device until read
-        sums = torch.zeros(len(PARTS) + 2, dtype=torch.float64, device=dev)
+        if cfg.sampler == "pk":
+            global_batches = items
+        else:
+            global_batches = [items[s * cfg.batch_size : (s + 1) * cfg.batch_size] for s in range(steps)]
+        if world_size > 1:  # a rank with no share of a batch trains on its first pair with weight 0
+            local = [distributed.share(b, rank, world_size) or b[:1] for b in global_batches]
+            weight = [len(distributed.share(b, rank, world_size)) for b in global_batches]
+        else:
+            local, weight = global_batches, [len(b) for b in global_batches]
+        # sums of (loss terms x items, right identities, items): on the device until read
+        sums = torch.zeros(len(parts_of) + 2, dtype=torch.float64, device=dev)
         logged = sums.clone()
         batches = _batches(local, data, dev, cfg, with_visibility)
         for step, (x, mask, same, labels, vis) in enumerate(batches):
             if cfg.compile and dev.type == "cuda":
                 torch.compiler.cudagraph_mark_step_begin()  # the last step's graph outputs may be reused
             with torch.autocast(dev.type, enabled=cfg.amp):
-                f, logits = net(x, mask, vis)  # (2b, D), (2b, classes)
-                h = len(x) // 2  # branch 1: rows [0, h), branch 2: rows [h, 2h)
-                loss, parts = siamese_loss(
-                    f[:h].float(),
-                    f[h:].float(),
-                    same,
-                    logits[:h].float(),
-                    logits[h:].float(),
-                    labels[:h],
-                    labels[h:],
-                    cfg.margin,
-                    cfg.squared_hinge,
-                )
+                f, logits = net(x, mask, vis)  # (n, D), (n, classes): n = 2b for pairs
+                loss, parts = _loss(cfg, f, logits, same, labels)
             b = weight[step]
             correct = (logits.argmax(1) == labels).sum() if b else torch.zeros((), device=dev)
-            stats = torch.stack([*(parts[k].detach().double() * b for k in PARTS), correct.double()])
+            stats = torch.stack([*(parts[k].detach().double() * b for k in parts_of), correct.double()])
             stats = torch.cat([stats, torch.tensor([b], dtype=torch.float64, device=dev)])
             if world_size > 1:  # DDP averages gradients over ranks: weight this rank's mean by its share
                 loss = loss * (b * world_size / len(global_batches[step]))
@@ -327,9 +387,9 @@ def train(
         _check_loss(totals[0] / seen, history, cfg, epoch, optimizer)
         history["epoch"].append(epoch)
         history["loss"].append(totals[0] / seen)
-        for k, v in zip(PARTS[1:], totals[1 : len(PARTS)]):
+        for k, v in zip(parts_of[1:], totals[1 : len(parts_of)]):
             history[k].append(v / seen)
-        history["id_acc"].append(totals[len(PARTS)] / (2 * seen))
+        history["id_acc"].append(totals[len(parts_of)] / (per_item * seen))
         history["lr"].append(optimizer.param_groups[0]["lr"])
         history["seconds"].append(time.perf_counter() - t0)
         bar.set_postfix(epoch=epoch, loss=f"{history['loss'][-1]:.3f}", id_acc=f"{history['id_acc'][-1]:.2f}")
@@ -377,7 +437,8 @@ def _check_weights(model: nn.Module, epoch: int) -> None:
 
 def _check_same_run(ckpt: dict, cfg: TrainConfig, run: dict, path: Path) -> None:
     """Resuming is only exact with the same run: name every difference (``epochs`` may grow)."""
-    old = ckpt.get("config", {})
+    # a setting added after the checkpoint was written had its default value then
+    old = {**{f.name: f.default for f in fields(TrainConfig)}, **ckpt.get("config", {})}
     diff = [
         f"{k}: {old.get(k)!r} -> {v!r}" for k, v in cfg.to_dict().items() if k not in RUNTIME_FIELDS and old.get(k) != v
     ]
