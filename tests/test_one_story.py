@@ -105,6 +105,8 @@ def test_the_verdict_states_the_numbers_of_the_file():
     assert "closes -60% of that gap" in text  # (54 - 60) / (70 - 60)
     assert "Spearman correlation of +0.20" in text
     assert "best attention head here is softmax attention (65.0 rank-1; it beats mean pooling" in text
+    assert ablation.best_attention(r) == "softmax"
+    assert ablation.best_attention(r, exclude=("softmax",)) == "paper"  # the oracle and mean pooling never count
 
 
 def test_the_shipped_results_file_is_complete_and_consistent():
@@ -122,3 +124,12 @@ def test_the_shipped_results_file_is_complete_and_consistent():
         f"reaches {paper:.1f}" in text
         and ablation.compare(results, ablation.PAPER, ablation.BASELINE)["relation"] in text
     )
+
+
+def test_the_shipped_heads_are_the_paper_mean_pooling_and_the_best_other_attention_head():
+    from reidlib.experiments import SHIPPED_HEADS
+
+    results = ablation.load()
+    best = ablation.best_attention(results, exclude=(ablation.PAPER,))
+    heads = [ablation.METHODS[m].model.head for m in (ablation.PAPER, ablation.BASELINE, best)]
+    assert list(SHIPPED_HEADS) == heads, f"the ablation's best attention head besides the paper's is {best}"

@@ -217,13 +217,18 @@ def _with_colab_cells(nb, path: Path, root: Path):
     return nb
 
 
-def _write_pair(nb, path: Path) -> None:
-    """Write the notebook, then its text twin from it (with the settings of the repository's jupytext.toml)."""
-    nb.metadata.pop("jupytext", None)  # the notebook carries no text-format settings
-    nbformat.write(nb, path)
+def _text_of(nb) -> str:
+    """The text twin of a notebook (with the settings of the repository's jupytext.toml)."""
     text = copy.deepcopy(nb)
     text.metadata["jupytext"] = {"notebook_metadata_filter": METADATA_FILTER}  # the header: kernelspec only
-    twin(path).write_text(jupytext.writes(text, fmt="md:myst"))
+    return jupytext.writes(text, fmt="md:myst")
+
+
+def _write_pair(nb, path: Path) -> None:
+    """Write the notebook, then its text twin from it."""
+    nb.metadata.pop("jupytext", None)  # the notebook carries no text-format settings
+    nbformat.write(nb, path)
+    twin(path).write_text(_text_of(nb))
 
 
 def sync(path: Path, root: Path = ROOT) -> None:
@@ -235,7 +240,8 @@ def sync(path: Path, root: Path = ROOT) -> None:
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     md = twin(path)
-    if md.exists() and md.stat().st_mtime > path.stat().st_mtime:
+    newer = md.exists() and md.stat().st_mtime > path.stat().st_mtime
+    if newer and md.read_text() != _text_of(nb):  # an edited text (an unchanged one leaves the notebook as it is)
         nb = combine_inputs_with_outputs(jupytext.read(md), nb)  # the text's cells; unchanged ones keep their ids
     _write_pair(_with_colab_cells(nb, path, root), path)
 

@@ -209,10 +209,11 @@ def follows_visibility(results: dict | None = None, methods=(PAPER, "softmax"), 
     )
 
 
-def best_attention(results: dict, condition: str = "degraded") -> str:
-    """The attention head (a method with scores, not the oracle) with the highest mean rank-1."""
+def best_attention(results: dict, condition: str = "degraded", exclude=()) -> str:
+    """The attention head (a method with scores, not the oracle, none of ``exclude``) with the highest
+    mean rank-1."""
     methods = results["conditions"][condition]["methods"]
-    have = [m for m in ATTENTION if m in methods]
+    have = [m for m in ATTENTION if m in methods and m not in exclude]
     return max(have, key=lambda m: methods[m]["summary"]["rank1"]["mean"])
 
 
