@@ -4,17 +4,20 @@ Each method is trained on each split of the degraded synthetic benchmark (``--da
 its clean counterpart (``<data>_clean``: the same persons and cameras, no occluder, distractor
 or detection failure), with the same schedule, from weights seeded by the split, and tested on
 the split's test persons (whole videos). Besides CMC and mAP, every run with attention scores
-records Spearman(score, true visibility) within each degraded test video, trained and untrained.
+records Spearman(score, true visibility) within each degraded test video, trained and untrained;
+each run also keeps the per-epoch means of its training loss and of its hinge term.
 
   .venv/bin/python benchmarks/bench_accuracy.py --data small --jobs 2
-      (the table on a 2-core CPU: 66 runs of about 2 minutes, two at a time)
+      (the table on a 2-core CPU: 78 runs of about 3 minutes, two at a time)
   python benchmarks/bench_accuracy.py --data standard --device cuda --jobs 24
       (the budget of the shipped weights, on a GPU: benchmarks/gpu_run.sh)
   .venv/bin/python benchmarks/bench_accuracy.py --data small --report
       (no training: the results file and the RESULTS.md section from the runs already finished)
 
 Every run is kept in --work (default runs/bench_accuracy) and reused, so an interrupted benchmark
-continues where it stopped. The results go to reidlib/results/accuracy.json (--out), which the
+continues where it stopped. A method whose runs are not all in --work keeps its rows of the
+existing results file when that file was made with the same budget, so that adding a method to
+METHODS trains only the new one (``--methods NEW``). The results go to reidlib/results/accuracy.json (--out), which the
 chapters read (reidlib.experiments.ablation), and to the section of benchmarks/RESULTS.md between
 its "bench_accuracy" markers.
 """
@@ -71,6 +74,14 @@ def spearman(res: dict) -> float | None:
         return None
     rho = attention_visibility(res["query_scores"] + res["gallery_scores"], res["query"] + res["gallery"])
     return rho["per_tracklet"]
+
+
+def read_run(done: Path) -> dict:
+    """A finished run's result, with the per-epoch means of its training losses (from history.json)."""
+    result = json.loads(done.read_text())
+    history = json.loads((done.parent / "history.json").read_text())
+    result["history"] = {k: [round(v, 4) for v in history[k]] for k in ("loss", "hinge")}
+    return result
 
 
 def run_one(args, condition: str, method: str, split: int) -> dict:
@@ -155,12 +166,29 @@ def data_facts(args, condition: str) -> dict:
     return facts
 
 
+def kept_rows(args, budget: dict) -> dict:
+    """The methods of the existing results file, per condition, when it was made with ``budget``."""
+    out = Path(args.out)
+    old = json.loads(out.read_text()) if out.exists() else {}
+    if old.get("budget") != budget or old.get("splits") != list(args.splits):
+        return {}
+    return {c: cond["methods"] for c, cond in old["conditions"].items()}
+
+
+def reproduce(args) -> str:
+    """The command that trains every run of the results file (whichever subset this call trained)."""
+    words = [w for w in _shared(args) if w != args.work]
+    words.remove("--work")
+    return "python benchmarks/bench_accuracy.py " + shlex.join(words)
+
+
 def report(args) -> dict:
-    """Collect the finished runs into the results file and the RESULTS.md section."""
+    """Collect the finished runs (and the kept rows of the methods not run here) into the results file
+    and the RESULTS.md section."""
     cfg = experiment(args, "degraded", ablation.BASELINE)
     facts = data_facts(args, "degraded")
     results = {
-        "command": "python benchmarks/bench_accuracy.py " + shlex.join(sys.argv[1:]),
+        "command": reproduce(args),
         "machine": args.machine or device_name(torch.device(args.device or reidlib.device())),
         "date": time.strftime("%Y-%m-%d"),
         "torch": torch.__version__,
@@ -176,12 +204,16 @@ def report(args) -> dict:
         },
         "conditions": {},
     }
-    for condition in args.conditions:
+    kept = kept_rows(args, results["budget"])
+    for condition in CONDITIONS:
         methods = {}
-        for m in args.methods:
+        for m in ablation.METHODS:
             done = [run_dir(args, condition, m, s) / "result.json" for s in args.splits]
             if all(d.exists() for d in done):
-                methods[m] = {"label": ablation.METHODS[m].label, "splits": [json.loads(d.read_text()) for d in done]}
+                methods[m] = {"label": ablation.METHODS[m].label, "splits": [read_run(d) for d in done]}
+            elif m in kept.get(condition, {}):
+                methods[m] = kept[condition][m]
+                print(f"{condition} {m}: kept from {args.out} (its runs are not in {args.work})")
         results["conditions"][condition] = {**data_facts(args, condition), "methods": methods}
     ablation.summarize(results)
     out = Path(args.out)

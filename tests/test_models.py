@@ -243,6 +243,24 @@ def test_network_normalises_for_the_distance_and_classifies_the_raw_feature():
     assert f is raw  # mean pooling: one feature for both
 
 
+def test_normalised_mean_and_oracle_classify_the_raw_feature():
+    """The paper's protocol without attention: the distance sees F / |F|, the classifier F itself."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 6, 5, 56, 40)
+    vis = torch.tensor([[1.0, 0.5, 0.0, 1.0, 1.0, 0.2], [0.3, 0.3, 1.0, 1.0, 0.0, 0.0]])
+    for head, extra in (("mean", ()), ("oracle", (vis,))):
+        plain = VideoReIDNet(num_classes=4, head=head).eval()
+        unit = VideoReIDNet(num_classes=4, head=head, l2_normalize=True).eval()
+        unit.load_state_dict(plain.state_dict())
+        f, raw, _ = unit.encode(x, None, *extra)
+        want = plain(x, None, *extra)[0]  # the plain head's F, by the other path
+        torch.testing.assert_close(raw, want)
+        torch.testing.assert_close(f, want / want.norm(dim=1, keepdim=True))
+        torch.testing.assert_close(unit(x, None, *extra)[0], f)
+    z = torch.tensor([[[3.0, 4.0], [3.0, 4.0]]])
+    torch.testing.assert_close(make_head("mean", l2_normalize=True)(z)[0], torch.tensor([[0.6, 0.8]]))  # by hand
+
+
 def test_sigmoid_weighted_mean_separates_sum_from_mean():
     torch.manual_seed(0)
     z = torch.randn(2, 7, 16)

@@ -109,6 +109,34 @@ def test_the_verdict_states_the_numbers_of_the_file():
     assert ablation.best_attention(r, exclude=("softmax",)) == "paper"  # the oracle and mean pooling never count
 
 
+def test_the_verdict_compares_under_the_same_normalisation_when_the_file_has_it():
+    r = _results({"mean": [50, 60, 70], "oracle": [60, 70, 80], "paper": [54, 66, 75]})
+    assert "same L2 normalisation" not in ablation.verdict(r)  # a file without the normalised rows
+    r = _results(
+        {
+            "mean": [50, 60, 70],
+            "oracle": [60, 70, 80],
+            "paper": [54, 66, 75],
+            "mean_l2": [55, 64, 75],  # paper - mean_l2: -1, +2, 0 -> +0.33 ± 0.88
+            "oracle_l2": [65, 75, 83],
+        }
+    )
+    text = ablation.same_protocol(r)
+    assert "mean pooling reaches 64.7 rank-1 (it beats plain mean pooling, +4.7 ± 0.3)" in text  # 5, 4, 5
+    assert "the paper's model does not differ measurably from it (+0.3 ± 0.9 points)" in text
+    assert "closes 3% of the gap to the normalised oracle (74.3)" in text  # 0.33 / (74.33 - 64.67)
+    assert text in ablation.verdict(r)
+    r["conditions"]["degraded"]["methods"]["mean_l2"]["splits"] = [
+        {"split": s, "rank1": v} for s, v in enumerate([40, 50, 60])
+    ]
+    r["conditions"]["degraded"]["methods"]["oracle_l2"]["splits"] = [
+        {"split": s, "rank1": v} for s, v in enumerate([55, 62, 70])
+    ]
+    text = ablation.same_protocol(r)  # paper - mean_l2 = 14, 16, 15: beyond the oracle's gap of 12.3
+    assert "it loses to plain mean pooling, -10.0 ± 0.0" in text
+    assert "the paper's model beats it (+15.0 ± 0.6 points), and it goes past the normalised oracle (62.3)" in text
+
+
 def test_the_shipped_results_file_is_complete_and_consistent():
     results = ablation.load()
     assert set(results["conditions"]) == {"degraded", "clean"}
@@ -118,6 +146,10 @@ def test_the_shipped_results_file_is_complete_and_consistent():
             r1 = [r["rank1"] for r in m["splits"]]
             assert [r["split"] for r in m["splits"]] == results["splits"], (condition, name)
             assert m["summary"]["rank1"]["mean"] == pytest.approx(np.mean(r1))
+    degraded = results["conditions"]["degraded"]["methods"]
+    for name in (ablation.BASELINE, ablation.BASELINE_L2, ablation.PAPER):  # chapter 11 plots their hinge term
+        epochs = results["budget"]["epochs"]
+        assert all(len(r["history"]["hinge"]) == epochs for r in degraded[name]["splits"]), name
     text = ablation.verdict(results)
     paper = results["conditions"]["degraded"]["methods"][ablation.PAPER]["summary"]["rank1"]["mean"]
     assert (

@@ -25,6 +25,8 @@ RESULTS_DIR = Path(__file__).resolve().parents[1] / "results"
 ACCURACY = RESULTS_DIR / "accuracy.json"
 METRICS = ("rank1", "rank5", "rank10", "rank20", "mAP")
 BASELINE, CEILING, PAPER = "mean", "oracle", "paper"
+# The same floor and ceiling under the paper's protocol: F scaled to unit length before the distance.
+BASELINE_L2, CEILING_L2 = "mean_l2", "oracle_l2"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,12 @@ METHODS: dict[str, Method] = {
     CEILING: Method(
         "oracle (lambda = true visibility)", ModelConfig(head="oracle"), note="the ceiling: a weighted mean"
     ),
+    BASELINE_L2: Method(
+        "mean pooling, L2",
+        ModelConfig(head="mean", head_options={"l2_normalize": True}),
+        note="the paper's protocol without attention",
+    ),
+    CEILING_L2: Method("oracle, L2", ModelConfig(head="oracle", head_options={"l2_normalize": True})),
     "sigmoid_sum": Method("sigmoid sum (Eq. 2 alone)", ModelConfig(head="attention")),
     "sigmoid_mean": Method("sigmoid weighted mean", ModelConfig(head="attention_mean")),
     PAPER: Method("the paper: (Eq. 2 + mean) / 2, L2", ModelConfig(head="combined")),
@@ -173,8 +181,10 @@ def verdict(results: dict | None = None, condition: str = "degraded") -> str:
         text += "on this data there is no gap for attention to close."
     else:
         text += f"the paper's model closes {100 * closed:.0f}% of that gap."
+    if BASELINE_L2 in cond and CEILING_L2 in cond:
+        text += " " + same_protocol(results, condition)
     text += (
-        f" Its attention scores follow the true visibility with a Spearman correlation of {rho['mean']:+.2f} "
+        f" The paper's attention scores follow the true visibility with a Spearman correlation of {rho['mean']:+.2f} "
         f"within each video (untrained: {(paper.get('spearman_untrained') or {'mean': float('nan')})['mean']:+.2f})."
     )
     if best != PAPER:
@@ -184,6 +194,26 @@ def verdict(results: dict | None = None, condition: str = "degraded") -> str:
             f"mean pooling, {b['diff']:+.1f} ± {b['se']:.1f})."
         )
     return text
+
+
+def same_protocol(results: dict, condition: str = "degraded") -> str:
+    """A sentence: the paper's model against mean pooling and the oracle when all three scale F to unit
+    length before the distance (the paper's Figure 2), so that only the attention differs."""
+    c = compare(results, PAPER, BASELINE_L2, condition)
+    norm = compare(results, BASELINE_L2, BASELINE, condition)
+    ceil = compare(results, CEILING_L2, BASELINE_L2, condition)
+    gap = ceil["a"] - ceil["b"]
+    if gap <= 0:
+        closed = "the normalised oracle leaves no gap to close"
+    elif c["diff"] > gap:
+        closed = f"it goes past the normalised oracle ({ceil['a']:.1f})"
+    else:
+        closed = f"it closes {100 * c['diff'] / gap:.0f}% of the gap to the normalised oracle ({ceil['a']:.1f})"
+    return (
+        f"With the same L2 normalisation before the distance, mean pooling reaches {c['b']:.1f} rank-1 "
+        f"(it {norm['relation']} plain mean pooling, {norm['diff']:+.1f} ± {norm['se']:.1f}); the paper's "
+        f"model {c['relation']} it ({c['diff']:+.1f} ± {c['se']:.1f} points), and {closed}."
+    )
 
 
 def follows_visibility(results: dict | None = None, methods=(PAPER, "softmax"), condition: str = "degraded") -> str:

@@ -98,7 +98,7 @@ class VideoReIDNet(nn.Module):
             check_mask(mask, "VideoReIDNet")  # once per batch; the head and its scorer only check shapes
         z = self.frame_features(x, mask)
         if getattr(self.head, "l2_normalize", False):
-            raw, scores = self.head.raw(z, mask)
+            raw, scores = self.head.raw(z, mask, visibility) if self.needs_visibility else self.head.raw(z, mask)
             return F.normalize(raw, dim=1), raw, scores
         features, scores = self.pool(z, mask, visibility)
         return features, features, scores

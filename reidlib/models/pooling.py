@@ -28,10 +28,27 @@ def weighted_mean(features: torch.Tensor, weights: torch.Tensor) -> torch.Tensor
     return (weights[..., None] * features).sum(1) / weights.sum(1, keepdim=True).clamp_min(1e-8)
 
 
-class MeanPool(nn.Module):
-    """Temporal mean over the real frames: (1/N) sum_i z_i (McLaughlin et al.)."""
+class Pool(nn.Module):
+    """A head whose output may be scaled to unit L2 norm before the distance (the paper's Figure 2).
 
-    def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, None]:
+    Subclasses define ``raw(features, mask, ...) -> (F (B, D), scores or None)``, F before any
+    normalisation: what the identity classifier reads (:meth:`reidlib.models.VideoReIDNet.encode`).
+    """
+
+    def __init__(self, l2_normalize: bool = False):
+        super().__init__()
+        self.l2_normalize = l2_normalize
+
+    def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None, *extra):
+        pooled, scores = self.raw(features, mask, *extra)
+        return (F.normalize(pooled, dim=1) if self.l2_normalize else pooled), scores
+
+
+class MeanPool(Pool):
+    """Temporal mean over the real frames: (1/N) sum_i z_i (McLaughlin et al.); ``l2_normalize=True``
+    scales it to unit length, the paper's protocol without attention."""
+
+    def raw(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, None]:
         mask, lengths = sequence_lengths(features, mask, "MeanPool")
         return masked_mean(features, mask, lengths), None
 
@@ -44,18 +61,19 @@ class MaxPool(nn.Module):
         return (features if mask is None else features.masked_fill(~mask[..., None], float("-inf"))).amax(1), None
 
 
-class OraclePool(nn.Module):
+class OraclePool(Pool):
     """The ceiling of attention: pools with lambda = the true visibility of each frame (synthetic data only).
 
     F = sum_i v_i z_i / sum_i v_i, a weighted mean with the generator's visible share v_i of
     the person; nothing in it is learned. Frames that show none of the person (v = 0) get no
-    weight; a video that never shows the person falls back to the plain mean.
+    weight; a video that never shows the person falls back to the plain mean. ``l2_normalize=True``
+    scales F to unit length (the ceiling of the paper's protocol).
     forward: features (B, N, D), mask, visibility (B, N) -> (pooled (B, D), visibility as scores).
     """
 
     needs_visibility = True
 
-    def forward(
+    def raw(
         self, features: torch.Tensor, mask: torch.Tensor | None = None, visibility: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         mask, lengths = sequence_lengths(features, mask, "OraclePool")
@@ -74,7 +92,7 @@ class OraclePool(nn.Module):
         return weighted_mean(features, v), v
 
 
-class AttentionPool(nn.Module):
+class AttentionPool(Pool):
     """Attention pooling, Eq. 2 of the paper: gamma = sum_i lambda_i z_i (a plain sum).
 
     Args:
@@ -99,18 +117,14 @@ class AttentionPool(nn.Module):
         l2_normalize: bool = False,
         **scorer_kw,
     ):
-        super().__init__()
+        super().__init__(l2_normalize)
         if scorer == "fcn":
             self.scorer = FCNTemporalAttention(feature_dim, activation=activation, **scorer_kw)
         elif scorer in CELLS:
             self.scorer = RNNTemporalAttention(feature_dim, cell=scorer, activation=activation, **scorer_kw)
         else:
             raise ValueError(f"scorer must be 'fcn' or one of {list(CELLS)}; found {scorer!r}.")
-        self.normalize, self.combine, self.l2_normalize = normalize, combine, l2_normalize
-
-    def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        pooled, scores = self.raw(features, mask)
-        return (F.normalize(pooled, dim=1) if self.l2_normalize else pooled), scores
+        self.normalize, self.combine = normalize, combine
 
     def raw(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(F before any L2 normalisation (B, D), scores (B, N)): what the identity classifier reads."""
