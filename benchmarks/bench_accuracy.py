@@ -8,7 +8,7 @@ records Spearman(score, true visibility) within each degraded test video, traine
 each run also keeps the per-epoch means of its training loss and of its hinge term.
 
   .venv/bin/python benchmarks/bench_accuracy.py --data small --jobs 2
-      (the table on a 2-core CPU: 78 runs of about 3 minutes, two at a time)
+      (the table on a 2-core CPU: 90 runs of about 2 minutes, two at a time)
   python benchmarks/bench_accuracy.py --data standard --device cuda --jobs 24
       (the budget of the shipped weights, on a GPU: benchmarks/gpu_run.sh)
   .venv/bin/python benchmarks/bench_accuracy.py --data small --report
@@ -59,7 +59,8 @@ def experiment(args, condition: str, method: str) -> ExperimentConfig:
     m = ablation.METHODS[method]
     data = DataConfig(preset=CONDITIONS[condition].format(data=args.data), use_flow=m.use_flow)
     overrides = {k: v for k, v in (("epochs", args.epochs), ("milestones", args.milestones)) if v is not None}
-    return ExperimentConfig(data=data, model=m.model, train=schedule(args.schedule, val_every=0, **overrides))
+    train = schedule(args.schedule, val_every=0, **{**m.train, **overrides})
+    return ExperimentConfig(data=data, model=m.model, train=train)
 
 
 def run_dir(args, condition: str, method: str, split: int) -> Path:

@@ -44,3 +44,13 @@ def test_the_recorded_command_trains_every_run_whatever_subset_was_asked(bench, 
     args = _args(tmp_path, epochs=5, milestones=[3])
     cmd = bench.reproduce(args)
     assert cmd == "python benchmarks/bench_accuracy.py --data small --schedule short --epochs 5 --milestones 3"
+
+
+def test_every_method_builds_its_experiment_with_its_own_training_settings(bench, tmp_path):
+    from reidlib.experiments import ablation
+
+    args = _args(tmp_path)
+    for name, method in ablation.METHODS.items():
+        train = bench.experiment(args, "degraded", name).train  # an unknown TrainConfig field would raise
+        assert train.margin == method.train.get("margin", 2.0), name
+    assert bench.experiment(args, "clean", ablation.PAPER_M1).train.margin == 1.0

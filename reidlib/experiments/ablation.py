@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,16 +27,21 @@ METRICS = ("rank1", "rank5", "rank10", "rank20", "mAP")
 BASELINE, CEILING, PAPER = "mean", "oracle", "paper"
 # The same floor and ceiling under the paper's protocol: F scaled to unit length before the distance.
 BASELINE_L2, CEILING_L2 = "mean_l2", "oracle_l2"
+# Unit-length features lie at most 2 apart, so the paper's margin of 2 never lets the hinge on a pair of
+# different persons reach 0: mean pooling and the paper's model, both L2, with a margin that can be met.
+BASELINE_L2_M1, PAPER_M1 = "mean_l2_m1", "paper_m1"
 
 
 @dataclass(frozen=True)
 class Method:
-    """One row of the ablation: a model, and whether its input has the optical-flow channels."""
+    """One row of the ablation: a model, whether its input has the optical-flow channels, and the
+    training settings in which it differs from the budget's schedule (``TrainConfig`` fields)."""
 
     label: str
     model: ModelConfig
     use_flow: bool = True
     note: str = ""
+    train: dict = field(default_factory=dict)
 
 
 METHODS: dict[str, Method] = {
@@ -59,6 +64,12 @@ METHODS: dict[str, Method] = {
     "rcn": Method("RCN (recurrent layer, then mean)", ModelConfig(head="rcn")),
     "paper_no_flow": Method("the paper, no flow channels", ModelConfig(head="combined"), use_flow=False),
     "mean_no_flow": Method("mean pooling, no flow channels", ModelConfig(head="mean"), use_flow=False),
+    BASELINE_L2_M1: Method(
+        "mean pooling, L2, margin 1",
+        ModelConfig(head="mean", head_options={"l2_normalize": True}),
+        train={"margin": 1.0},
+    ),
+    PAPER_M1: Method("the paper, margin 1", ModelConfig(head="combined"), train={"margin": 1.0}),
 }
 ATTENTION = ("sigmoid_sum", "sigmoid_mean", PAPER, "paper_no_l2", "softmax", "rnn_attention")  # heads with scores
 
