@@ -41,8 +41,12 @@ def siamese_loss(
     labels2: torch.Tensor,
     margin: float = 2.0,
     squared: bool = True,
+    id_weight: float = 1.0,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Eq. 4: identity CE of branch 1 + hinge on ||f1 - f2|| + identity CE of branch 2.
+
+    ``id_weight`` scales both identity terms in the total (the paper: 1; 0 trains on the hinge
+    alone, an ablation); the parts are reported unscaled.
 
     f1, f2: video features (B, D); same: (B,) bool; logits*: (B, K); labels*: (B,) class indices.
     Returns (total, parts) with parts = {"id1", "hinge", "id2", "total"}, 0-d tensors on the
@@ -58,7 +62,7 @@ def siamese_loss(
     hinge = squared_hinge(distance, same, margin, squared).mean()
     id1 = F.cross_entropy(logits1, labels1)
     id2 = F.cross_entropy(logits2, labels2)
-    total = id1 + hinge + id2
+    total = id_weight * id1 + hinge + id_weight * id2  # id_weight = 1: the same bits as id1 + hinge + id2
     return total, {"id1": id1, "hinge": hinge, "id2": id2, "total": total}
 
 

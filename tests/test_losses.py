@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from reidlib.losses import batch_hard_triplet, siamese_loss, squared_hinge
+from reidlib.training import TrainConfig
 
 D = torch.tensor([0.5, 1.5, 3.0, 1.0, 2.0])
 SAME = torch.tensor([True, False, False, True, False])
@@ -140,3 +141,22 @@ def test_batch_hard_triplet_bad_batches_are_explained():
         batch_hard_triplet(f, torch.tensor([0.0, 0.0, 1.0, 1.0]))
     with pytest.raises(ValueError, match="margin must be > 0"):
         batch_hard_triplet(f, torch.tensor([0, 0, 1, 1]), margin=0.0)
+
+
+def test_id_weight_scales_the_identity_terms_of_the_total_only():
+    torch.manual_seed(1)
+    f1, f2, same = torch.randn(4, 6), torch.randn(4, 6), torch.tensor([True, False, False, True])
+    l1, l2, y1, y2 = torch.randn(4, 3), torch.randn(4, 3), torch.tensor([0, 1, 2, 0]), torch.tensor([0, 2, 1, 0])
+    paper, parts = siamese_loss(f1, f2, same, l1, l2, y1, y2)
+    assert torch.equal(paper, siamese_loss(f1, f2, same, l1, l2, y1, y2, id_weight=1.0)[0])  # same bits
+    for w in (0.0, 0.25):
+        total, p = siamese_loss(f1, f2, same, l1, l2, y1, y2, id_weight=w)
+        assert {k: float(v) for k, v in p.items() if k != "total"} == {
+            k: float(v) for k, v in parts.items() if k != "total"
+        }
+        assert float(total) == pytest.approx(w * float(parts["id1"]) + float(parts["hinge"]) + w * float(parts["id2"]))
+    hinge_only = siamese_loss(f1, f2, same, l1.requires_grad_(), l2, y1, y2, id_weight=0.0)[0]
+    hinge_only.backward()
+    assert torch.count_nonzero(l1.grad) == 0  # the classifier learns nothing from the hinge alone
+    with pytest.raises(ValueError, match="id_weight"):
+        TrainConfig(id_weight=-1.0)

@@ -30,6 +30,9 @@ BASELINE_L2, CEILING_L2 = "mean_l2", "oracle_l2"
 # Unit-length features lie at most 2 apart, so the paper's margin of 2 never lets the hinge on a pair of
 # different persons reach 0: mean pooling and the paper's model, both L2, with a margin that can be met.
 BASELINE_L2_M1, PAPER_M1 = "mean_l2_m1", "paper_m1"
+# Mean pooling with and without L2 trained on the hinge alone: is the cost of L2 in its meeting with the
+# identity loss (which reads the raw F while the hinge reads F / |F|)?
+BASELINE_NO_ID, BASELINE_L2_NO_ID = "mean_no_id", "mean_l2_no_id"
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,12 @@ METHODS: dict[str, Method] = {
         train={"margin": 1.0},
     ),
     PAPER_M1: Method("the paper, margin 1", ModelConfig(head="combined"), train={"margin": 1.0}),
+    BASELINE_NO_ID: Method("mean pooling, hinge only", ModelConfig(head="mean"), train={"id_weight": 0.0}),
+    BASELINE_L2_NO_ID: Method(
+        "mean pooling, L2, hinge only",
+        ModelConfig(head="mean", head_options={"l2_normalize": True}),
+        train={"id_weight": 0.0},
+    ),
 }
 ATTENTION = ("sigmoid_sum", "sigmoid_mean", PAPER, "paper_no_l2", "softmax", "rnn_attention")  # heads with scores
 

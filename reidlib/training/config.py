@@ -28,6 +28,8 @@ class TrainConfig:
         window: Frames per training window (the paper: 16).
         margin: Margin m of the hinge on the feature distance (the paper: 2); loss "siamese" only.
         squared_hinge: The paper's squared hinge (True) or McLaughlin et al.'s plain hinge; loss "siamese" only.
+        id_weight: Weight of the two identity terms of Eq. 4 (the paper: 1; 0: the hinge alone, an
+            ablation); loss "siamese" only.
         sampler: How a step's batch is drawn: "pairs" (the paper: Siamese pairs, half positive) or "pk"
             (chapter 13: pk_persons persons x pk_windows windows each, every training person once per epoch;
             reidlib.training.PKSampler).
@@ -66,6 +68,7 @@ class TrainConfig:
     window: int = 16
     margin: float = 2.0
     squared_hinge: bool = True
+    id_weight: float = 1.0
     seed: int = 0
     val_every: int = 0
     save_every: int = 10
@@ -102,14 +105,15 @@ class TrainConfig:
             ("pk_persons", self.pk_persons >= 2),
             ("pk_windows", self.pk_windows >= 2),
             ("triplet_margin", self.triplet_margin > 0),
+            ("id_weight", self.id_weight >= 0),
         ]
         bad = [name for name, ok in checks if not ok]
         if bad:
             raise ValueError(
                 f"invalid training setting(s) {bad} in {self}: epochs, batch_size, window, log_every >= 1; "
-                "lr, margin, gamma, clip_*, triplet_margin > 0; diverge_factor > 1; val_every, save_every, workers "
-                f">= 0; milestones increasing; pk_persons, pk_windows >= 2; sampler in {list(SAMPLERS)}; loss in "
-                f"{list(LOSSES)}."
+                "lr, margin, gamma, clip_*, triplet_margin > 0; diverge_factor > 1; val_every, save_every, workers, "
+                f"id_weight >= 0; milestones increasing; pk_persons, pk_windows >= 2; sampler in {list(SAMPLERS)}; "
+                f"loss in {list(LOSSES)}."
             )
         if LOSSES[self.loss] != self.sampler:
             raise ValueError(

@@ -120,6 +120,7 @@ def _loss(cfg: TrainConfig, f: torch.Tensor, logits: torch.Tensor, same: torch.T
         labels[h:],
         cfg.margin,
         cfg.squared_hinge,
+        cfg.id_weight,
     )
 
 
