@@ -17,9 +17,9 @@ each run also keeps the per-epoch means of its training loss and of its hinge te
 Every run is kept in --work (default runs/bench_accuracy) and reused, so an interrupted benchmark
 continues where it stopped. A method whose runs are not all in --work keeps its rows of the
 existing results file when that file was made with the same budget, so that adding a method to
-METHODS trains only the new one (``--methods NEW``). The results go to reidlib/results/accuracy.json (--out), which the
-chapters read (reidlib.experiments.ablation), and to the section of benchmarks/RESULTS.md between
-its "bench_accuracy" markers.
+METHODS trains only the new one (``--methods NEW``). The results go to
+reidlib/results/accuracy.json (--out), which the chapters read (reidlib.experiments.ablation),
+and to the section of benchmarks/RESULTS.md between its "bench_accuracy" markers.
 """
 
 from __future__ import annotations
@@ -147,12 +147,17 @@ def run_all(args) -> None:
         raise SystemExit(f"{len(failed)} run(s) failed, e.g. {failed[:3]}; see their logs in {args.work}.")
 
 
-def _shared(args) -> list[str]:
-    words = ["--data", args.data, "--schedule", args.schedule, "--work", args.work]
-    words += ["--device", args.device] if args.device else []
+def _budget(args) -> list[str]:
+    """The command-line words that fix the budget: the data and the schedule."""
+    words = ["--data", args.data, "--schedule", args.schedule]
     words += ["--epochs", str(args.epochs)] if args.epochs is not None else []
     words += ["--milestones", *map(str, args.milestones)] if args.milestones is not None else []
     return words
+
+
+def _shared(args) -> list[str]:
+    """The words a child run shares with its parent: the budget, the runs folder and the device."""
+    return [*_budget(args), "--work", args.work, *(["--device", args.device] if args.device else [])]
 
 
 def data_facts(args, condition: str) -> dict:
@@ -178,9 +183,7 @@ def kept_rows(args, budget: dict) -> dict:
 
 def reproduce(args) -> str:
     """The command that trains every run of the results file (whichever subset this call trained)."""
-    words = [w for w in _shared(args) if w != args.work]
-    words.remove("--work")
-    return "python benchmarks/bench_accuracy.py " + shlex.join(words)
+    return "python benchmarks/bench_accuracy.py " + shlex.join(_budget(args))
 
 
 def report(args) -> dict:

@@ -146,9 +146,8 @@ def test_the_shipped_results_file_is_complete_and_consistent():
             r1 = [r["rank1"] for r in m["splits"]]
             assert [r["split"] for r in m["splits"]] == results["splits"], (condition, name)
             assert m["summary"]["rank1"]["mean"] == pytest.approx(np.mean(r1))
-    degraded = results["conditions"]["degraded"]["methods"]
+    degraded, epochs = results["conditions"]["degraded"]["methods"], results["budget"]["epochs"]
     for name in (ablation.BASELINE, ablation.BASELINE_L2, ablation.PAPER):  # chapter 11 plots their hinge term
-        epochs = results["budget"]["epochs"]
         assert all(len(r["history"]["hinge"]) == epochs for r in degraded[name]["splits"]), name
     text = ablation.verdict(results)
     paper = results["conditions"]["degraded"]["methods"][ablation.PAPER]["summary"]["rank1"]["mean"]

@@ -60,8 +60,8 @@ def is_stale(path: str | os.PathLike) -> bool:
 
 
 def temp_files(folder: str | os.PathLike) -> list[Path]:
-    """The temporary files of :func:`atomic_file` in ``folder`` (``.NAME.tmp<pid>-<host>.XXXXXXXX.tmp``,
-    or ``.NAME.XXXXXXXX.tmp`` from older reidlib), whatever their state."""
+    """The temporary files of :func:`atomic_file` in ``folder`` (``.NAME.tmp<pid>-<host>.<random>.tmp``,
+    or ``.NAME.<random>.tmp`` from older reidlib), whatever their state."""
     folder = Path(folder)
     return sorted(p for p in folder.glob(".*.tmp") if _TEMP_FILE.fullmatch(p.name)) if folder.is_dir() else []
 
@@ -102,7 +102,7 @@ def write_error(path: str | os.PathLike, error: BaseException, what: str = "the 
 
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike, mode: str = "wb") -> Iterator:
-    """Open a temporary file beside ``path`` (``.NAME.tmp<pid>-<host>.XXXX.tmp``); when the block ends,
+    """Open a temporary file beside ``path`` (``.NAME.tmp<pid>-<host>.<random>.tmp``); when the block ends,
     flush it to disk and rename it onto ``path``. On any failure the temporary is removed and
     ``path`` is left as it was."""
     path = Path(path)

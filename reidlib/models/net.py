@@ -98,7 +98,7 @@ class VideoReIDNet(nn.Module):
             check_mask(mask, "VideoReIDNet")  # once per batch; the head and its scorer only check shapes
         z = self.frame_features(x, mask)
         if getattr(self.head, "l2_normalize", False):
-            raw, scores = self.head.raw(z, mask, visibility) if self.needs_visibility else self.head.raw(z, mask)
+            raw, scores = self.head.raw(z, *self._head_inputs(mask, visibility))
             return F.normalize(raw, dim=1), raw, scores
         features, scores = self.pool(z, mask, visibility)
         return features, features, scores
@@ -107,9 +107,11 @@ class VideoReIDNet(nn.Module):
         self, z: torch.Tensor, mask: torch.Tensor | None = None, visibility: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The temporal head on frame features z (B, T, D) -> (features (B, D), scores (B, T) or None)."""
-        if self.needs_visibility:
-            return self.head(z, mask, visibility)
-        return self.head(z, mask)
+        return self.head(z, *self._head_inputs(mask, visibility))
+
+    def _head_inputs(self, mask: torch.Tensor | None, visibility: torch.Tensor | None) -> tuple:
+        """What the head takes after the frame features: the mask, and the visibility for the oracle."""
+        return (mask, visibility) if self.needs_visibility else (mask,)
 
     def identity_logits(self, features: torch.Tensor) -> torch.Tensor:
         """Video features (B, D) -> identity logits (B, num_classes)."""
