@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 from scipy import stats
+
+from .protocol import rank_features
 
 
 def attention_visibility(scores: Sequence, visibility: Sequence) -> dict:
@@ -70,3 +74,80 @@ def _visibility(v) -> np.ndarray:
             raise ValueError(f"{v!r} has no visibility; only synthetic tracklets carry the true visibility.")
         v = v.visibility
     return _values(v, "visibility")
+
+
+# ----------------------------------------------------------------------------- does attention act?
+LAMBDAS = ("own", "constant", "shuffled", "visibility")
+
+
+def lambda_variants(scores: torch.Tensor, visibility=None, generator: torch.Generator | None = None) -> dict:
+    """A video's own weights lambda (T,) and the stand-ins a test-time ablation pools with instead.
+
+    ``constant``: every frame gets the video's mean lambda; ``shuffled``: the same values in a random
+    order; ``visibility``: the true visible share of each frame, scaled to the same total weight
+    (a video that never shows the person gets the constant). Each keeps the sum of lambda, so a
+    head's Eq. 2 sum keeps its size: only *which* frames weigh more changes. ``visibility`` is left
+    out when the video has none (real data).
+    """
+    lam = scores.float()
+    out = {
+        "own": lam,
+        "constant": torch.full_like(lam, float(lam.mean())),
+        "shuffled": lam[torch.randperm(len(lam), generator=generator)],
+    }
+    if visibility is not None:
+        v = torch.as_tensor(np.asarray(visibility), dtype=torch.float32).clamp(0, 1)
+        out["visibility"] = v * (lam.sum() / v.sum()) if v.sum() > 0 else out["constant"]
+    return out
+
+
+@torch.inference_mode()
+def lambda_ablation(
+    head: torch.nn.Module,
+    query_z: Sequence[torch.Tensor],
+    gallery_z: Sequence[torch.Tensor],
+    query: list,
+    gallery: list,
+    seed: int = 0,
+) -> dict:
+    """Does a head's attention act at test time? Pool the same frame features with the head's own
+    lambda, a constant, a shuffled and the true-visibility lambda (:func:`lambda_variants`), each
+    with and without L2 normalisation, and rank every version.
+
+    Args:
+        head: a pooling head with weights and a ``weigh`` method (``AttentionPool`` and its kin,
+            ``OraclePool``); a head without weights (mean pooling) gets the own/L2 rows only.
+        query_z, gallery_z: per-frame features (T_i, D) of each video
+            (:func:`reidlib.evaluation.frame_features`, or a lab's cache).
+        query, gallery: their tracklets (pids, camids, and the visibility of synthetic ones).
+        seed: of the shuffles.
+
+    Returns ``{variant: {"raw": metrics, "l2": metrics}}`` with the metrics of
+    :func:`reidlib.evaluation.rank_features` (``details``: ``ranks`` and ``ap`` per query).
+    """
+    generator = torch.Generator().manual_seed(seed)
+    needs_vis = getattr(head, "needs_visibility", False)
+    weighs = hasattr(head, "weigh")
+    pooled: dict[str, tuple[list, list]] = {}
+    for side, (zs, tracklets) in enumerate(((query_z, query), (gallery_z, gallery))):
+        for z, t in zip(zs, tracklets, strict=True):
+            z = z.float()[None]  # (1, T, D)
+            if weighs:
+                extra = (torch.as_tensor(np.asarray(t.visibility), dtype=torch.float32)[None],) if needs_vis else ()
+                _, scores = head.raw(z, None, *extra)
+                variants = {
+                    k: head.weigh(z, lam[None])[0]
+                    for k, lam in lambda_variants(scores[0], t.visibility, generator).items()
+                }
+            else:
+                variants = {"own": head.raw(z, None)[0][0] if hasattr(head, "raw") else head(z)[0][0]}
+            for k, f in variants.items():
+                pooled.setdefault(k, ([], []))[side].append(f)
+    out = {}
+    for k, (qf, gf) in pooled.items():
+        qf, gf = torch.stack(qf), torch.stack(gf)
+        out[k] = {
+            "raw": rank_features(qf, gf, query, gallery, details=True),
+            "l2": rank_features(F.normalize(qf, dim=1), F.normalize(gf, dim=1), query, gallery, details=True),
+        }
+    return out

@@ -87,6 +87,30 @@ def extract_features(
     return torch.stack(feats), all_scores
 
 
+@torch.inference_mode()
+def frame_features(
+    model: nn.Module, tracklets: list, data=None, chunk: int = 128, progress: bool = False
+) -> list[torch.Tensor]:
+    """Per-frame features z of whole tracklets, before the temporal head -> one (T_i, D) float32 cpu tensor each.
+
+    What a test-time ablation of the head pools (:func:`reidlib.evaluation.lambda_ablation`).
+    The model runs in eval mode (no dropout); ``data`` as in :func:`extract_features`.
+    """
+    dev = model_device(model)
+    was_training = model.training
+    model.eval()
+    use_flow = model.cnn.in_channels == channels(True)
+    out = []
+    try:
+        for t in tqdm(tracklets, desc="frame features", disable=not progress, unit="video"):
+            x = data.input(t, train=False) if data is not None else make_input(t, use_flow=use_flow)
+            z = torch.cat([model.frame_features(x[None, i : i + chunk].to(dev)) for i in range(0, len(x), chunk)], 1)
+            out.append(z[0].float().cpu())
+    finally:
+        model.train(was_training)
+    return out
+
+
 def _visibility(model: nn.Module, tracklet) -> torch.Tensor | None:
     """The tracklet's true visibility (T,) when the model's head pools with it (the oracle), else None."""
     if not getattr(model, "needs_visibility", False):

@@ -147,7 +147,8 @@ def _rank_metrics(distmat, query_pids, gallery_pids, query_camids, gallery_camid
     ]
     evaluated = torch.cat([n for _, _, n in parts]).numpy() > 0  # (Q,)
     ranks = np.where(evaluated, torch.cat([r for r, _, _ in parts]).numpy(), 0)  # (Q,) 1-based, 0 = skipped
-    ap = torch.cat([a for _, a, _ in parts]).numpy()[evaluated]
+    ap_all = torch.cat([a for _, a, _ in parts]).numpy()
+    ap = ap_all[evaluated]
     skipped = int((~evaluated).sum())
     rule = "no gallery item shows the query's person" + (" in another camera" if qc is not None else "")
     if skipped == len(qp):
@@ -170,6 +171,7 @@ def _rank_metrics(distmat, query_pids, gallery_pids, query_camids, gallery_camid
         "cmc": curve,
         "mAP": float(ap.mean()),
         "ranks": ranks,
+        "ap": np.where(evaluated, ap_all, np.nan),
         "evaluated": evaluated,
         "num_evaluated": len(qp) - skipped,
         "num_skipped": skipped,
@@ -187,11 +189,12 @@ def rank_metrics(
 ) -> dict:
     """CMC, mAP and first-match ranks in one pass.
 
-    Returns ``{"cmc": float array (max_rank,), "mAP": float, "ranks": int array (Q,),
-    "evaluated": bool array (Q,), "num_evaluated": int, "num_skipped": int}``, with the
+    Returns ``{"cmc": float array (max_rank,), "mAP": float, "ranks": int array (Q,), "ap": float
+    array (Q,), "evaluated": bool array (Q,), "num_evaluated": int, "num_skipped": int}``, with the
     definitions of :func:`cmc` and :func:`mean_average_precision`; ``ranks`` is 1-based,
-    0 for a skipped query. Queries are processed ``block`` at a time (vectorised within
-    a block), which bounds the memory and keeps it in cache.
+    0 for a skipped query; ``ap`` is each query's average precision (NaN for a skipped one).
+    Queries are processed ``block`` at a time (vectorised within a block), which bounds the
+    memory and keeps it in cache.
     """
     return _rank_metrics(distmat, query_pids, gallery_pids, query_camids, gallery_camids, max_rank, block, 2)
 

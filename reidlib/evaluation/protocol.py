@@ -81,7 +81,7 @@ def evaluate_tracklets(
     changes). Queries without a right match are skipped with a warning: ``num_evaluated``
     and ``num_skipped`` count them. ``details=True`` adds the features (``query_features``
     (Q, D), ``gallery_features`` (G, D)), attention scores (lists of (T,) tensors or None),
-    ``distmat`` (Q, G), the tracklets and each query's ``ranks`` (Q,; 0 = skipped). ``rerank``:
+    ``distmat`` (Q, G), the tracklets, each query's ``ranks`` (Q,; 0 = skipped) and ``ap`` (Q,). ``rerank``:
     see :func:`rank_features`.
     """
     if not query or not gallery:
@@ -111,7 +111,8 @@ def rank_features(
     encoding (:func:`reidlib.evaluation.rerank`, Zhong et al., CVPR 2017) with those options
     (``k1``, ``k2``, ``lambda_value``; ``{}``: its defaults 20, 6, 0.3), from the query-gallery,
     query-query and gallery-gallery distances. The result says which (``rerank``: the options or
-    None). ``details=True`` adds ``distmat`` (Q, G, the distances ranked), the tracklets and ``ranks``.
+    None). ``details=True`` adds ``distmat`` (Q, G, the distances ranked), the tracklets, ``ranks`` and
+    ``ap`` (each query's first-match rank and average precision).
     """
     options = _check_rerank(rerank)
     if len(query_features) != len(query) or len(gallery_features) != len(gallery):
@@ -137,7 +138,7 @@ def rank_features(
         rerank=options,
     )
     if details:
-        out.update(distmat=distmat, query=query, gallery=gallery, ranks=res["ranks"])
+        out.update(distmat=distmat, query=query, gallery=gallery, ranks=res["ranks"], ap=res["ap"])
     return out
 
 

@@ -89,7 +89,11 @@ class OraclePool(Pool):
             v = v * mask
         blind = v.sum(1, keepdim=True) <= 0  # no visible frame at all: the plain mean
         v = torch.where(blind, torch.ones_like(v) if mask is None else mask.to(v.dtype), v)
-        return weighted_mean(features, v), v
+        return self.weigh(features, v, mask), v
+
+    def weigh(self, features: torch.Tensor, weights: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """F before any L2 normalisation from given per-frame weights (B, N) >= 0: the weighted mean."""
+        return weighted_mean(features, weights)
 
 
 class AttentionPool(Pool):
@@ -128,12 +132,20 @@ class AttentionPool(Pool):
 
     def raw(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(F before any L2 normalisation (B, D), scores (B, N)): what the identity classifier reads."""
-        mask, lengths = sequence_lengths(features, mask, type(self).__name__)
+        mask, _ = sequence_lengths(features, mask, type(self).__name__)
         scores = self.scorer(features, mask)  # (B, N), 0 at padding
-        pooled = weighted_mean(features, scores) if self.normalize else (scores[..., None] * features).sum(1)
+        return self.weigh(features, scores, mask), scores
+
+    def weigh(self, features: torch.Tensor, weights: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """F before any L2 normalisation from per-frame weights (B, N), 0 at padding: the head's formula
+        (Eq. 2's sum or the weighted mean, averaged with the mean when combined) with any lambda, so that
+        a test can pool with a constant, shuffled or true-visibility lambda instead of the scorer's
+        (:func:`reidlib.evaluation.lambda_ablation`)."""
+        mask, lengths = sequence_lengths(features, mask, type(self).__name__)
+        pooled = weighted_mean(features, weights) if self.normalize else (weights[..., None] * features).sum(1)
         if self.combine:
             pooled = (pooled + masked_mean(features, mask, lengths)) / 2  # F = (gamma + mean) / 2
-        return pooled, scores
+        return pooled
 
 
 class CombinedPool(AttentionPool):
