@@ -402,3 +402,25 @@ def test_masked_frame_features_under_autocast():
     assert z.dtype == torch.bfloat16 and z.shape == (2, 4, 128)
     assert torch.all(z[0, 3] == 0)
     torch.testing.assert_close(z[1].float(), net.frame_features(x[1:2])[0], atol=0.1, rtol=0.05)
+
+
+def test_unit_identity_input_feeds_the_classifier_a_scaled_unit_vector():
+    """identity="unit": whatever the head, the classifier reads UNIT_SCALE x F / |F|; the distance is unchanged."""
+    from reidlib.models import UNIT_SCALE
+    from reidlib.training.checkpoint import build_model, model_config
+
+    x = torch.randn(2, 6, 5, 56, 40)
+    for head in ("mean", "combined"):
+        torch.manual_seed(0)
+        paper = VideoReIDNet(3, head=head).eval()
+        torch.manual_seed(0)
+        unit = VideoReIDNet(3, head=head, identity="unit").eval()
+        with torch.no_grad():
+            f0, raw, _ = paper.encode(x)
+            f1, ident, _ = unit.encode(x)
+        assert torch.equal(f0, f1)
+        assert torch.allclose(ident, UNIT_SCALE * raw / raw.norm(dim=1, keepdim=True))
+        assert model_config(unit)["identity"] == "unit" and "identity" not in model_config(paper)
+        assert build_model(model_config(unit)).identity == "unit"
+    with pytest.raises(ValueError, match="identity must be one of"):
+        VideoReIDNet(3, identity="bn")

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from ..evaluation.reranking import RERANK_OPTIONS
+from ..models import IDENTITY_INPUTS
 from ..preprocess import channels
 from ..training import TrainConfig, atomic_write_text
 
@@ -66,6 +67,8 @@ class ModelConfig:
         imagenet: Start the resnet18 backbone from torchvision's ImageNet weights (downloaded once: needs
             internet; width 64), in every layer whose shape fits (all but the stem and the last linear layer,
             which stay random); False: from scratch.
+        identity: What the identity classifier reads: raw (F before any L2 normalisation, the paper) or unit
+            (16 F / |F| for every head, so that comparing heads changes only the pooling).
     """
 
     head: str = "combined"
@@ -75,8 +78,11 @@ class ModelConfig:
     backbone: str = "paper"
     backbone_options: dict = field(default_factory=dict)
     imagenet: bool = False
+    identity: str = "raw"
 
     def __post_init__(self):
+        if self.identity not in IDENTITY_INPUTS:
+            raise ValueError(f"identity must be one of {list(IDENTITY_INPUTS)}; found {self.identity!r}.")
         if self.imagenet and self.backbone != "resnet18":
             raise ValueError(
                 f"imagenet=True starts a ResNet-18 from ImageNet weights; the backbone is {self.backbone!r}. "
@@ -96,6 +102,7 @@ class ModelConfig:
             feature_dim=self.feature_dim,
             dropout=self.dropout,
             **backbone,
+            **({} if self.identity == "raw" else {"identity": self.identity}),
             **self.head_options,
         )
 

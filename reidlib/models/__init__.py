@@ -4,7 +4,7 @@ a ResNet-18 frame backbone (chapter 13)."""
 from .fcn import FCNTemporalAttention, TemporalConv, Upsample1d, init_interpolation_, interp_kernel
 from .frame_cnn import FrameCNN
 from .masks import check_mask, check_sequence, mask_from_lengths, masked_activation, pad_sequences, sequence_lengths
-from .net import BACKBONES, VideoReIDNet, count_macs, model_device
+from .net import BACKBONES, IDENTITY_INPUTS, UNIT_SCALE, VideoReIDNet, count_macs, identity_input, model_device
 from .pooling import HEADS, AttentionPool, CombinedPool, MaxPool, MeanPool, OraclePool, make_head
 from .resnet import RESNET18_URL, BasicBlock, ResNet18Frames, load_imagenet_weights
 from .rnn import RCNPool, RNNTemporalAttention
@@ -31,6 +31,9 @@ __all__ = [
     "make_head",
     "VideoReIDNet",
     "BACKBONES",
+    "IDENTITY_INPUTS",
+    "UNIT_SCALE",
+    "identity_input",
     "count_macs",
     "model_device",
     "check_sequence",

@@ -54,11 +54,16 @@ class FrameCNN(nn.Module):
                 "(5 with optical flow, 3 without)."
             )
         lead = x.shape[:-3]  # (B, T) or (B*T,)
+        z = self.fc(self.dropout(self.conv_features(x)))  # (B*T, D)
+        return z.reshape(*lead, self.feature_dim)
+
+    def conv_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The three conv stages, flattened: frames (..., C, 56, 40) -> (frames, 2560), before dropout and
+        the linear layer (what the lab of chapter 11 caches)."""
         # channels-last is oneDNN's fast layout for the first conv, whose 5 input channels are few
         h = x.reshape(-1, *x.shape[-3:]).contiguous(memory_format=torch.channels_last)
         for conv in self.convs:
             # tanh is increasing, so tanh(max-pool(.)) equals the paper's max-pool(tanh(.)) exactly,
             # with 4x fewer tanh evaluations
             h = torch.tanh(F.max_pool2d(conv(h), 2)).contiguous()  # (B*T, 16, 30, 22) ... (B*T, 32, 10, 8)
-        z = self.fc(self.dropout(h.flatten(1)))  # (B*T, D)
-        return z.reshape(*lead, self.feature_dim)
+        return h.flatten(1)

@@ -13,6 +13,16 @@ from .pooling import make_head
 from .resnet import ResNet18Frames
 
 BACKBONES = {"paper": FrameCNN, "resnet18": ResNet18Frames}
+# What the identity classifier reads: "raw", F before any L2 normalisation (the paper's Eq. 4, as its
+# Figure 2 normalises F only before the distance); "unit", s F / |F| with s = UNIT_SCALE for every head,
+# so that a comparison of heads changes the pooling and not the scale the classifier sees.
+IDENTITY_INPUTS = ("raw", "unit")
+UNIT_SCALE = 16.0
+
+
+def identity_input(raw: torch.Tensor, kind: str = "raw") -> torch.Tensor:
+    """The video features (B, D) the identity classifier reads (see :data:`IDENTITY_INPUTS`)."""
+    return raw if kind == "raw" else UNIT_SCALE * F.normalize(raw, dim=1)
 
 
 class VideoReIDNet(nn.Module):
@@ -31,6 +41,7 @@ class VideoReIDNet(nn.Module):
         backbone: the frame CNN: ``"paper"`` (:class:`FrameCNN`, McLaughlin et al.'s) or ``"resnet18"``
             (:class:`~reidlib.models.resnet.ResNet18Frames`).
         backbone_kw: more options of the backbone (e.g. ``{"width": 16}`` for the ResNet).
+        identity: what the identity classifier reads, "raw" (the paper) or "unit" (:data:`IDENTITY_INPUTS`).
         **head_kw: options of the head.
     """
 
@@ -43,15 +54,19 @@ class VideoReIDNet(nn.Module):
         dropout: float = 0.6,
         backbone: str = "paper",
         backbone_kw: dict | None = None,
+        identity: str = "raw",
         **head_kw,
     ):
         super().__init__()
+        if identity not in IDENTITY_INPUTS:
+            raise ValueError(f"identity must be one of {IDENTITY_INPUTS}; found {identity!r}.")
         if num_classes < 1:
             raise ValueError(f"num_classes must be >= 1 (the number of training identities); found {num_classes}.")
         if backbone not in BACKBONES:
             raise ValueError(f"Unknown backbone {backbone!r}; choose one of {', '.join(BACKBONES)}.")
         self.head_name, self.head_kw = head, dict(head_kw)  # head_kw: saved with checkpoints (model_config)
         self.backbone, self.backbone_kw = backbone, dict(backbone_kw or {})  # also saved when not the default
+        self.identity = identity  # saved when not the default
         self.cnn = BACKBONES[backbone](in_channels, feature_dim, dropout, **self.backbone_kw)
         self.head = make_head(head, feature_dim, **head_kw)
         self.classifier = nn.Linear(feature_dim, num_classes)
@@ -92,16 +107,17 @@ class VideoReIDNet(nn.Module):
         reads (B, D), scores (B, T) or None).
 
         The two differ for a head that normalises its output (the paper's combination, as its Figure 2:
-        F is L2-normalised before the distance, while the identity classifier reads F itself).
+        F is L2-normalised before the distance, while the identity classifier reads F itself), and for
+        ``identity="unit"`` (the classifier reads s F / |F| whatever the head).
         """
         if mask is not None:
             check_mask(mask, "VideoReIDNet")  # once per batch; the head and its scorer only check shapes
         z = self.frame_features(x, mask)
         if getattr(self.head, "l2_normalize", False):
             raw, scores = self.head.raw(z, *self._head_inputs(mask, visibility))
-            return F.normalize(raw, dim=1), raw, scores
+            return F.normalize(raw, dim=1), identity_input(raw, self.identity), scores
         features, scores = self.pool(z, mask, visibility)
-        return features, features, scores
+        return features, identity_input(features, self.identity), scores
 
     def pool(
         self, z: torch.Tensor, mask: torch.Tensor | None = None, visibility: torch.Tensor | None = None

@@ -48,6 +48,8 @@ def model_config(model: nn.Module) -> dict:
         raise TypeError(f"expected a reidlib.models.VideoReIDNet; found {type(model).__name__} ({e}).") from None
     if model.backbone != "paper" or model.backbone_kw:  # the default leaves the config as it always was
         cfg.update(backbone=model.backbone, backbone_kw=dict(model.backbone_kw))
+    if getattr(model, "identity", "raw") != "raw":
+        cfg.update(identity=model.identity)
     cfg.update(model.head_kw)
     return cfg
 
