@@ -92,6 +92,7 @@ def person_bootstrap(
     resamples: int = 10_000,
     confidence: float = CONFIDENCE,
     seed: int = 0,
+    denominator=None,
 ) -> Difference:
     """Mean of per-query differences with a percentile interval from resampling *persons*.
 
@@ -101,6 +102,8 @@ def person_bootstrap(
             drawn (or not) with all its rows, so that persons shared by random splits are not
             counted as independent evidence.
         resamples: bootstrap draws. seed: their generator's seed (the result is reproducible).
+        denominator: another difference per row (e.g. oracle - mean): the statistic is then the
+            ratio sum(diffs) / sum(denominator), e.g. the share of the oracle's gap a head closes.
 
     The statistic is the mean over rows (with equal queries per split: the mean of the splits'
     differences). ``se`` is the bootstrap standard deviation; ``p`` is twice the smaller share of
@@ -108,25 +111,28 @@ def person_bootstrap(
     """
     d = np.asarray(diffs, dtype=float)
     persons = np.asarray(persons)
-    if d.ndim != 1 or persons.shape != d.shape or d.size == 0:
+    den = np.ones_like(d) if denominator is None else np.asarray(denominator, dtype=float)
+    if d.ndim != 1 or persons.shape != d.shape or den.shape != d.shape or d.size == 0:
         raise ValueError(
             f"person_bootstrap needs one difference and one person id per query row; found {d.shape} "
-            f"differences and {persons.shape} ids."
+            f"differences, {den.shape} denominators and {persons.shape} ids."
         )
-    if not np.isfinite(d).all():
+    if not (np.isfinite(d).all() and np.isfinite(den).all()):
         raise ValueError("the differences must be finite; found NaN or inf.")
     ids, cluster = np.unique(persons, return_inverse=True)
-    sums = np.bincount(cluster, weights=d)  # (P,) each person's sum of differences
-    rows = np.bincount(cluster).astype(float)  # (P,) each person's number of rows
+    sums = np.bincount(cluster, weights=d, minlength=len(ids))  # (P,) each person's sum of differences
+    dens = np.bincount(cluster, weights=den, minlength=len(ids))  # (P,) each person's rows (or denominator)
     rng = np.random.default_rng(seed)
     counts = rng.multinomial(len(ids), np.full(len(ids), 1 / len(ids)), size=resamples)  # (R, P)
-    draws = (counts @ sums) / (counts @ rows)  # (R,) the statistic of each resample
+    with np.errstate(divide="ignore", invalid="ignore"):
+        draws = (counts @ sums) / (counts @ dens)  # (R,) the statistic of each resample
+    draws = draws[np.isfinite(draws)]
     alpha = 1 - confidence
     low, high = np.quantile(draws, [alpha / 2, 1 - alpha / 2])
     p = min(1.0, 2 * max(min((draws <= 0).mean(), (draws >= 0).mean()), 1 / resamples))
     return Difference(
-        float(d.mean()), float(draws.std(ddof=1)), float(low), float(high), float(p), len(ids), "persons",
-        "bootstrap", confidence,
+        float(d.sum() / den.sum()), float(draws.std(ddof=1)), float(low), float(high), float(p), len(ids),
+        "persons", "bootstrap", confidence,
     )  # fmt: skip
 
 

@@ -155,3 +155,13 @@ def test_person_bootstrap_is_wider_when_splits_share_persons():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_person_bootstrap_of_a_ratio():
+    """The share of a gap: sum(num) / sum(den), resampled by person; hand-checked draws."""
+    num = np.array([1.0, 0.0, 1.0, 0.0])
+    den = np.array([1.0, 1.0, 1.0, 0.0])
+    res = stats.person_bootstrap(num, np.array([0, 0, 1, 1]), resamples=500, denominator=den)
+    assert res.diff == pytest.approx(2 / 3)
+    # person 0 contributes (1, 2), person 1 (1, 1): any draw is 2/4, 2/3 or 1/1... so every draw lies in [1/2, 1]
+    assert 0.5 <= res.low <= res.high <= 1.0

@@ -1,0 +1,194 @@
+"""The lab's data: frame features of persons the frozen frame CNN never saw, computed once and cached.
+
+The backbone is the frame CNN of a shipped model (default: mean pooling's, trained on 150 of
+the persons 0-299 of the synthetic ``standard`` benchmark). The lab's persons come from a
+larger population of the same generator: a person is seeded by (seed, pid) alone, so persons
+300-599 of ``SyntheticReID(num_ids=600, seed=0)`` share the cameras of ``standard`` but appear
+in no video the backbone was trained on, neither as the target nor as a distractor (``standard``
+draws its distractors from its own 300 persons). :func:`check_unseen` refuses anything else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ...data import PRESETS, SyntheticReID, make_splits
+from ...data.synthetic import GENERATOR_VERSION, RENDER_VERSION
+from ...data.tempfiles import remove_stale, temp_tag
+from ...preprocess import cache_root, make_input
+from ..shipped import pretrained, recorded_experiment
+
+FEATURES_VERSION = 1  # bump when what is cached changes
+CONDITIONS = ("degraded", "clean")
+
+
+@dataclass(frozen=True)
+class Population:
+    """Persons ``first`` .. ``first + count - 1`` of ``SyntheticReID(num_ids, seed)`` with the video lengths
+    and degradation rates of the preset ``size`` (``<size>_clean`` for the clean condition).
+
+    ``num_ids`` is the generator's whole population: distractors are drawn from all of it.
+    """
+
+    seed: int = 0
+    num_ids: int = 600
+    first: int = 300
+    count: int = 300
+    size: str = "standard"
+
+    @property
+    def pids(self) -> list[int]:
+        return list(range(self.first, self.first + self.count))
+
+    def generator(self, condition: str) -> SyntheticReID:
+        if condition not in CONDITIONS:
+            raise ValueError(f"condition must be one of {CONDITIONS}; found {condition!r}.")
+        preset = PRESETS[self.size if condition == "degraded" else f"{self.size}_clean"]
+        return SyntheticReID(**{**preset, "num_ids": self.num_ids, "seed": self.seed})
+
+    def describe(self) -> str:
+        return f"persons {self.first}-{self.first + self.count - 1} of {self.num_ids} (seed {self.seed}, `{self.size}`)"
+
+
+# The primary design: persons 300-599 of seed 0. A held-out population for confirmation: seed 1 (other persons
+# and, since cameras are seeded too, other cameras). QUICK: the primary population's first 40 persons.
+PRIMARY = Population()
+HELD_OUT = Population(seed=1, num_ids=300, first=0)
+QUICK = Population(count=40)
+
+
+def backbone(head: str = "mean") -> tuple[torch.nn.Module, dict]:
+    """The frozen frame CNN of the shipped ``head`` model (eval mode) and that model's record."""
+    model, record = pretrained(head, "cpu")
+    cnn = model.cnn.eval()
+    for p in cnn.parameters():
+        p.requires_grad_(False)
+    return cnn, record
+
+
+def check_unseen(record: dict, population: Population) -> None:
+    """Refuse a population with a person that appears in a video the backbone was trained on.
+
+    The backbone's training videos show persons of its own generator only (targets and distractors),
+    so with the same seed every lab person must lie beyond that generator's ``num_ids``.
+    """
+    data = recorded_experiment(record).data
+    if data.dataset != "synthetic":
+        raise ValueError(f"the lab's backbone must be trained on the synthetic benchmark; found {data.dataset!r}.")
+    if data.seed == population.seed and population.first < PRESETS[data.preset]["num_ids"]:
+        raise ValueError(
+            f"the backbone was trained on `{data.preset}` (seed {data.seed}), whose videos show persons "
+            f"0-{PRESETS[data.preset]['num_ids'] - 1}; the lab's {population.describe()} overlap them. Use "
+            f"persons from {PRESETS[data.preset]['num_ids']} on (e.g. lab.PRIMARY) or another seed."
+        )
+
+
+@dataclass(frozen=True)
+class Video:
+    """What the protocol needs of one tracklet: who, which camera, its rows in the cache, its visibility."""
+
+    pid: int
+    camid: int
+    start: int
+    stop: int
+    visibility: np.ndarray
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+
+class LabFeatures:
+    """The cached features of one population in one condition.
+
+    ``conv``: (frames, 2560) float16, the backbone's flattened conv stages; ``z``: (frames, 128) float32,
+    its frozen frame features (the linear layer applied to ``conv``); ``visibility``: (frames,);
+    ``videos``: one :class:`Video` per (person, camera), person-major; ``splits``: random halves of the
+    persons (seed = the population's seed), as the paper's protocol.
+    """
+
+    def __init__(self, folder: Path, population: Population, condition: str, fc: torch.nn.Linear, num_splits: int):
+        self.folder, self.population, self.condition = Path(folder), population, condition
+        index = json.loads((self.folder / "index.json").read_text())
+        self.conv = np.load(self.folder / "conv.npy", mmap_mode="r")
+        self.visibility = np.load(self.folder / "visibility.npy")
+        self.videos = [
+            Video(p, c, s, e, self.visibility[s:e]) for p, c, s, e in index["videos"]
+        ]  # (pid, camid, start, stop)
+        self.backbone_sha256 = index["backbone_sha256"]
+        with torch.no_grad():
+            self.z = fc(torch.from_numpy(np.asarray(self.conv, dtype=np.float32)))  # (frames, D)
+        self.splits = make_splits(population.pids, num_splits, seed=population.seed)
+
+    @cached_property
+    def by_pid(self) -> dict[int, dict[int, Video]]:
+        out: dict[int, dict[int, Video]] = {}
+        for v in self.videos:
+            out.setdefault(v.pid, {})[v.camid] = v
+        return out
+
+    def split(self, i: int) -> tuple[list[Video], list[Video], list[Video]]:
+        """(train videos, query = camera 0 of the test persons, gallery = camera 1)."""
+        s = self.splits[i]
+        train = [v for p in s["train"] for v in self.by_pid[p].values()]
+        return train, [self.by_pid[p][0] for p in s["test"]], [self.by_pid[p][1] for p in s["test"]]
+
+    def frames(self, video: Video) -> torch.Tensor:
+        """The frozen frame features of a whole video (T, D)."""
+        return self.z[video.start : video.stop]
+
+
+def lab_features(
+    population: Population = PRIMARY,
+    condition: str = "degraded",
+    head: str = "mean",
+    cache_dir: str | os.PathLike | None = None,
+    num_splits: int = 10,
+    progress: bool = False,
+) -> LabFeatures:
+    """The frozen features of ``population`` in ``condition`` under the shipped ``head`` model's frame CNN,
+    computed once (about 2 ms a frame on one CPU core) and cached under ``cache_root(cache_dir, "lab")``."""
+    cnn, record = backbone(head)
+    check_unseen(record, population)
+    gen = population.generator(condition)
+    spec = dict(
+        version=FEATURES_VERSION,
+        population=asdict(population),
+        condition=condition,
+        generator=[GENERATOR_VERSION, RENDER_VERSION, gen.cache_key()],
+        backbone_sha256=record["sha256"],
+    )
+    key = hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+    folder = cache_root(cache_dir, "lab") / f"{population.size}-{condition}-{key}"
+    if not (folder / "index.json").exists():
+        _build(folder, gen, population, cnn, spec, progress)
+    return LabFeatures(folder, population, condition, cnn.fc, num_splits)
+
+
+@torch.inference_mode()
+def _build(folder: Path, gen: SyntheticReID, population: Population, cnn, spec: dict, progress: bool) -> None:
+    """Render, preprocess and run the frozen conv stages over every video; write the folder atomically."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(folder.parent.glob(f"{folder.name}.tmp*"))
+    tmp = Path(tempfile.mkdtemp(prefix=f"{folder.name}.{temp_tag()}.", dir=folder.parent))  # unpredictable
+    keys = [(p, c) for p in population.pids for c in range(gen.num_cams)]
+    conv, vis, videos, start = [], [], [], 0
+    for p, c in tqdm(keys, desc="lab features", disable=not progress, unit="video"):
+        t = gen.tracklet(p, c)
+        conv.append(cnn.conv_features(make_input(t)).to(torch.float16).numpy())
+        vis.append(np.asarray(t.visibility, dtype=np.float32))
+        videos.append([p, c, start, start + len(t)])
+        start += len(t)
+    np.save(tmp / "conv.npy", np.concatenate(conv))
+    np.save(tmp / "visibility.npy", np.concatenate(vis))
+    (tmp / "index.json").write_text(json.dumps({**spec, "videos": videos}))
+    os.replace(tmp, folder)
