@@ -39,7 +39,7 @@ from results_md import write_section
 
 import reidlib
 from reidlib.data import PRESETS
-from reidlib.evaluation import attention_visibility, evaluate
+from reidlib.evaluation import attention_visibility, evaluate, frame_features, lambda_ablation
 from reidlib.experiments import (
     DataConfig,
     ExperimentConfig,
@@ -63,10 +63,19 @@ def experiment(args, condition: str, method: str) -> ExperimentConfig:
     return ExperimentConfig(data=data, model=m.model, train=train)
 
 
+def budget_tag(args, condition: str, method: str) -> str:
+    """The budget in a folder name: data, schedule and epochs (runs of different budgets never mix)."""
+    return f"{args.data}-{args.schedule}-{experiment(args, condition, method).train.epochs}ep"
+
+
 def run_dir(args, condition: str, method: str, split: int) -> Path:
-    cfg = experiment(args, condition, method).train
-    tag = f"{args.data}-{args.schedule}-{cfg.epochs}ep"
-    return Path(args.work) / tag / condition / method / f"split{split}"
+    """The run folder (checkpoints; in --work, not kept in the repository)."""
+    return Path(args.work) / budget_tag(args, condition, method) / condition / method / f"split{split}"
+
+
+def record_path(args, condition: str, method: str, split: int) -> Path:
+    """A finished run's record (in --records, kept in the repository so that a later session resumes)."""
+    return Path(args.records) / budget_tag(args, condition, method) / condition / method / f"split{split}.json"
 
 
 def spearman(res: dict) -> float | None:
@@ -77,20 +86,17 @@ def spearman(res: dict) -> float | None:
     return rho["per_tracklet"]
 
 
-def read_run(done: Path) -> dict:
-    """A finished run's result, with the per-epoch means of its training losses (from history.json)."""
-    result = json.loads(done.read_text())
-    history = json.loads((done.parent / "history.json").read_text())
-    result["history"] = {k: [round(v, 4) for v in history[k]] for k in ("loss", "hinge")}
-    return result
-
-
 def run_one(args, condition: str, method: str, split: int) -> dict:
-    """Train and test one (condition, method, split), or read it back when it is done."""
-    out = run_dir(args, condition, method, split)
-    done = out / "result.json"
+    """Train and test one (condition, method, split), or read it back when it is done.
+
+    The record holds the metrics, each query's person and first-match rank (for the bootstrap over
+    persons), the per-epoch training loss and hinge, the Spearman correlations, and for every head
+    with weights the test-time ablation of its lambda (reidlib.evaluation.lambda_ablation).
+    """
+    done = record_path(args, condition, method, split)
     if done.exists():
         return json.loads(done.read_text())
+    out = run_dir(args, condition, method, split)
     config = experiment(args, condition, method)
     data = load_data(config.data, progress=False)
     device = torch.device(args.device) if args.device else reidlib.device()
@@ -99,16 +105,37 @@ def run_one(args, condition: str, method: str, split: int) -> dict:
     rho0 = spearman(evaluate(untrained, data.dataset, split, data=data.prepared, details=True)) if degraded else None
     t0 = time.perf_counter()
     res = run_split(config, split, out_dir=out, resume=True, device=device, progress=False, data=data, details=True)
+    seconds = round(time.perf_counter() - t0, 1)
+    history = json.loads((out / "history.json").read_text())
     result = {m: res[m] for m in ablation.METRICS}
     result.update(
         split=split,
-        seconds=round(time.perf_counter() - t0, 1),
+        seconds=seconds,
         spearman=spearman(res) if degraded else None,
         spearman_untrained=rho0,
         final_loss=res["final_loss"],
+        query_pids=[t.pid for t in res["query"]],
+        ranks=res["ranks"].tolist(),
+        ap=[round(float(a), 5) for a in res["ap"]],
+        history={k: [round(v, 4) for v in history[k]] for k in ("loss", "hinge")},
     )
+    if hasattr(res["model"].head, "weigh") or res["model"].head_name == "mean":
+        result["ablation"] = test_time_ablation(res["model"], res["query"], res["gallery"], data)
+    done.parent.mkdir(parents=True, exist_ok=True)
     done.write_text(json.dumps(result))
     return result
+
+
+def test_time_ablation(model, query: list, gallery: list, data) -> dict:
+    """The trained head pooled with its own, a constant, a shuffled and the true-visibility lambda, each
+    with and without L2 -> {variant: {"raw" | "l2": {rank1, mAP, ranks}}}."""
+    qz = frame_features(model, query, data.prepared)
+    gz = frame_features(model, gallery, data.prepared)
+    ablated = lambda_ablation(model.head, qz, gz, query, gallery)
+    return {
+        k: {side: {"rank1": r["rank1"], "mAP": r["mAP"], "ranks": r["ranks"].tolist()} for side, r in v.items()}
+        for k, v in ablated.items()
+    }
 
 
 def prepare(args) -> None:
@@ -123,10 +150,10 @@ def run_all(args) -> None:
     """Every missing run as its own process (``--jobs`` at a time, one torch thread each)."""
     jobs = [
         (c, m, s)
+        for s in args.splits
         for c in args.conditions
         for m in args.methods
-        for s in args.splits
-        if not (run_dir(args, c, m, s) / "result.json").exists()
+        if not record_path(args, c, m, s).exists()
     ]
     print(f"{len(jobs)} runs to train, {args.jobs} at a time", flush=True)
     if not jobs:
@@ -157,7 +184,8 @@ def _budget(args) -> list[str]:
 
 def _shared(args) -> list[str]:
     """The words a child run shares with its parent: the budget, the runs folder and the device."""
-    return [*_budget(args), "--work", args.work, *(["--device", args.device] if args.device else [])]
+    device = ["--device", args.device] if args.device else []
+    return [*_budget(args), "--work", args.work, "--records", args.records, *device]
 
 
 def data_facts(args, condition: str) -> dict:
@@ -212,9 +240,9 @@ def report(args) -> dict:
     for condition in CONDITIONS:
         methods = {}
         for m in ablation.METHODS:
-            done = [run_dir(args, condition, m, s) / "result.json" for s in args.splits]
+            done = [record_path(args, condition, m, s) for s in args.splits]
             if all(d.exists() for d in done):
-                methods[m] = {"label": ablation.METHODS[m].label, "splits": [read_run(d) for d in done]}
+                methods[m] = {"label": ablation.METHODS[m].label, "splits": [json.loads(d.read_text()) for d in done]}
             elif m in kept.get(condition, {}):
                 methods[m] = kept[condition][m]
                 print(f"{condition} {m}: kept from {args.out} (its runs are not in {args.work})")
@@ -272,7 +300,7 @@ def main() -> None:
         choices=[p for p in PRESETS if not p.endswith("_clean")],
         help="synthetic size (its degraded preset and <size>_clean)",
     )
-    ap.add_argument("--splits", nargs="+", type=int, default=[0, 1, 2])
+    ap.add_argument("--splits", nargs="+", type=int, default=list(range(10)))
     ap.add_argument("--methods", nargs="+", default=list(ablation.METHODS), choices=list(ablation.METHODS))
     ap.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=list(CONDITIONS))
     ap.add_argument("--schedule", default="short", help="training schedule (default: short, the shipped weights')")
@@ -281,9 +309,13 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2, help="training processes at a time")
     ap.add_argument("--device", default=None)
     ap.add_argument("--machine", default=None, help="the machine, in words, for the results file")
-    ap.add_argument("--work", default="runs/bench_accuracy")
+    ap.add_argument("--work", default="runs/bench_accuracy", help="run folders (checkpoints)")
+    ap.add_argument(
+        "--records", default="benchmarks/results/accuracy", help="finished runs' records (kept in the repository)"
+    )
     ap.add_argument("--out", default=str(ablation.ACCURACY))
     ap.add_argument("--report", action="store_true", help="train nothing: collect the finished runs")
+    ap.add_argument("--no-report", action="store_true", help="train only: leave the results file as it is")
     ap.add_argument("--one", nargs=3, metavar=("CONDITION", "METHOD", "SPLIT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -294,7 +326,8 @@ def main() -> None:
         return
     if not args.report:
         run_all(args)
-    report(args)
+    if not args.no_report:
+        report(args)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +80,15 @@ METHODS: dict[str, Method] = {
         train={"id_weight": 0.0},
     ),
 }
+# The confound removed: every head's identity classifier reads 16 F / |F| (ModelConfig.identity = "unit"), so
+# that comparing these rows changes the pooling and nothing else.
+UNIT = {BASELINE: "mean_unit", BASELINE_L2: "mean_l2_unit", PAPER: "paper_unit"}
+METHODS.update(
+    {
+        unit: Method(f"{METHODS[name].label}, unit identity input", replace(METHODS[name].model, identity="unit"))
+        for name, unit in UNIT.items()
+    }
+)
 ATTENTION = ("sigmoid_sum", "sigmoid_mean", PAPER, "paper_no_l2", "softmax", "rnn_attention")  # heads with scores
 
 

@@ -13,8 +13,9 @@ from .features import LabFeatures
 from .train import LabConfig, LabNet, train_head
 
 # The heads of the ablation that the lab can train: every method of ablation.METHODS that reads the
-# backbone's five input channels (the no-flow rows need another backbone).
-METHODS = tuple(name for name, m in ablation.METHODS.items() if m.use_flow)
+# backbone's five input channels (the no-flow rows need another backbone); what the identity classifier
+# reads is the lab protocol's choice (LabConfig.identity), so the end-to-end "unit" rows are left out.
+METHODS = tuple(name for name, m in ablation.METHODS.items() if m.use_flow and m.model.identity == "raw")
 
 
 def lab_config(method: str, base: LabConfig | None = None) -> LabConfig:

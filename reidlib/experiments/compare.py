@@ -1,0 +1,165 @@
+"""Paired comparisons of an ablation's runs: the numbers behind every verdict (chapters 11 and 1).
+
+An ablation *table* is ``{"methods": {name: {"label": str, "splits": [run, ...]}}}``: one record per
+split, in split order, each with its metrics (%), and for the person bootstrap its ``query_pids`` and
+per-query ``ranks`` (1 = a rank-1 hit). :func:`summarize_table` adds a ``summary`` to each method:
+mean ± std of the metrics, its difference to the baselines (a Student-t interval over splits, the
+bootstrap over persons as a cross-check, Holm's correction over the family, the smallest
+detectable effect and the decision), the share of the oracle's gap it closes, its Spearman
+correlation with visibility and, for heads with weights, what its test-time ablation changes.
+Both protocols use it: the end-to-end ablation (``reidlib/results/accuracy.json``) and the lab
+(``reidlib/results/lab.json``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import stats
+
+METRICS = ("rank1", "rank5", "rank10", "rank20", "mAP")
+# The test-time stand-ins each head's own lambda is compared with (reidlib.evaluation.lambda_ablation).
+STAND_INS = ("constant", "shuffled", "visibility")
+
+
+def split_values(runs: list[dict], key: str = "rank1") -> np.ndarray:
+    """One number per split."""
+    return np.array([r[key] for r in runs], dtype=float)
+
+
+def query_rows(runs: list[dict], ranks_of=lambda r: r["ranks"]) -> tuple[np.ndarray, np.ndarray]:
+    """(person id, 100 x rank-1 hit) of every (split, query) row of ``runs``; empty when not recorded."""
+    if not all("query_pids" in r for r in runs):
+        return np.zeros(0), np.zeros(0)
+    pids = np.concatenate([np.asarray(r["query_pids"]) for r in runs])
+    hits = np.concatenate([100.0 * (np.asarray(ranks_of(r)) == 1) for r in runs])
+    return pids, hits
+
+
+def _same_splits(a: list[dict], b: list[dict]) -> bool:
+    return [r["split"] for r in a] == [r["split"] for r in b]
+
+
+def difference(a: list[dict], b: list[dict], key: str = "rank1", a_ranks=None, b_ranks=None) -> dict:
+    """a - b paired over the same splits: the t interval (``t``), the bootstrap over persons (``bootstrap``,
+    rank-1 only, when per-query ranks were recorded) and the smallest effect the design detects (``mde``).
+
+    ``a_ranks``, ``b_ranks``: where to read per-query ranks and per-split values of a test-time variant
+    (callables of a run; default: the run's own).
+    """
+    if not _same_splits(a, b):
+        raise ValueError(
+            f"paired differences need the same splits; found {[r['split'] for r in a]} and {[r['split'] for r in b]}."
+        )
+    a_ranks, b_ranks = a_ranks or (lambda r: r["ranks"]), b_ranks or (lambda r: r["ranks"])
+    if key == "rank1" and all("ranks" in r for r in a + b):
+        va = np.array([100.0 * np.mean(np.asarray(a_ranks(r)) == 1) for r in a])
+        vb = np.array([100.0 * np.mean(np.asarray(b_ranks(r)) == 1) for r in b])
+    else:
+        va, vb = split_values(a, key), split_values(b, key)
+    t = stats.paired_t(va, vb)
+    out = {
+        "t": t.to_dict(),
+        "mde": stats.detectable_effect(float(np.std(va - vb, ddof=1)), len(va)) if len(va) > 1 else None,
+    }
+    pa, ha = query_rows(a, a_ranks)
+    pb, hb = query_rows(b, b_ranks)
+    if key == "rank1" and len(pa) and np.array_equal(pa, pb):
+        out["bootstrap"] = stats.person_bootstrap(ha - hb, pa).to_dict()
+    return out
+
+
+def gap_closed(method: list[dict], floor: list[dict], ceiling: list[dict]) -> dict | None:
+    """(method - floor) / (ceiling - floor) in rank-1, with a bootstrap interval over persons; None when
+    the ceiling is not above the floor."""
+    gap = split_values(ceiling).mean() - split_values(floor).mean()
+    if not gap > 0:
+        return None
+    share = (split_values(method).mean() - split_values(floor).mean()) / gap
+    out = {"share": float(share)}
+    p, hm = query_rows(method)
+    pf, hf = query_rows(floor)
+    pc, hc = query_rows(ceiling)
+    if len(p) and np.array_equal(p, pf) and np.array_equal(p, pc):
+        boot = stats.person_bootstrap(hm - hf, p, denominator=hc - hf)
+        out.update(low=boot.low, high=boot.high)
+    return out
+
+
+def decision(comparison: dict, p_adjusted: float | None) -> int:
+    """+1 / -1 / 0 from a comparison's t interval and its Holm-adjusted p (:func:`reidlib.stats.decide`)."""
+    return stats.decide(stats.Difference(**comparison["t"]), p_adjusted)
+
+
+def _family(comparisons: dict[str, dict]) -> None:
+    """Holm's correction over a family of comparisons, and each one's decision, in place."""
+    names = list(comparisons)
+    adjusted = stats.holm([comparisons[n]["t"]["p"] for n in names])
+    for n, p in zip(names, adjusted):
+        comparisons[n]["holm_p"] = None if np.isnan(p) else float(p)
+        comparisons[n]["family"] = len(names)
+        comparisons[n]["decision"] = decision(comparisons[n], comparisons[n]["holm_p"])
+
+
+def _variant(name: str, side: str):
+    return lambda r: r["ablation"][name][side]["ranks"]
+
+
+def summarize_table(table: dict, baselines=("mean", "mean_l2"), ceilings=("oracle", "oracle_l2")) -> dict:
+    """Fill in each method's ``summary`` (see the module docstring) in place; return the table.
+
+    ``baselines[i]`` is compared with every other method (one Holm family per baseline), and the gap it
+    leaves to ``ceilings[i]`` is the yardstick of ``gap_closed`` (key ``vs_<baseline>``).
+    """
+    methods = table["methods"]
+    for m in methods.values():
+        runs = m["splits"]
+        s = {k: {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0}
+             for k in METRICS if all(k in r for r in runs) for v in [split_values(runs, k)]}  # fmt: skip
+        for key in ("spearman", "spearman_untrained"):
+            v = np.array([r[key] for r in runs if r.get(key) is not None], float)
+            v = v[np.isfinite(v)]
+            s[key] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0} if len(v) else None
+        m["summary"] = s
+    for base, ceil in zip(baselines, ceilings):
+        if base not in methods:
+            continue
+        family = {
+            n: difference(m["splits"], methods[base]["splits"])
+            for n, m in methods.items()
+            if n != base and _same_splits(m["splits"], methods[base]["splits"])
+        }
+        _family(family)
+        for n, c in family.items():
+            if ceil in methods and _same_splits(methods[ceil]["splits"], methods[n]["splits"]):
+                c["gap_closed"] = gap_closed(methods[n]["splits"], methods[base]["splits"], methods[ceil]["splits"])
+            methods[n]["summary"][f"vs_{base}"] = c
+    _test_time(methods)
+    return table
+
+
+def _test_time(methods: dict) -> None:
+    """For each head with a test-time ablation: its own lambda against each stand-in (on the side it was
+    trained with), and its own lambda with L2 against without (one Holm family per stand-in)."""
+    families: dict[str, dict[str, dict]] = {}
+    for n, m in methods.items():
+        runs = m["splits"]
+        if not all("ablation" in r for r in runs):
+            continue
+        variants = runs[0]["ablation"]
+        side = "l2" if all(r["ablation"]["own"]["l2"]["rank1"] == r["rank1"] for r in runs) else "raw"
+        own = _variant("own", side)
+        m["summary"]["trained_side"] = side
+        means = {f"{k}_{sd}": float(np.mean([r["ablation"][k][sd]["rank1"] for r in runs])) for k in variants
+                 for sd in ("raw", "l2")}  # fmt: skip
+        m["summary"]["test_time"] = {"rank1": means}
+        for k in STAND_INS:
+            if k in variants:
+                families.setdefault(k, {})[n] = difference(runs, runs, a_ranks=own, b_ranks=_variant(k, side))
+        families.setdefault("l2", {})[n] = difference(
+            runs, runs, a_ranks=_variant("own", "l2"), b_ranks=_variant("own", "raw")
+        )
+    for k, fam in families.items():
+        _family(fam)
+        for n, c in fam.items():
+            methods[n]["summary"]["test_time"][f"own_vs_{k}"] = c
