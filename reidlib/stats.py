@@ -174,7 +174,8 @@ def detectable_effect(sd: float, n: int, confidence: float = CONFIDENCE, power: 
 
     def shortfall(delta: float) -> float:
         nc = delta * math.sqrt(n) / sd
-        return sps.nct.sf(crit, df, nc) + sps.nct.cdf(-crit, df, nc) - power
+        below = sps.nct.cdf(-crit, df, nc)  # rejecting on the wrong side: negligible, and NaN where it underflows
+        return sps.nct.sf(crit, df, nc) + (0.0 if math.isnan(below) else below) - power
 
     hi = sd / math.sqrt(n)
     while shortfall(hi) < 0:

@@ -104,6 +104,9 @@ def test_detectable_effect_has_the_asked_power_by_simulation():
     p = sps.ttest_1samp(d, 0.0, axis=1).pvalue
     assert (p < 0.05).mean() == pytest.approx(0.8, abs=0.01)
     assert stats.detectable_effect(sd, 40) < effect and math.isnan(stats.detectable_effect(sd, 1))
+    two = stats.detectable_effect(1.0, 2)  # one degree of freedom: the solver must not stop on a NaN tail
+    p2 = sps.ttest_1samp(rng.normal(two, 1.0, (20_000, 2)), 0.0, axis=1).pvalue
+    assert (p2 < 0.05).mean() == pytest.approx(0.8, abs=0.01)
     assert stats.detectable_effect_normal(1.0) == pytest.approx(1.959964 + 0.841621, rel=1e-5)
 
 

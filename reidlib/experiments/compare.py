@@ -131,7 +131,7 @@ def summarize_table(table: dict, baselines=("mean", "mean_l2"), ceilings=("oracl
         }
         _family(family)
         for n, c in family.items():
-            if ceil in methods and _same_splits(methods[ceil]["splits"], methods[n]["splits"]):
+            if n != ceil and ceil in methods and _same_splits(methods[ceil]["splits"], methods[n]["splits"]):
                 c["gap_closed"] = gap_closed(methods[n]["splits"], methods[base]["splits"], methods[ceil]["splits"])
             methods[n]["summary"][f"vs_{base}"] = c
     _test_time(methods)

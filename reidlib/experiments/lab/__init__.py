@@ -10,7 +10,19 @@ classifier) is trained on them with the paper's losses until its loss stops impr
 ``benchmarks/bench_lab.py`` runs it over 10 splits and writes ``reidlib/results/lab.json``.
 """
 
-from .features import CONDITIONS, HELD_OUT, PRIMARY, QUICK, LabFeatures, Population, Video, backbone, lab_features
+from .features import (
+    CONDITIONS,
+    HELD_OUT,
+    PRIMARY,
+    QUICK,
+    LabFeatures,
+    Population,
+    Video,
+    backbone,
+    backbone_record,
+    lab_features,
+)
+from .report import RESULTS, backbone_facts, load, save_results, table, table_of
 from .run import METHODS, lab_config, run_method, test_head
 from .train import LabConfig, LabNet, StopRule, train_head
 
@@ -24,6 +36,13 @@ __all__ = [
     "Video",
     "backbone",
     "lab_features",
+    "backbone_record",
+    "RESULTS",
+    "backbone_facts",
+    "load",
+    "save_results",
+    "table",
+    "table_of",
     "METHODS",
     "lab_config",
     "run_method",

@@ -26,7 +26,7 @@ from ...data import PRESETS, SyntheticReID, make_splits
 from ...data.synthetic import GENERATOR_VERSION, RENDER_VERSION
 from ...data.tempfiles import remove_stale, temp_tag
 from ...preprocess import cache_root, make_input
-from ..shipped import pretrained, recorded_experiment
+from ..shipped import pretrained, recorded_experiment, weights_path
 
 FEATURES_VERSION = 1  # bump when what is cached changes
 CONDITIONS = ("degraded", "clean")
@@ -65,6 +65,11 @@ class Population:
 PRIMARY = Population()
 HELD_OUT = Population(seed=1, num_ids=300, first=0)
 QUICK = Population(count=40)
+
+
+def backbone_record(head: str = "mean") -> dict:
+    """The record of the shipped ``head`` model (its experiment, training persons and SHA-256)."""
+    return json.loads(weights_path(head).with_suffix(".json").read_text())
 
 
 def backbone(head: str = "mean") -> tuple[torch.nn.Module, dict]:
