@@ -189,10 +189,12 @@ def main() -> None:
     ap.add_argument("--machine", default=None, help="the machine, in words, for the results file")
     ap.add_argument("--out", default=str(OUT))
     ap.add_argument("--report", action="store_true", help="train nothing: collect the records")
+    ap.add_argument("--no-report", action="store_true", help="train only: leave the results file as it is")
     args = ap.parse_args()
     if not args.report:
         run_all(args)
-    report(args)
+    if not args.no_report:
+        report(args)
 
 
 if __name__ == "__main__":

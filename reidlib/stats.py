@@ -217,8 +217,12 @@ def decide(d: Difference, p_adjusted: float | None = None, resolution: float = R
 def interval_text(d: Difference, resolution: float = RESOLUTION, what: str = "points") -> str:
     """ "+4.0 points (95% CI 2.4 to 5.6)": a difference and its interval, as the book writes them."""
     digits = max(0, -int(math.floor(math.log10(resolution) + 1e-9)))
+
+    def num(x: float, sign: str = "") -> str:
+        return f"{shown(x, resolution) + 0.0:{sign}.{digits}f}"  # + 0.0: no "-0.0"
+
     if not (math.isfinite(d.low) and math.isfinite(d.high)):
         why = f"one of the {d.unit}" if d.n < 2 else f"the same in all {d.n} {d.unit}"
-        return f"{d.diff:+.{digits}f} {what} ({why}, so no interval)"
+        return f"{num(d.diff, '+')} {what} ({why}, so no interval)"
     level = f"{100 * d.confidence:.0f}% CI"
-    return f"{d.diff:+.{digits}f} {what} ({level} {d.low:.{digits}f} to {d.high:.{digits}f})"
+    return f"{num(d.diff, '+')} {what} ({level} {num(d.low)} to {num(d.high)})"

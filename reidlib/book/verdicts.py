@@ -1,42 +1,208 @@
 """Tables and sentences from the ablation's results (chapters 1, 6, 10, 11 and assignment A3).
 
-Each comparison reads its numbers from a results file's summaries (:mod:`reidlib.experiments.compare`):
-a difference with its 95% Student-t interval over splits, the person bootstrap as a cross-check,
-Holm's correction over the family of comparisons, and the smallest effect the design detects.
+Every number comes from a results file's summaries (:mod:`reidlib.experiments.compare`): a difference
+with its 95% Student-t interval over splits (the person bootstrap as a cross-check), Holm's
+correction over the family of comparisons, and the smallest effect the design detects. Two
+protocols answer the book's question, and :func:`verdict` states each in at most two sentences:
+
+* ``"lab"``: heads trained to convergence on the frozen frame features of persons the frame CNN
+  never saw (``reidlib/results/lab.json``);
+* ``"end_to_end"``: the whole model trained with a fixed, short budget (``reidlib/results/accuracy.json``).
+
+``plain=True`` renders the same verdict without jargon, for chapter 1.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 from ..experiments import ablation
+from ..experiments import lab as lab_results
 from ..stats import Difference, interval_text
 
-CI = "95% CI"
+PROTOCOLS = ("lab", "end_to_end")
+RELATION = {1: "beats", 0: "does not differ measurably from", -1: "loses to"}
+PLAIN = {1: "more often than", 0: "about as often as", -1: "less often than"}
 
 
-def interval(comparison: dict | None, what: str = "points") -> str:
-    """ "+4.0 points (95% CI 2.4 to 5.6)" from a comparison of a summary (its Student-t interval)."""
-    if comparison is None:
+# ----------------------------------------------------------------------------- numbers of one comparison
+def comparison(table: dict, a: str, b: str) -> dict | None:
+    """The summary's comparison of method ``a`` with baseline ``b`` (None when the table lacks it)."""
+    m = table["methods"].get(a)
+    return None if m is None else m["summary"].get(f"vs_{b}")
+
+
+def test_time(table: dict, method: str, stand_in: str = "constant") -> dict | None:
+    """The comparison of ``method``'s own lambda with a stand-in (or "l2": with against without L2)."""
+    m = table["methods"].get(method)
+    return None if m is None else m["summary"].get("test_time", {}).get(f"own_vs_{stand_in}")
+
+
+def interval(c: dict, what: str = "points") -> str:
+    """ "+4.0 points, 95% CI 2.4 to 5.6", or the difference alone when it has no interval."""
+    return interval_text(Difference(**c["t"]), what=what).replace(" (", ", ", 1).rstrip(")")
+
+
+def _undecided_clause(c: dict) -> str:
+    """Why a difference is undecided when its interval alone would decide it, or what the design could see."""
+    t = c["t"]
+    if math.isfinite(t["low"]) and (t["low"] > 0 or t["high"] < 0) and c.get("holm_p") is not None:
+        return f"; not significant after Holm's correction for {c['family']} comparisons"
+    if c.get("mde") is not None and math.isfinite(c["mde"]):
+        return f"; the design detects {c['mde']:.1f} points"
+    return ""
+
+
+def relation(c: dict, a: str, b: str) -> str:
+    """ "a beats b (+4.0 points, 95% CI 2.4 to 5.6)", with the design's power when it cannot tell."""
+    d = c.get("decision", 0)
+    return f"{a} {RELATION[d]} {b} ({interval(c)}{'' if d else _undecided_clause(c)})"
+
+
+# ----------------------------------------------------------------------------- the facts of a protocol
+@dataclass(frozen=True)
+class Facts:
+    """What a protocol's verdict states: its setting and four comparisons (None when not measured)."""
+
+    where: str
+    vs_mean: dict
+    vs_mean_l2: dict | None
+    acts: dict | None  # the paper's own lambda against a constant, at test time
+    best: str | None  # the attention head with the highest rank-1
+    best_vs_mean_l2: dict | None
+
+
+def _facts(table: dict, where: str) -> Facts:
+    paper = ablation.PAPER
+    heads = [m for m in ablation.ATTENTION if m in table["methods"]]
+    best = max(heads, key=lambda m: table["methods"][m]["summary"]["rank1"]["mean"]) if heads else None
+    return Facts(
+        where=where,
+        vs_mean=comparison(table, paper, ablation.BASELINE),
+        vs_mean_l2=comparison(table, paper, ablation.BASELINE_L2),
+        acts=test_time(table, paper),
+        best=best,
+        best_vs_mean_l2=None if best in (None, paper) else comparison(table, best, ablation.BASELINE_L2),
+    )
+
+
+def lab_facts(results: dict | None = None, condition: str = "degraded", population: str = "primary") -> Facts:
+    results = results or lab_results.load()
+    pop = results["populations"][population]
+    table = pop["protocols"]["raw"][condition]
+    n = len(next(iter(table["methods"].values()))["splits"])
+    where = (
+        f"In the lab (frozen frame features of {pop['describe']} that the frame CNN never saw, {n} splits, "
+        "heads trained until their loss settles)"
+    )
+    return _facts(table, where)
+
+
+def end_to_end_facts(results: dict | None = None, condition: str = "degraded") -> Facts:
+    results = results or ablation.load()
+    b = results["budget"]
+    where = (
+        f"End to end (synthetic `{b['data']}`, {len(results['splits'])} splits of {b['test_persons']} test persons, "
+        f"{b['epochs']} epochs: a fixed budget, not converged)"
+    )
+    return _facts(results["conditions"][condition], where)
+
+
+def facts(protocol: str) -> Facts:
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {PROTOCOLS}; found {protocol!r}.")
+    return lab_facts() if protocol == "lab" else end_to_end_facts()
+
+
+# ----------------------------------------------------------------------------- the verdict
+def verdict(protocol: str = "lab", plain: bool = False, f: Facts | None = None) -> str:
+    """The book's answer to "does the paper's attention beat mean pooling, and why?", in two sentences.
+
+    ``plain=True``: the same decisions in words a reader of chapter 1 knows (no intervals, no jargon).
+    """
+    f = f or facts(protocol)
+    return _plain(f) if plain else _full(f)
+
+
+def _full(f: Facts) -> str:
+    paper = "the paper's model"
+    first = f"{f.where}, " + relation(f.vs_mean, paper, "mean pooling")
+    if f.vs_mean_l2 is not None:
+        first += " and " + relation(f.vs_mean_l2, "it", "mean pooling with the same L2 normalisation").removeprefix(
+            "it "
+        )
+    second = []
+    if f.acts is not None:
+        acts = {0: "do not act", 1: "act", -1: "hurt"}[f.acts.get("decision", 0)]
+        second.append(
+            f"its attention weights {acts} at test time (replacing them by a constant changes rank-1 by "
+            f"{_negated(f.acts)})"
+        )
+    if f.best_vs_mean_l2 is not None:
+        label = ablation.METHODS[f.best].label
+        second.append(relation(f.best_vs_mean_l2, f"the best head, {label},", "normalised mean pooling"))
+    return first + "." + (" " + _capital("; ".join(second)) + "." if second else "")
+
+
+def _negated(c: dict) -> str:
+    """A test-time comparison read the other way round: the stand-in's rank-1 minus the head's own."""
+    t = c["t"]
+    flipped = dict(t, diff=-t["diff"], low=-t["high"], high=-t["low"])
+    return interval({"t": flipped})
+
+
+def _plain(f: Facts) -> str:
+    d = (f.vs_mean or {}).get("decision", 0)
+    first = (
+        "We tested the paper's idea on videos where we know which frames hide the person: its model finds "
+        f"the right person {PLAIN[d]} plain averaging of the frames does"
+    )
+    scaled = "once each video's summary is scaled to the same length"
+    if f.vs_mean_l2 is not None:
+        d2 = f.vs_mean_l2.get("decision", 0)
+        if d2 == 0:
+            first += f", and averaging does just as well {scaled}"
+        elif d2 > 0 and d > 0:
+            first += ", also when each video's summary is scaled to the same length"
+        elif d2 > 0:
+            first += f", but more often than averaging {scaled}"
+        else:
+            first += f", but averaging does better {scaled}" if d > 0 else f", and averaging does better still {scaled}"
+    if f.acts is None:
+        return first + "."
+    second = {
+        0: "Its weights on the frames change almost nothing",
+        1: "Its weights on the frames do help",
+        -1: "Its weights on the frames even hurt",
+    }[f.acts.get("decision", 0)]
+    if f.best_vs_mean_l2 is not None and f.best_vs_mean_l2.get("decision", 0) > 0:
+        second += ", but weighting the frames another way does beat averaging"
+    return f"{first}. {second}."
+
+
+def _capital(s: str) -> str:
+    return s[:1].upper() + s[1:]
+
+
+# ----------------------------------------------------------------------------- tables
+def _cell(c: dict | None) -> str:
+    if c is None:
         return ""
-    return interval_text(Difference(**comparison["t"]), what=what)
-
-
-def _cell(comparison: dict | None) -> str:
-    if comparison is None:
-        return ""
-    t = comparison["t"]
-    if t["low"] != t["low"]:  # NaN: no interval
+    t = c["t"]
+    if not math.isfinite(t["low"]):
         return f"{t['diff']:+.1f} (no interval)"
-    mark = {1: " ↑", -1: " ↓", 0: ""}[comparison.get("decision", 0)]
+    mark = {1: " ↑", -1: " ↓", 0: ""}[c.get("decision", 0)]
     return f"{t['diff']:+.1f} [{t['low']:.1f}, {t['high']:.1f}]{mark}"
 
 
-def _boot(comparison: dict | None) -> str:
-    b = (comparison or {}).get("bootstrap")
+def _boot(c: dict | None) -> str:
+    b = (c or {}).get("bootstrap")
     return "" if b is None else f"[{b['low']:.1f}, {b['high']:.1f}]"
 
 
-def _gap(comparison: dict | None) -> str:
-    g = (comparison or {}).get("gap_closed")
+def _gap(c: dict | None) -> str:
+    g = (c or {}).get("gap_closed")
     if not g:
         return ""
     text = f"{100 * g['share']:.0f}%"
@@ -62,9 +228,9 @@ def table_rows(table: dict, methods=None, baseline: str = ablation.BASELINE) -> 
                 "method": ablation.METHODS[name].label,
                 "R1 (mean ± std)": _mean_std(s["rank1"]),
                 "mAP": _mean_std(s["mAP"]),
-                f"vs {ablation.METHODS[baseline].label}: Δ R1 [95% CI]": _cell(vs),
+                f"Δ R1 vs {ablation.METHODS[baseline].label} [95% CI]": _cell(vs),
                 "bootstrap [95%]": _boot(vs),
-                "gap closed": _gap(vs),
+                "gap closed [95%]": _gap(vs),
                 "Spearman (± std)": _mean_std(s.get("spearman"), 2),
             }
         )

@@ -1,24 +1,23 @@
-"""The ablation of the temporal heads: the one measurement behind every verdict the book states.
+"""The ablation of the temporal heads: its methods (:data:`METHODS`) and its end-to-end results file.
 
-``benchmarks/bench_accuracy.py`` trains each method of :data:`METHODS` with the same budget
-on the degraded synthetic benchmark and on its clean counterpart, over several splits, and
-writes ``reidlib/results/accuracy.json`` (shipped with the package, so a reader on Colab has
-it too). This module reads that file and turns it into numbers and sentences:
-:func:`table` (the compact table), :func:`compare` (a paired difference between two methods)
-and :func:`verdict` (the book's answer to "does the paper's attention beat mean pooling?").
-Chapters build their sentences with these functions, never by hand.
+``benchmarks/bench_accuracy.py`` trains each method with the same budget on the degraded synthetic
+benchmark and on its clean counterpart, over 10 splits, and writes ``reidlib/results/accuracy.json``
+(shipped with the package, so a reader on Colab has it too); the lab (:mod:`reidlib.experiments.lab`)
+trains the same heads on frozen features. :func:`summarize` adds the paired comparisons
+(:mod:`reidlib.experiments.compare`); the book's sentences are made from them by
+:mod:`reidlib.book.verdicts`, never typed by hand.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from .compare import summarize_table
 from .config import ModelConfig
 
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "results"
@@ -109,204 +108,17 @@ def runs(results: dict, condition: str, method: str, key: str = "rank1") -> np.n
     return np.array([r[key] for r in per_split], dtype=float)
 
 
-def paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """Mean and standard error of the paired differences a - b over the same splits."""
-    d = np.subtract(a, b, dtype=float)
-    se = d.std(ddof=1) / math.sqrt(d.size) if d.size > 1 else math.nan
-    return float(d.mean()), float(se)
-
-
-def summarize_method(per_split: list[dict], baseline: list[dict] | None, ceiling: list[dict] | None) -> dict:
-    """Mean ± std of each metric, the paired difference to the baseline, the share of the oracle gap
-    closed, and Spearman(score, visibility) trained and untrained."""
-    out = {}
-    for m in METRICS:
-        v = np.array([r[m] for r in per_split], float)
-        out[m] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0}
-    if baseline is not None:
-        diff, se = paired([r["rank1"] for r in per_split], [r["rank1"] for r in baseline])
-        out["vs_mean"] = {"rank1": diff, "se": se}
-    if baseline is not None and ceiling is not None:
-        gap = np.mean([r["rank1"] for r in ceiling]) - np.mean([r["rank1"] for r in baseline])
-        gain = out["rank1"]["mean"] - np.mean([r["rank1"] for r in baseline])
-        out["gap_closed"] = float(gain / gap) if gap > 0 else None
-    for key in ("spearman", "spearman_untrained"):
-        v = np.array([r[key] for r in per_split if r.get(key) is not None], float)
-        v = v[np.isfinite(v)]
-        out[key] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0} if len(v) else None
-    return out
-
-
 def summarize(results: dict) -> dict:
-    """Fill in each method's ``summary`` (see :func:`summarize_method`) from its per-split results."""
+    """Fill in each method's ``summary`` in every condition (:func:`reidlib.experiments.compare.summarize_table`):
+    mean ± std, the paired comparisons with mean pooling, with normalised mean pooling and, for the
+    unit-identity rows, with their own mean pooling; the share of the oracle's gap closed."""
+    paper_protocol = tuple(n for n, m in METHODS.items() if m.model.identity == "raw")
+    families = {
+        BASELINE: (CEILING, paper_protocol),
+        BASELINE_L2: (CEILING_L2, paper_protocol),
+        UNIT[BASELINE]: (None, tuple(UNIT.values())),
+        UNIT[BASELINE_L2]: (None, tuple(UNIT.values())),
+    }
     for cond in results["conditions"].values():
-        methods = cond["methods"]
-        base = methods.get(BASELINE, {}).get("splits")
-        ceil = methods.get(CEILING, {}).get("splits")
-        for m in methods.values():
-            if _same_splits(m["splits"], base) and _same_splits(m["splits"], ceil):
-                m["summary"] = summarize_method(m["splits"], base, ceil)
-            else:
-                m["summary"] = summarize_method(m["splits"], None, None)
+        summarize_table(cond, families)
     return results
-
-
-def _same_splits(a: list[dict], b: list[dict] | None) -> bool:
-    return b is not None and [r["split"] for r in a] == [r["split"] for r in b]
-
-
-def compare(results: dict, a: str, b: str, condition: str = "degraded") -> dict:
-    """The paired rank-1 difference a - b over the splits -> {diff, se, a, b, relation}.
-
-    ``relation`` is "beats" when the difference is more than two standard errors above 0,
-    "loses to" when more than two below, else "does not differ measurably from".
-    """
-    ra, rb = runs(results, condition, a), runs(results, condition, b)
-    diff, se = paired(ra, rb)
-    if np.isfinite(se) and diff > 2 * se:
-        relation = "beats"
-    elif np.isfinite(se) and diff < -2 * se:
-        relation = "loses to"
-    else:
-        relation = "does not differ measurably from"
-    return dict(diff=diff, se=se, a=float(ra.mean()), b=float(rb.mean()), relation=relation, n=len(ra))
-
-
-def where(results: dict) -> str:
-    """Where and with which budget the table was measured, in words."""
-    b = results["budget"]
-    return (
-        f"synthetic `{b['data']}` ({b['persons']} persons, {b['test_persons']} per test split), "
-        f"{len(results['splits'])} splits, {b['epochs']} epoch{'s' * (b['epochs'] != 1)} of the "
-        f"`{b['schedule']}` schedule, "
-        f"trained on {results['machine']}"
-    )
-
-
-def verdict(results: dict | None = None, condition: str = "degraded") -> str:
-    """The book's measured answer, as sentences built from the results file.
-
-    Does the paper's model (FCN sigmoid attention, combined with mean pooling, L2-normalised)
-    beat mean pooling on the degraded benchmark, how much of the oracle's gap does it close,
-    and does its attention follow visibility?
-    """
-    results = results or load()
-    cond = results["conditions"][condition]["methods"]
-    paper, base, ceil = cond[PAPER]["summary"], cond[BASELINE]["summary"], cond[CEILING]["summary"]
-    c = compare(results, PAPER, BASELINE, condition)
-    oracle = compare(results, CEILING, BASELINE, condition)
-    best = best_attention(results, condition)
-    rho = paper.get("spearman") or {"mean": float("nan")}
-    closed = paper.get("gap_closed")
-    text = (
-        f"Measured on {where(results)}: the paper's model reaches {paper['rank1']['mean']:.1f} ± "
-        f"{paper['rank1']['std']:.1f} rank-1 on the degraded videos, mean pooling {base['rank1']['mean']:.1f} ± "
-        f"{base['rank1']['std']:.1f}, so the paper's model {c['relation']} mean pooling "
-        f"({c['diff']:+.1f} ± {c['se']:.1f} points, paired over splits). The oracle, which weights each frame "
-        f"by how much of the person it truly shows, reaches {ceil['rank1']['mean']:.1f} ({oracle['diff']:+.1f} ± "
-        f"{oracle['se']:.1f} over mean pooling): "
-    )
-    if closed is None:
-        text += "on this data there is no gap for attention to close."
-    else:
-        text += f"the paper's model closes {100 * closed:.0f}% of that gap."
-    if BASELINE_L2 in cond and CEILING_L2 in cond:
-        text += " " + same_protocol(results, condition)
-    text += (
-        f" The paper's attention scores follow the true visibility with a Spearman correlation of {rho['mean']:+.2f} "
-        f"within each video (untrained: {(paper.get('spearman_untrained') or {'mean': float('nan')})['mean']:+.2f})."
-    )
-    if best != PAPER:
-        b = compare(results, best, BASELINE, condition)
-        text += (
-            f" The best attention head here is {METHODS[best].label} ({b['a']:.1f} rank-1; it {b['relation']} "
-            f"mean pooling, {b['diff']:+.1f} ± {b['se']:.1f})."
-        )
-    return text
-
-
-def same_protocol(results: dict, condition: str = "degraded") -> str:
-    """A sentence: the paper's model against mean pooling and the oracle when all three scale F to unit
-    length before the distance (the paper's Figure 2), so that only the attention differs."""
-    c = compare(results, PAPER, BASELINE_L2, condition)
-    norm = compare(results, BASELINE_L2, BASELINE, condition)
-    ceil = compare(results, CEILING_L2, BASELINE_L2, condition)
-    gap = ceil["a"] - ceil["b"]
-    if gap <= 0:
-        closed = "the normalised oracle leaves no gap to close"
-    elif c["diff"] > gap:
-        closed = f"it goes past the normalised oracle ({ceil['a']:.1f})"
-    else:
-        closed = f"it closes {100 * c['diff'] / gap:.0f}% of the gap to the normalised oracle ({ceil['a']:.1f})"
-    return (
-        f"With the same L2 normalisation before the distance, mean pooling reaches {c['b']:.1f} rank-1 "
-        f"(it {norm['relation']} plain mean pooling, {norm['diff']:+.1f} ± {norm['se']:.1f}); the paper's "
-        f"model {c['relation']} it ({c['diff']:+.1f} ± {c['se']:.1f} points), and {closed}."
-    )
-
-
-def follows_visibility(results: dict | None = None, methods=(PAPER, "softmax"), condition: str = "degraded") -> str:
-    """A sentence: how closely the trained scores of ``methods`` follow the true visibility (Spearman's rho
-    within each degraded test video, trained vs untrained), from the results file."""
-    results = results or load()
-    cond = results["conditions"][condition]["methods"]
-    parts = []
-    for m in methods:
-        s = cond[m]["summary"]
-        trained, untrained = s.get("spearman"), s.get("spearman_untrained")
-        if trained is None:
-            continue
-        parts.append(
-            f"{METHODS[m].label}: Spearman {trained['mean']:+.2f} ± {trained['std']:.2f} after training "
-            f"({untrained['mean']:+.2f} untrained)"
-        )
-    return (
-        f"Within each degraded test video, trained scores against the true visibility ({where(results)}): "
-        + "; ".join(parts)
-        + ". A value near +1 would mean the scores rank the frames exactly as the visibility does; 0, "
-        "that they ignore it."
-    )
-
-
-def best_attention(results: dict, condition: str = "degraded", exclude=()) -> str:
-    """The attention head (a method with scores, not the oracle, none of ``exclude``) with the highest
-    mean rank-1."""
-    methods = results["conditions"][condition]["methods"]
-    have = [m for m in ATTENTION if m in methods and m not in exclude]
-    return max(have, key=lambda m: methods[m]["summary"]["rank1"]["mean"])
-
-
-def table(results: dict | None = None, condition: str = "degraded", methods=None) -> list[dict]:
-    """Rows of the compact table: label, R1, R5, mAP (mean ± std), paired difference to mean pooling
-    (± standard error), share of the oracle gap closed, Spearman trained / untrained."""
-    results = results or load()
-    cond = results["conditions"][condition]["methods"]
-    rows = []
-    for name in methods or [m for m in METHODS if m in cond]:
-        s = cond[name]["summary"]
-        vs = s.get("vs_mean")
-        rows.append(
-            {
-                "method": METHODS[name].label,
-                **{m: f"{s[m]['mean']:.1f} ± {s[m]['std']:.1f}" for m in ("rank1", "rank5", "mAP")},
-                "vs mean": "" if name == BASELINE or vs is None else f"{vs['rank1']:+.1f} ± {vs['se']:.1f}",
-                "gap closed": ""
-                if s.get("gap_closed") is None or name in (BASELINE, CEILING)
-                else f"{100 * s['gap_closed']:.0f}%",
-                "Spearman": _rho(s.get("spearman")),
-                "untrained": _rho(s.get("spearman_untrained")),
-            }
-        )
-    return rows
-
-
-def _rho(s: dict | None) -> str:
-    return "" if s is None else f"{s['mean']:+.2f} ± {s['std']:.2f}"
-
-
-def markdown(rows: list[dict]) -> str:
-    """A Markdown table of :func:`table`'s rows."""
-    keys = list(rows[0])
-    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    lines += ["| " + " | ".join(str(r[k]) for k in keys) + " |" for r in rows]
-    return "\n".join(lines)

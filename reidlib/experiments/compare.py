@@ -27,43 +27,47 @@ def split_values(runs: list[dict], key: str = "rank1") -> np.ndarray:
     return np.array([r[key] for r in runs], dtype=float)
 
 
-def query_rows(runs: list[dict], ranks_of=lambda r: r["ranks"]) -> tuple[np.ndarray, np.ndarray]:
-    """(person id, 100 x rank-1 hit) of every (split, query) row of ``runs``; empty when not recorded."""
-    if not all("query_pids" in r for r in runs):
+def query_rows(runs: list[dict], variant: tuple[str, str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(person id, 100 x rank-1 hit) of every (split, query) row of ``runs`` (of a test-time ``variant``
+    (name, side) when given); empty when per-query ranks were not recorded."""
+    ranks = [_of(r, variant).get("ranks") for r in runs]
+    if not all("query_pids" in r for r in runs) or any(x is None for x in ranks):
         return np.zeros(0), np.zeros(0)
     pids = np.concatenate([np.asarray(r["query_pids"]) for r in runs])
-    hits = np.concatenate([100.0 * (np.asarray(ranks_of(r)) == 1) for r in runs])
-    return pids, hits
+    return pids, np.concatenate([100.0 * (np.asarray(x) == 1) for x in ranks])
+
+
+def _of(run: dict, variant: tuple[str, str] | None) -> dict:
+    """A run's own result, or that of a test-time variant (name, side) of its ablation."""
+    return run if variant is None else run["ablation"][variant[0]][variant[1]]
 
 
 def _same_splits(a: list[dict], b: list[dict]) -> bool:
     return [r["split"] for r in a] == [r["split"] for r in b]
 
 
-def difference(a: list[dict], b: list[dict], key: str = "rank1", a_ranks=None, b_ranks=None) -> dict:
+def difference(
+    a: list[dict], b: list[dict], key: str = "rank1", a_variant: tuple | None = None, b_variant: tuple | None = None
+) -> dict:
     """a - b paired over the same splits: the t interval (``t``), the bootstrap over persons (``bootstrap``,
     rank-1 only, when per-query ranks were recorded) and the smallest effect the design detects (``mde``).
 
-    ``a_ranks``, ``b_ranks``: where to read per-query ranks and per-split values of a test-time variant
-    (callables of a run; default: the run's own).
+    ``a_variant``, ``b_variant``: compare test-time variants (name, side) of the runs' ablations instead of
+    the runs' own results (e.g. ``("own", "l2")`` against ``("constant", "l2")``).
     """
     if not _same_splits(a, b):
         raise ValueError(
             f"paired differences need the same splits; found {[r['split'] for r in a]} and {[r['split'] for r in b]}."
         )
-    a_ranks, b_ranks = a_ranks or (lambda r: r["ranks"]), b_ranks or (lambda r: r["ranks"])
-    if key == "rank1" and all("ranks" in r for r in a + b):
-        va = np.array([100.0 * np.mean(np.asarray(a_ranks(r)) == 1) for r in a])
-        vb = np.array([100.0 * np.mean(np.asarray(b_ranks(r)) == 1) for r in b])
-    else:
-        va, vb = split_values(a, key), split_values(b, key)
+    va = np.array([_of(r, a_variant)[key] for r in a], dtype=float)
+    vb = np.array([_of(r, b_variant)[key] for r in b], dtype=float)
     t = stats.paired_t(va, vb)
     out = {
         "t": t.to_dict(),
         "mde": stats.detectable_effect(float(np.std(va - vb, ddof=1)), len(va)) if len(va) > 1 else None,
     }
-    pa, ha = query_rows(a, a_ranks)
-    pb, hb = query_rows(b, b_ranks)
+    pa, ha = query_rows(a, a_variant)
+    pb, hb = query_rows(b, b_variant)
     if key == "rank1" and len(pa) and np.array_equal(pa, pb):
         out["bootstrap"] = stats.person_bootstrap(ha - hb, pa).to_dict()
     return out
@@ -101,15 +105,15 @@ def _family(comparisons: dict[str, dict]) -> None:
         comparisons[n]["decision"] = decision(comparisons[n], comparisons[n]["holm_p"])
 
 
-def _variant(name: str, side: str):
-    return lambda r: r["ablation"][name][side]["ranks"]
+FAMILIES = {"mean": ("oracle", None), "mean_l2": ("oracle_l2", None)}
 
 
-def summarize_table(table: dict, baselines=("mean", "mean_l2"), ceilings=("oracle", "oracle_l2")) -> dict:
+def summarize_table(table: dict, families: dict | None = None) -> dict:
     """Fill in each method's ``summary`` (see the module docstring) in place; return the table.
 
-    ``baselines[i]`` is compared with every other method (one Holm family per baseline), and the gap it
-    leaves to ``ceilings[i]`` is the yardstick of ``gap_closed`` (key ``vs_<baseline>``).
+    ``families``: {baseline: (ceiling or None, members or None)}. Each member (None: every other method
+    of the table) is compared with the baseline (key ``vs_<baseline>``), one Holm family per baseline,
+    and the gap the baseline leaves to the ceiling is the yardstick of its ``gap_closed``.
     """
     methods = table["methods"]
     for m in methods.values():
@@ -121,13 +125,14 @@ def summarize_table(table: dict, baselines=("mean", "mean_l2"), ceilings=("oracl
             v = v[np.isfinite(v)]
             s[key] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0} if len(v) else None
         m["summary"] = s
-    for base, ceil in zip(baselines, ceilings):
+    for base, (ceil, members) in (FAMILIES if families is None else families).items():
         if base not in methods:
             continue
+        names = [n for n in (members or methods) if n in methods and n != base]
         family = {
-            n: difference(m["splits"], methods[base]["splits"])
-            for n, m in methods.items()
-            if n != base and _same_splits(m["splits"], methods[base]["splits"])
+            n: difference(methods[n]["splits"], methods[base]["splits"])
+            for n in names
+            if _same_splits(methods[n]["splits"], methods[base]["splits"])
         }
         _family(family)
         for n, c in family.items():
@@ -148,18 +153,29 @@ def _test_time(methods: dict) -> None:
             continue
         variants = runs[0]["ablation"]
         side = "l2" if all(r["ablation"]["own"]["l2"]["rank1"] == r["rank1"] for r in runs) else "raw"
-        own = _variant("own", side)
         m["summary"]["trained_side"] = side
         means = {f"{k}_{sd}": float(np.mean([r["ablation"][k][sd]["rank1"] for r in runs])) for k in variants
                  for sd in ("raw", "l2")}  # fmt: skip
         m["summary"]["test_time"] = {"rank1": means}
         for k in STAND_INS:
             if k in variants:
-                families.setdefault(k, {})[n] = difference(runs, runs, a_ranks=own, b_ranks=_variant(k, side))
-        families.setdefault("l2", {})[n] = difference(
-            runs, runs, a_ranks=_variant("own", "l2"), b_ranks=_variant("own", "raw")
-        )
+                families.setdefault(k, {})[n] = difference(runs, runs, a_variant=("own", side), b_variant=(k, side))
+        families.setdefault("l2", {})[n] = difference(runs, runs, a_variant=("own", "l2"), b_variant=("own", "raw"))
     for k, fam in families.items():
         _family(fam)
         for n, c in fam.items():
             methods[n]["summary"]["test_time"][f"own_vs_{k}"] = c
+
+
+def lighten(table: dict, drop=()) -> dict:
+    """The table without its per-query data (``query_pids``, ``ranks``, ``ap``, the ablation's ranks) and the
+    run fields ``drop``, in place: what a results file keeps once the summaries are made."""
+    bulky = ("query_pids", "ranks", "ap", *drop)
+    for m in table["methods"].values():
+        for r in m["splits"]:
+            for k in bulky:
+                r.pop(k, None)
+            for variant in r.get("ablation", {}).values():
+                for side in variant.values():
+                    side.pop("ranks", None)
+    return table

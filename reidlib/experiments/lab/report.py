@@ -8,11 +8,10 @@ import os
 from pathlib import Path
 
 from .. import ablation
-from ..compare import summarize_table
+from ..compare import lighten, summarize_table
 from .features import backbone_record
 
 RESULTS = ablation.RESULTS_DIR / "lab.json"
-BULKY = ("query_pids", "ranks", "ap", "loss", "settings")  # kept in the records, not in the results file
 
 
 def backbone_facts(head: str = "mean") -> dict:
@@ -33,19 +32,7 @@ def table_of(records: dict[tuple[str, int], dict], splits: int) -> dict:
         runs = [records.get((name, s)) for s in range(splits)]
         if all(runs):
             methods[name] = {"label": ablation.METHODS[name].label, "splits": runs}
-    table = summarize_table({"methods": methods})
-    for m in table["methods"].values():
-        m["splits"] = [_light(r) for r in m["splits"]]
-    return table
-
-
-def _light(record: dict) -> dict:
-    out = {k: v for k, v in record.items() if k not in BULKY}
-    if "ablation" in out:
-        out["ablation"] = {
-            k: {s: {m: x[m] for m in ("rank1", "mAP")} for s, x in v.items()} for k, v in out["ablation"].items()
-        }
-    return out
+    return lighten(summarize_table({"methods": methods}), drop=("loss", "settings"))
 
 
 def save_results(results: dict, path: str | os.PathLike = RESULTS) -> Path:
