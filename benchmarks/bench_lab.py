@@ -46,11 +46,7 @@ _FEATURES: dict = {}  # a worker's loaded features, by (population, condition)
 
 def settings(args, identity: str) -> dict:
     """What a record must share with the others of its file: the lab's config and the backbone."""
-    return {
-        "config": lab.LabConfig(identity=identity).to_dict(),
-        "backbone": lab.backbone_facts(),
-        "splits": args.splits,
-    }
+    return {"config": lab.LabConfig(identity=identity).to_dict(), "backbone": lab.backbone_facts()}
 
 
 def records_file(population: str, identity: str, condition: str) -> Path:
@@ -64,6 +60,7 @@ def read_records(path: Path, expect: dict) -> dict[tuple[str, int], dict]:
         return out
     for line in path.read_text().splitlines():
         r = json.loads(line)
+        r["settings"].pop("splits", None)  # the first records named the number of splits, which changes no run
         if r["settings"] != expect:
             raise SystemExit(
                 f"{path} holds a run made with other settings ({r['settings']}; now {expect}). Move the file away "

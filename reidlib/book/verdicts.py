@@ -19,9 +19,33 @@ from dataclasses import dataclass
 
 from ..experiments import ablation
 from ..experiments import lab as lab_results
+from ..experiments.compare import correct_family, difference
 from ..stats import Difference, interval_text
 
 PROTOCOLS = ("lab", "end_to_end")
+# How a sentence names a method (the table labels carry formulas and commas).
+SPOKEN = {
+    "mean": "mean pooling",
+    "mean_l2": "mean pooling with L2",
+    "oracle": "the oracle",
+    "oracle_l2": "the oracle with L2",
+    "sigmoid_sum": "the sigmoid-weighted sum",
+    "sigmoid_mean": "the sigmoid-weighted mean",
+    "paper": "the paper's model",
+    "paper_no_l2": "the paper's model without L2",
+    "softmax": "softmax attention",
+    "rnn_attention": "RNN attention",
+    "rcn": "the RCN",
+    "paper_no_flow": "the paper's model without flow",
+    "mean_no_flow": "mean pooling without flow",
+}
+
+
+def spoken(method: str) -> str:
+    """The name of a method in a sentence."""
+    return SPOKEN.get(method, ablation.METHODS[method].label)
+
+
 RELATION = {1: "beats", 0: "does not differ measurably from", -1: "loses to"}
 PLAIN = {1: "more often than", 0: "about as often as", -1: "less often than"}
 
@@ -89,12 +113,11 @@ def _facts(table: dict, where: str) -> Facts:
 
 def lab_facts(results: dict | None = None, condition: str = "degraded", population: str = "primary") -> Facts:
     results = results or lab_results.load()
-    pop = results["populations"][population]
-    table = pop["protocols"]["raw"][condition]
+    table = results["populations"][population]["protocols"]["raw"][condition]
     n = len(next(iter(table["methods"].values()))["splits"])
     where = (
-        f"In the lab (frozen frame features of {pop['describe']} that the frame CNN never saw, {n} splits, "
-        "heads trained until their loss settles)"
+        f"In the lab ({n} splits of persons the frame CNN never saw; heads trained on its frozen features "
+        "until their loss settles)"
     )
     return _facts(table, where)
 
@@ -135,13 +158,15 @@ def _full(f: Facts) -> str:
     second = []
     if f.acts is not None:
         acts = {0: "do not act", 1: "act", -1: "hurt"}[f.acts.get("decision", 0)]
-        second.append(
-            f"its attention weights {acts} at test time (replacing them by a constant changes rank-1 by "
-            f"{_negated(f.acts)})"
+        t = f.acts["t"]
+        change = (
+            "leaves rank-1 unchanged in every split"
+            if t["diff"] == 0 and t["se"] == 0
+            else f"changes rank-1 by {_negated(f.acts)}"
         )
+        second.append(f"its attention weights {acts} at test time (replacing them by a constant {change})")
     if f.best_vs_mean_l2 is not None:
-        label = ablation.METHODS[f.best].label
-        second.append(relation(f.best_vs_mean_l2, f"the best head, {label},", "normalised mean pooling"))
+        second.append(relation(f.best_vs_mean_l2, f"the best head, {spoken(f.best)},", "normalised mean pooling"))
     return first + "." + (" " + _capital("; ".join(second)) + "." if second else "")
 
 
@@ -183,6 +208,46 @@ def _plain(f: Facts) -> str:
 
 def _capital(s: str) -> str:
     return s[:1].upper() + s[1:]
+
+
+# ----------------------------------------------------------------------------- claims and correlations
+def claims(table: dict, pairs: list[tuple[str, str, str]]) -> list[str]:
+    """One sentence per (a, b, what): "what: a's label beats b's label (+4.0 points, 95% CI ...)". The pairs
+    are one family: Holm's correction runs over them."""
+    family = {
+        i: difference(table["methods"][a]["splits"], table["methods"][b]["splits"]) for i, (a, b, _) in enumerate(pairs)
+    }
+    correct_family(family)
+    return [f"{what}: " + relation(family[i], spoken(a), spoken(b)) for i, (a, b, what) in enumerate(pairs)]
+
+
+def table_of(protocol: str = "lab", condition: str = "degraded") -> dict:
+    """The ablation table of a protocol's results file (the lab: the primary population, the paper's identity
+    input)."""
+    if protocol == "lab":
+        return lab_results.table(lab_results.load(), condition)
+    if protocol == "end_to_end":
+        return ablation.load()["conditions"][condition]
+    raise ValueError(f"protocol must be one of {PROTOCOLS}; found {protocol!r}.")
+
+
+def follows_visibility(protocol: str = "lab", methods=(ablation.PAPER, "sigmoid_mean", "softmax")) -> str:
+    """A sentence: how closely the trained scores of ``methods`` follow the true visibility within each
+    test video (Spearman's rho, mean ± std over splits)."""
+    table = table_of(protocol)
+    parts = []
+    for m in methods:
+        rho = table["methods"].get(m, {}).get("summary", {}).get("spearman")
+        if rho is not None:
+            parts.append(f"{rho['mean']:+.2f} for {spoken(m)}")
+    if not parts:
+        return ""
+    where = "In the lab" if protocol == "lab" else "End to end"
+    listed = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+    return (
+        f"{where}, the trained attention scores follow the true visibility within each test video with a mean "
+        f"Spearman correlation of {listed} (+1 would rank the frames exactly as their visibility does; 0 ignores it)."
+    )
 
 
 # ----------------------------------------------------------------------------- tables

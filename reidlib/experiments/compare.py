@@ -95,7 +95,7 @@ def decision(comparison: dict, p_adjusted: float | None) -> int:
     return stats.decide(stats.Difference(**comparison["t"]), p_adjusted)
 
 
-def _family(comparisons: dict[str, dict]) -> None:
+def correct_family(comparisons: dict) -> None:
     """Holm's correction over a family of comparisons, and each one's decision, in place."""
     names = list(comparisons)
     adjusted = stats.holm([comparisons[n]["t"]["p"] for n in names])
@@ -134,7 +134,7 @@ def summarize_table(table: dict, families: dict | None = None) -> dict:
             for n in names
             if _same_splits(methods[n]["splits"], methods[base]["splits"])
         }
-        _family(family)
+        correct_family(family)
         for n, c in family.items():
             if n != ceil and ceil in methods and _same_splits(methods[ceil]["splits"], methods[n]["splits"]):
                 c["gap_closed"] = gap_closed(methods[n]["splits"], methods[base]["splits"], methods[ceil]["splits"])
@@ -162,7 +162,7 @@ def _test_time(methods: dict) -> None:
                 families.setdefault(k, {})[n] = difference(runs, runs, a_variant=("own", side), b_variant=(k, side))
         families.setdefault("l2", {})[n] = difference(runs, runs, a_variant=("own", "l2"), b_variant=("own", "raw"))
     for k, fam in families.items():
-        _family(fam)
+        correct_family(fam)
         for n, c in fam.items():
             methods[n]["summary"]["test_time"][f"own_vs_{k}"] = c
 
