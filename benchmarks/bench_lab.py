@@ -37,7 +37,13 @@ from reidlib.book import verdicts
 from reidlib.experiments import lab
 from reidlib.experiments.shipped import device_name
 
-POPULATIONS = {"primary": lab.PRIMARY, "held_out": lab.HELD_OUT, "quick": lab.QUICK}
+POPULATIONS = {
+    "primary": lab.PRIMARY,
+    "held_out": lab.HELD_OUT,
+    "light": lab.LIGHT,
+    "heavy": lab.HEAVY,
+    "quick": lab.QUICK,
+}
 RECORDS = Path(__file__).with_name("results") / "lab"
 OUT = lab.RESULTS
 
@@ -180,7 +186,7 @@ def main() -> None:
     ap.add_argument("--population", default="primary", choices=list(POPULATIONS))
     ap.add_argument("--conditions", nargs="+", default=list(lab.CONDITIONS), choices=list(lab.CONDITIONS))
     ap.add_argument("--identities", nargs="+", default=["raw", "unit"], choices=["raw", "unit"])
-    ap.add_argument("--methods", nargs="+", default=list(lab.METHODS), choices=list(lab.METHODS))
+    ap.add_argument("--methods", nargs="+", default=list(lab.METHODS), choices=list(lab.ALL))
     ap.add_argument("--splits", type=int, default=10, help="random halves of the persons (the first N)")
     ap.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 2)))
     ap.add_argument("--machine", default=None, help="the machine, in words, for the results file")

@@ -96,3 +96,54 @@ def test_margin_and_identity_weight_methods_change_the_config():
     assert lab.lab_config("paper_m1").margin == 1.0 and lab.lab_config("mean_no_id").id_weight == 0.0
     with pytest.raises(ValueError, match="identity must be one of"):
         lab.LabConfig(identity="bn")
+
+
+def test_explorations_change_only_what_they_say(feats):
+    assert lab.lab_config("paper_5ep").rule.max_epochs == 5 and lab.lab_config("paper").rule.max_epochs == 300
+    r = lab.run_method(feats, "sigmoid_mean_5ep", 0)
+    assert r["epochs"] == 5 and r["stopped"] == "cap"
+    assert lab.exploration("paper_quality").quality and lab.exploration("paper_smooth").smooth > 0
+    with pytest.raises(ValueError, match="the lab trains"):
+        lab.exploration("nope")
+
+
+def test_a_quality_branch_scores_from_the_conv_features_only():
+    torch.manual_seed(0)
+    net = lab.LabNet(3, "attention_mean", quality=True, conv_dim=20).eval()
+    z, conv = torch.randn(2, 7, 128), torch.randn(2, 7, 20)
+    with torch.no_grad():
+        _, _, s1 = net.encode(z, None, conv)
+        _, _, s2 = net.encode(torch.randn(2, 7, 128), None, conv)
+        _, _, s3 = net.encode(z, None, conv + 1)
+    assert torch.equal(s1, s2) and not torch.equal(s1, s3)
+    with pytest.raises(ValueError, match="has none"):
+        lab.LabNet(3, "mean", quality=True)
+
+
+def test_the_smoothness_term_is_the_mean_squared_step_of_the_weights(feats):
+    from reidlib.experiments.lab.train import _step
+    from reidlib.training import PairSampler
+
+    train, _, _ = feats.split(0)
+    batch = PairSampler(train, seed=0).epoch(0)[:4]
+    torch.manual_seed(0)
+    net = lab.LabNet(3, "attention_mean")
+    torch.manual_seed(1)
+    plain = _step(net, feats, batch, lab.LabConfig()).detach()
+    torch.manual_seed(1)
+    smooth = _step(net, feats, batch, lab.LabConfig(), smooth=1e4).detach()
+    rows = torch.from_numpy(
+        np.stack([p.first.start + p.idx1 for p in batch] + [p.second.start + p.idx2 for p in batch])
+    )
+    with torch.no_grad():
+        _, _, scores = net.encode(feats.z[rows])
+    expected = 1e4 * (scores[:, 1:] - scores[:, :-1]).pow(2).mean()
+    assert (smooth - plain).item() == pytest.approx(expected.item(), rel=1e-3)
+
+
+def test_populations_with_other_degradation_rates():
+    heavy = lab.HEAVY.generator("degraded")
+    base = lab.PRIMARY.generator("degraded")
+    assert heavy.distractors == min(1.0, 2 * base.distractors) and heavy.occlusion == 1.0
+    assert lab.LIGHT.generator("clean").distractors == 0.0
+    assert "x2" in lab.HEAVY.describe() and "x" not in lab.PRIMARY.describe().split("`")[-1]

@@ -109,6 +109,7 @@ def lambda_ablation(
     query: list,
     gallery: list,
     seed: int = 0,
+    scores: tuple[Sequence[torch.Tensor], Sequence[torch.Tensor]] | None = None,
 ) -> dict:
     """Does a head's attention act at test time? Pool the same frame features with the head's own
     lambda, a constant, a shuffled and the true-visibility lambda (:func:`lambda_variants`), each
@@ -121,6 +122,8 @@ def lambda_ablation(
             (:func:`reidlib.evaluation.frame_features`, or a lab's cache).
         query, gallery: their tracklets (pids, camids, and the visibility of synthetic ones).
         seed: of the shuffles.
+        scores: the weights (T_i,) of each query and gallery video when the head's own scorer does not
+            make them from ``*_z`` (a quality branch that reads other features).
 
     Returns ``{variant: {"raw": metrics, "l2": metrics}}`` with the metrics of
     :func:`reidlib.evaluation.rank_features` (``details``: ``ranks`` and ``ap`` per query).
@@ -129,15 +132,18 @@ def lambda_ablation(
     needs_vis = getattr(head, "needs_visibility", False)
     weighs = hasattr(head, "weigh")
     pooled: dict[str, tuple[list, list]] = {}
+    given = scores or (None, None)
     for side, (zs, tracklets) in enumerate(((query_z, query), (gallery_z, gallery))):
-        for z, t in zip(zs, tracklets, strict=True):
+        for i, (z, t) in enumerate(zip(zs, tracklets, strict=True)):
             z = z.float()[None]  # (1, T, D)
             if weighs:
-                extra = (torch.as_tensor(np.asarray(t.visibility), dtype=torch.float32)[None],) if needs_vis else ()
-                _, scores = head.raw(z, None, *extra)
+                if given[side] is not None:
+                    own = given[side][i]
+                else:
+                    extra = (torch.as_tensor(np.asarray(t.visibility), dtype=torch.float32)[None],) if needs_vis else ()
+                    own = head.raw(z, None, *extra)[1][0]
                 variants = {
-                    k: head.weigh(z, lam[None])[0]
-                    for k, lam in lambda_variants(scores[0], t.visibility, generator).items()
+                    k: head.weigh(z, lam[None])[0] for k, lam in lambda_variants(own, t.visibility, generator).items()
                 }
             else:
                 variants = {"own": head.raw(z, None)[0][0] if hasattr(head, "raw") else head(z)[0][0]}

@@ -12,7 +12,9 @@ classifier) is trained on them with the paper's losses until its loss stops impr
 
 from .features import (
     CONDITIONS,
+    HEAVY,
     HELD_OUT,
+    LIGHT,
     PRIMARY,
     QUICK,
     LabFeatures,
@@ -23,12 +25,14 @@ from .features import (
     lab_features,
 )
 from .report import RESULTS, backbone_facts, load, save_results, table, table_of
-from .run import METHODS, lab_config, run_method, test_head
+from .run import ALL, EXPLORE, METHODS, Exploration, exploration, lab_config, label, run_method, test_head
 from .train import LabConfig, LabNet, StopRule, train_head
 
 __all__ = [
     "CONDITIONS",
+    "HEAVY",
     "HELD_OUT",
+    "LIGHT",
     "PRIMARY",
     "QUICK",
     "LabFeatures",
@@ -44,6 +48,11 @@ __all__ = [
     "table",
     "table_of",
     "METHODS",
+    "ALL",
+    "EXPLORE",
+    "Exploration",
+    "exploration",
+    "label",
     "lab_config",
     "run_method",
     "test_head",

@@ -30,6 +30,7 @@ from ..shipped import pretrained, recorded_experiment, weights_path
 
 FEATURES_VERSION = 1  # bump when what is cached changes
 CONDITIONS = ("degraded", "clean")
+RATES = ("occlusion", "heavy_occlusion", "distractors", "detection_failures")  # per-tracklet probabilities
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Population:
     first: int = 300
     count: int = 300
     size: str = "standard"
+    degradation: float = 1.0  # multiplies the preset's degradation rates (each capped at 1)
 
     @property
     def pids(self) -> list[int]:
@@ -53,11 +55,15 @@ class Population:
     def generator(self, condition: str) -> SyntheticReID:
         if condition not in CONDITIONS:
             raise ValueError(f"condition must be one of {CONDITIONS}; found {condition!r}.")
-        preset = PRESETS[self.size if condition == "degraded" else f"{self.size}_clean"]
+        preset = dict(PRESETS[self.size if condition == "degraded" else f"{self.size}_clean"])
+        for rate in RATES:
+            preset[rate] = min(1.0, preset[rate] * self.degradation)
         return SyntheticReID(**{**preset, "num_ids": self.num_ids, "seed": self.seed})
 
     def describe(self) -> str:
-        return f"persons {self.first}-{self.first + self.count - 1} of {self.num_ids} (seed {self.seed}, `{self.size}`)"
+        rates = "" if self.degradation == 1 else f", degradation rates x{self.degradation:g}"
+        last = self.first + self.count - 1
+        return f"persons {self.first}-{last} of {self.num_ids} (seed {self.seed}, `{self.size}`{rates})"
 
 
 # The primary design: persons 300-599 of seed 0. A held-out population for confirmation: seed 1 (other persons
@@ -65,6 +71,8 @@ class Population:
 PRIMARY = Population()
 HELD_OUT = Population(seed=1, num_ids=300, first=0)
 QUICK = Population(count=40)
+# The same persons with half and with twice the degradation rates (chapter 11: when does attention learn?).
+LIGHT, HEAVY = Population(degradation=0.5), Population(degradation=2.0)
 
 
 def backbone_record(head: str = "mean") -> dict:
@@ -141,6 +149,11 @@ class LabFeatures:
             out.setdefault(v.pid, {})[v.camid] = v
         return out
 
+    @cached_property
+    def conv_rows(self) -> torch.Tensor:
+        """The conv features in memory (frames, 2560) float16: what a quality branch reads."""
+        return torch.from_numpy(np.asarray(self.conv))
+
     def split(self, i: int) -> tuple[list[Video], list[Video], list[Video]]:
         """(train videos, query = camera 0 of the test persons, gallery = camera 1)."""
         s = self.splits[i]
@@ -167,7 +180,7 @@ def lab_features(
     gen = population.generator(condition)
     spec = dict(
         version=FEATURES_VERSION,
-        population=asdict(population),
+        population={k: v for k, v in asdict(population).items() if k != "degradation" or v != 1.0},
         condition=condition,
         generator=[GENERATOR_VERSION, RENDER_VERSION, gen.cache_key()],
         backbone_sha256=record["sha256"],

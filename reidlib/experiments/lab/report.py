@@ -10,6 +10,7 @@ from pathlib import Path
 from .. import ablation
 from ..compare import lighten, summarize_table
 from .features import backbone_record
+from .run import ALL, label
 
 RESULTS = ablation.RESULTS_DIR / "lab.json"
 
@@ -28,10 +29,10 @@ def backbone_facts(head: str = "mean") -> dict:
 def table_of(records: dict[tuple[str, int], dict], splits: int) -> dict:
     """The methods with a record for each of the first ``splits`` splits, summarised; bulky fields dropped."""
     methods = {}
-    for name in ablation.METHODS:
+    for name in ALL:
         runs = [records.get((name, s)) for s in range(splits)]
         if all(runs):
-            methods[name] = {"label": ablation.METHODS[name].label, "splits": runs}
+            methods[name] = {"label": label(name), "splits": runs}
     return lighten(summarize_table({"methods": methods}), drop=("loss", "settings"))
 
 

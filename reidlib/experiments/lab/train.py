@@ -66,9 +66,21 @@ class LabNet(nn.Module):
     """Frozen frame features (B, N, D) -> adapter -> head -> video feature; an identity classifier.
 
     ``head`` and ``head_kw`` as :func:`reidlib.models.make_head`; ``identity`` as :class:`LabConfig`.
+    ``quality``: the head's scorer reads the backbone's earlier features, the flattened conv stages
+    (B, N, 2560), through a linear layer and tanh to D values, instead of the frame features it pools:
+    a quality branch (chapter 11), for heads with a scorer.
     """
 
-    def __init__(self, num_classes: int, head: str, feature_dim: int = 128, identity: str = "raw", **head_kw):
+    def __init__(
+        self,
+        num_classes: int,
+        head: str,
+        feature_dim: int = 128,
+        identity: str = "raw",
+        quality: bool = False,
+        conv_dim: int = 2560,
+        **head_kw,
+    ):
         super().__init__()
         self.adapter = nn.Linear(feature_dim, feature_dim)
         with torch.no_grad():
@@ -77,21 +89,31 @@ class LabNet(nn.Module):
         self.head = make_head(head, feature_dim, **head_kw)
         self.classifier = nn.Linear(feature_dim, num_classes)
         self.identity = identity
+        self.quality = nn.Sequential(nn.Linear(conv_dim, feature_dim), nn.Tanh()) if quality else None
+        if quality and not hasattr(self.head, "scorer"):
+            raise ValueError(f"a quality branch feeds a head's scorer; head {head!r} has none.")
 
     @property
     def needs_visibility(self) -> bool:
         return getattr(self.head, "needs_visibility", False)
 
-    def encode(self, z: torch.Tensor, visibility: torch.Tensor | None = None):
-        """z (B, N, D) -> (features for the distance (B, D), what the classifier reads (B, D), scores or None)."""
+    def scores(self, conv: torch.Tensor) -> torch.Tensor:
+        """The quality branch's weights (B, N) from conv features (B, N, 2560)."""
+        return self.head.scorer(self.quality(conv.float()))
+
+    def encode(self, z: torch.Tensor, visibility: torch.Tensor | None = None, conv: torch.Tensor | None = None):
+        """z (B, N, D) [, conv (B, N, 2560) for a quality branch] -> (features for the distance (B, D), what the
+        classifier reads (B, D), scores (B, N) or None)."""
         z = self.adapter(z)
         extra = (visibility,) if self.needs_visibility else ()
-        if hasattr(self.head, "raw"):
+        if self.quality is not None:
+            scores = self.scores(conv)
+            raw = self.head.weigh(z, scores)
+        elif hasattr(self.head, "raw"):
             raw, scores = self.head.raw(z, None, *extra)
-            f = F.normalize(raw, dim=1) if self.head.l2_normalize else raw
         else:  # heads without a normalisation option (RCN)
             raw, scores = self.head(z, None)
-            f = raw
+        f = F.normalize(raw, dim=1) if getattr(self.head, "l2_normalize", False) else raw
         return f, identity_input(raw, self.identity), scores
 
 
@@ -115,9 +137,19 @@ class _Plateau:
 
 
 def train_head(
-    feats: LabFeatures, split: int, head: str, config: LabConfig | None = None, **head_kw
+    feats: LabFeatures,
+    split: int,
+    head: str,
+    config: LabConfig | None = None,
+    smooth: float = 0.0,
+    quality: bool = False,
+    **head_kw,
 ) -> tuple[LabNet, dict]:
     """Train ``head`` on split ``split``'s training persons of ``feats`` -> (the net in eval mode, history).
+
+    ``smooth`` adds smooth x the mean squared change of the weights between neighbouring frames to the
+    loss (a prior that quality changes slowly in time); ``quality`` gives the head a quality branch
+    (:class:`LabNet`). Both are explorations of chapter 11; the ablation's heads use neither.
 
     The history holds the per-epoch mean loss (``loss``), the epochs where the learning rate fell
     (``decays``), why training stopped (``stopped``: "plateau" or "cap") and the rule.
@@ -126,7 +158,7 @@ def train_head(
     train, _, _ = feats.split(split)
     sampler = PairSampler(train, seed=config.seed, window=config.window)
     torch.manual_seed(config.seed * 1000 + split)  # every head of a split starts from the same draw
-    net = LabNet(len(sampler.pids), head, feats.z.shape[1], config.identity, **head_kw)
+    net = LabNet(len(sampler.pids), head, feats.z.shape[1], config.identity, quality, feats.conv.shape[1], **head_kw)
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
     plateau, history = _Plateau(config.rule), {"loss": [], "decays": [], "rule": asdict(config.rule)}
     net.train()
@@ -135,7 +167,7 @@ def train_head(
         total = torch.zeros((), dtype=torch.float64)
         for s in range(0, len(pairs), config.batch_size):
             batch = pairs[s : s + config.batch_size]
-            loss = _step(net, feats, batch, config)
+            loss = _step(net, feats, batch, config, smooth)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -153,14 +185,15 @@ def train_head(
     return net, history
 
 
-def _step(net: LabNet, feats: LabFeatures, batch: list, config: LabConfig) -> torch.Tensor:
-    """Eq. 4 on a batch of B pairs: branch 1 is rows [0, B), branch 2 rows [B, 2B)."""
-    rows = np.stack(
-        [p.first.start + p.idx1 for p in batch] + [p.second.start + p.idx2 for p in batch]
+def _step(net: LabNet, feats: LabFeatures, batch: list, config: LabConfig, smooth: float = 0.0) -> torch.Tensor:
+    """Eq. 4 on a batch of B pairs (+ the smoothness term): branch 1 is rows [0, B), branch 2 rows [B, 2B)."""
+    rows = torch.from_numpy(
+        np.stack([p.first.start + p.idx1 for p in batch] + [p.second.start + p.idx2 for p in batch])
     )  # (2B, window) rows of the cache
-    z = feats.z[torch.from_numpy(rows)]  # (2B, window, D)
-    vis = torch.from_numpy(feats.visibility[rows]) if net.needs_visibility else None
-    f, ident, _ = net.encode(z, vis)
+    z = feats.z[rows]  # (2B, window, D)
+    vis = torch.from_numpy(feats.visibility[rows.numpy()]) if net.needs_visibility else None
+    conv = feats.conv_rows[rows] if net.quality is not None else None
+    f, ident, scores = net.encode(z, vis, conv)
     logits = net.classifier(ident)
     b = len(batch)
     same = torch.tensor([p.same for p in batch])
@@ -168,4 +201,6 @@ def _step(net: LabNet, feats: LabFeatures, batch: list, config: LabConfig) -> to
     loss, _ = siamese_loss(
         f[:b], f[b:], same, logits[:b], logits[b:], labels[:b], labels[b:], config.margin, True, config.id_weight
     )
+    if smooth:
+        loss = loss + smooth * (scores[:, 1:] - scores[:, :-1]).pow(2).mean()
     return loss
