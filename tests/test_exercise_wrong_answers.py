@@ -21,6 +21,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 from scipy import stats
+from test_exercises_ch11 import RIGHT as RIGHT_CH11
+from test_exercises_ch11 import WRONG as WRONG_CH11
 from test_exercises_ch13 import RIGHT as RIGHT_CH13
 from test_exercises_ch13 import WRONG as WRONG_CH13
 from torch import nn
@@ -730,13 +732,15 @@ WRONG = {
 # chapter 13's tables live beside its own tests
 RIGHT.update(RIGHT_CH13)
 WRONG.update(WRONG_CH13)
+RIGHT.update(RIGHT_CH11)  # chapter 11's statistics exercise, beside its own tables too
+WRONG.update(WRONG_CH11)
 
 CHECKS = sorted(name for name in ex.__all__ if name.startswith("check_"))
 CASES = [(check, label) for check in CHECKS for label in WRONG.get(check, {})]
 
 
 def test_every_check_has_a_right_answer_and_three_wrong_ones():
-    assert len(CHECKS) == 34
+    assert len(CHECKS) == 35
     assert sorted(RIGHT) == CHECKS
     thin = {c: len(WRONG.get(c, {})) for c in CHECKS if len(WRONG.get(c, {})) < 3}
     assert not thin, f"checks with fewer than three wrong answers: {thin}"

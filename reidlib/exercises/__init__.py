@@ -18,7 +18,7 @@ from .ch07 import check_siamese_loss, check_squared_hinge
 from .ch08 import check_checkpoint, check_lr_schedule
 from .ch09 import check_cmc, check_mean_average_precision, check_paired_difference
 from .ch10 import check_least_trusted, check_pearson
-from .ch11 import check_fcn_macs, check_lstm_macs
+from .ch11 import check_fcn_macs, check_lstm_macs, check_paired_interval
 from .ch12 import check_ilidsvid_path, check_training_hours
 from .ch13 import check_batch_hard, check_camera_aware_cmc, check_k_reciprocal
 
@@ -33,6 +33,6 @@ __all__ += ["check_squared_hinge", "check_siamese_loss"]  # chapter 7
 __all__ += ["check_lr_schedule", "check_checkpoint"]  # chapter 8
 __all__ += ["check_cmc", "check_mean_average_precision", "check_paired_difference"]  # chapter 9, A3
 __all__ += ["check_least_trusted", "check_pearson"]  # chapter 10
-__all__ += ["check_fcn_macs", "check_lstm_macs"]  # chapter 11
+__all__ += ["check_fcn_macs", "check_lstm_macs", "check_paired_interval"]  # chapter 11
 __all__ += ["check_ilidsvid_path", "check_training_hours"]  # chapter 12
 __all__ += ["check_batch_hard", "check_camera_aware_cmc", "check_k_reciprocal"]  # chapter 13

@@ -6,6 +6,8 @@ which counts the multiply-accumulates (MACs) of the real modules with forward ho
 
 from __future__ import annotations
 
+import numpy as np
+
 from ._core import call, fail, passed
 
 
@@ -83,3 +85,34 @@ def check_lstm_macs(lstm_macs) -> bool:
                 hint = "an LSTM has 4 gates (input, forget, cell, output), each with its own weights"
             fail(title, f"{want:,} for n={n}, d={d}, hidden={hidden}", f"{got:,}", hint)
     return passed(title, "Similar arithmetic to the FCN, but the LSTM must do its frames one after another.")
+
+
+def check_paired_interval(paired_interval) -> bool:
+    """Check ``paired_interval(a, b) -> (mean, low, high)``: the mean of the paired differences a - b and
+    its 95% Student-t confidence interval (n - 1 degrees of freedom)."""
+    from ..stats import paired_t
+
+    title = "paired_interval"
+    rng = np.random.default_rng(11)
+    cases = [([48.3, 52.5, 45.0], [43.3, 45.0, 45.0])]  # three splits, as chapter 11's first ablation had
+    cases += [(rng.normal(60, 8, n).round(1).tolist(), rng.normal(57, 8, n).round(1).tolist()) for n in (4, 10, 25)]
+    for a, b in cases:
+        want = paired_t(a, b)
+        got = call(title, paired_interval, np.array(a), np.array(b))
+        try:
+            mean, low, high = (float(v) for v in got)
+        except (TypeError, ValueError):
+            fail(title, "three numbers (mean, low, high)", repr(got), "return mean, low, high")
+        if abs(mean - want.diff) > 1e-6:
+            fail(title, f"mean difference {want.diff:.4f} for n = {len(a)}", f"{mean:.4f}", "the mean of a - b")
+        if abs(low - want.low) > 1e-6 or abs(high - want.high) > 1e-6:
+            half, se = (want.high - want.low) / 2, want.se
+            hint = "mean ± t(0.975, n - 1) x std(a - b, ddof=1) / sqrt(n)"
+            if abs((high - low) / 2 - 2 * se) < 1e-6:
+                hint = f"two standard errors is a 95% interval only for many pairs; with n = {len(a)} use Student's t"
+            elif abs((high - low) / 2 - 1.959964 * se) < 1e-4:
+                hint = "that is the normal distribution's 1.96; with few pairs use Student's t with n - 1 dof"
+            elif abs(high - low) / 2 > half * 1.5 or abs(high - low) / 2 < half / 1.5:
+                hint = "pair the values: the interval is about the differences a - b, not about a and b apart"
+            fail(title, f"[{want.low:.4f}, {want.high:.4f}] for n = {len(a)}", f"[{low:.4f}, {high:.4f}]", hint)
+    return passed(title, "With 3 splits the 95% interval is mean ± 4.30 standard errors, not 2.")
