@@ -22,6 +22,7 @@ A record made with other settings (another stopping rule, backbone or lab versio
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import shlex
@@ -130,18 +131,22 @@ def report(args) -> dict:
         },
         "populations": {},
     }
+    paper_degraded = {}  # the full records of each population's paper protocol on degraded videos
     for name, population in POPULATIONS.items():
         protocols = {}
         for identity in ("raw", "unit"):
             conditions = {}
             for condition in lab.CONDITIONS:
                 records = read_records(records_file(name, identity, condition), settings(args, identity))
+                if (identity, condition) == ("raw", "degraded"):
+                    paper_degraded[name] = copy.deepcopy(records)
                 if records:
                     conditions[condition] = lab.table_of(records, args.splits)
             if conditions:
                 protocols[identity] = conditions
         if protocols:
             results["populations"][name] = {"describe": population.describe(), "protocols": protocols}
+    results["explorations"] = lab.explorations(paper_degraded, args.splits)
     lab.save_results(results, args.out)
     section = results_section(results)
     write_section("bench_lab", section)

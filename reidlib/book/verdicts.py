@@ -250,6 +250,36 @@ def follows_visibility(protocol: str = "lab", methods=(ablation.PAPER, "sigmoid_
     )
 
 
+def explorations(results: dict | None = None) -> str:
+    """Sentences on chapter 11's search: which variants make attention follow quality (Spearman >= 0.5) and
+    close half of the oracle's gap, from the lab's results file."""
+    results = results or lab_results.load()
+    rows = results.get("explorations", [])
+    if not rows:
+        return "The lab's results file holds no run of this search yet."
+    wins = [r for r in rows if r["success"]]
+    named = [f"{lab_results.label(r['method'])} ({r['factor']})" for r in wins]
+    text = (
+        f"{len(wins)} of the {len(rows)} variants succeed: {_listed(named)}."
+        if wins
+        else f"None of the {len(rows)} variants succeeds."
+    )
+    paper = [r for r in rows if lab_results.exploration(r["method"]).base == ablation.PAPER]
+    if paper:
+        best = max(paper, key=lambda r: r["spearman"])
+        done = any(r["success"] for r in paper)
+        text += (
+            f" Among the variants of the paper's model, {'some succeed' if done else 'none succeeds'}; its "
+            f"weights follow visibility at most with a Spearman of {best['spearman']:+.2f} "
+            f"({lab_results.label(best['method'])}, {best['factor']})."
+        )
+    return text
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 # ----------------------------------------------------------------------------- tables
 def _cell(c: dict | None) -> str:
     if c is None:
@@ -290,7 +320,7 @@ def table_rows(table: dict, methods=None, baseline: str = ablation.BASELINE) -> 
         vs = s.get(f"vs_{baseline}")
         rows.append(
             {
-                "method": ablation.METHODS[name].label,
+                "method": lab_results.label(name) if name in lab_results.ALL else ablation.METHODS[name].label,
                 "R1 (mean ± std)": _mean_std(s["rank1"]),
                 "mAP": _mean_std(s["mAP"]),
                 f"Δ R1 vs {ablation.METHODS[baseline].label} [95% CI]": _cell(vs),

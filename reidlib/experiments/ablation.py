@@ -22,6 +22,7 @@ from .config import ModelConfig
 
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "results"
 ACCURACY = RESULTS_DIR / "accuracy.json"
+BUDGET = RESULTS_DIR / "budget.json"  # the end-to-end budget study (bench_accuracy.py --budget-report)
 METRICS = ("rank1", "rank5", "rank10", "rank20", "mAP")
 BASELINE, CEILING, PAPER = "mean", "oracle", "paper"
 # The same floor and ceiling under the paper's protocol: F scaled to unit length before the distance.
@@ -100,6 +101,11 @@ def load(path: str | os.PathLike | None = None) -> dict:
             "(see its docstring) and shipped in reidlib/results/."
         )
     return json.loads(path.read_text())
+
+
+def load_budget(path: str | os.PathLike | None = None) -> dict:
+    """The budget study: rank-1 of mean pooling, with L2, and the paper's model after more epochs."""
+    return load(path or BUDGET)
 
 
 def runs(results: dict, condition: str, method: str, key: str = "rank1") -> np.ndarray:

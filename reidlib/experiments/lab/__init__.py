@@ -24,7 +24,7 @@ from .features import (
     backbone_record,
     lab_features,
 )
-from .report import RESULTS, backbone_facts, load, save_results, table, table_of
+from .report import EXPLORATIONS, RESULTS, backbone_facts, explorations, load, save_results, table, table_of
 from .run import ALL, EXPLORE, METHODS, Exploration, exploration, lab_config, label, run_method, test_head
 from .train import LabConfig, LabNet, StopRule, train_head
 
@@ -42,6 +42,8 @@ __all__ = [
     "lab_features",
     "backbone_record",
     "RESULTS",
+    "EXPLORATIONS",
+    "explorations",
     "backbone_facts",
     "load",
     "save_results",

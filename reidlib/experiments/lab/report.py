@@ -7,10 +7,11 @@ import json
 import os
 from pathlib import Path
 
+from ...models import make_head
 from .. import ablation
-from ..compare import lighten, summarize_table
+from ..compare import gap_closed, lighten, summarize_table
 from .features import backbone_record
-from .run import ALL, label
+from .run import ALL, exploration, label
 
 RESULTS = ablation.RESULTS_DIR / "lab.json"
 
@@ -57,3 +58,58 @@ def load(path: str | os.PathLike | None = None) -> dict:
 def table(results: dict, condition: str = "degraded", protocol: str = "raw", population: str = "primary") -> dict:
     """One ablation table of the results file."""
     return results["populations"][population]["protocols"][protocol][condition]
+
+
+# When does attention learn quality? (factor, population, heads): each head against the floor and ceiling of
+# its own normalisation (mean pooling and the oracle, with L2 for the heads that normalise) and budget.
+EXPLORATIONS = [
+    ("sum or mean", "primary", ("sigmoid_sum", "paper", "sigmoid_mean", "softmax", "rnn_attention")),
+    ("a quality branch", "primary", ("paper_quality", "sigmoid_mean_quality")),
+    ("smooth weights", "primary", ("paper_smooth", "sigmoid_mean_smooth")),
+    ("budget: 5 epochs", "primary", ("paper_5ep", "sigmoid_mean_5ep")),
+    ("budget: 20 epochs", "primary", ("paper_20ep", "sigmoid_mean_20ep")),
+    ("half the degradations", "light", ("paper", "sigmoid_mean", "softmax")),
+    ("twice the degradations", "heavy", ("paper", "sigmoid_mean", "softmax")),
+]
+SUCCESS = dict(spearman=0.5, gap=0.5)  # follows visibility and closes half of the oracle's gap
+
+
+def floor_and_ceiling(method: str) -> tuple[str, str]:
+    """The mean pooling and oracle a head is measured against: same normalisation, same budget."""
+    explore = exploration(method)
+    model = ablation.METHODS[explore.base].model
+    l2 = getattr(make_head(model.head, model.feature_dim, **model.head_options), "l2_normalize", False)
+    suffix = f"_{explore.max_epochs}ep" if explore.max_epochs else ""
+    return (f"mean_l2{suffix}", f"oracle_l2{suffix}") if l2 else (f"mean{suffix}", f"oracle{suffix}")
+
+
+def explorations(records: dict[str, dict[tuple[str, int], dict]], splits: int) -> list[dict]:
+    """The rows of chapter 11's search, from the full records (per-query ranks: the gap's bootstrap) of each
+    population's paper protocol on degraded videos: {population: {(method, split): record}}."""
+    rows = []
+    for factor, population, heads in EXPLORATIONS:
+        recs = records.get(population, {})
+        for m in heads:
+            floor, ceiling = floor_and_ceiling(m)
+            runs = {n: [recs.get((n, s)) for s in range(splits)] for n in (m, floor, ceiling)}
+            if not all(all(r) for r in runs.values()):
+                continue
+            rho = [r["spearman"] for r in runs[m] if r.get("spearman") is not None]
+            gap = gap_closed(runs[m], runs[floor], runs[ceiling])
+            rho_mean = float(sum(rho) / len(rho)) if rho else float("nan")
+            rows.append(
+                dict(
+                    factor=factor,
+                    population=population,
+                    method=m,
+                    floor=floor,
+                    ceiling=ceiling,
+                    rank1=float(sum(r["rank1"] for r in runs[m]) / splits),
+                    spearman=rho_mean,
+                    gap_closed=gap,
+                    success=bool(
+                        rho_mean >= SUCCESS["spearman"] and gap is not None and gap["share"] >= SUCCESS["gap"]
+                    ),
+                )
+            )
+    return rows

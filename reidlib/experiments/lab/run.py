@@ -35,7 +35,7 @@ EXPLORE = {
     },
     **{
         f"{base}_{n}ep": Exploration(f"{ablation.METHODS[base].label}, {n} epochs", base, max_epochs=n)
-        for base in ("mean", "oracle", "paper", "sigmoid_mean")
+        for base in ("mean", "oracle", "mean_l2", "oracle_l2", "paper", "sigmoid_mean")
         for n in (5, 20)
     },
 }
