@@ -140,3 +140,12 @@ def test_the_end_to_end_file_keeps_one_budget_and_the_same_splits_for_every_row(
             assert [r["split"] for r in m["splits"]] == results["splits"], (condition, name)
             assert m["summary"]["rank1"]["mean"] == pytest.approx(np.mean([r["rank1"] for r in m["splits"]]))
     assert len(results["splits"]) >= 10
+
+
+def test_the_shipped_heads_are_the_paper_mean_pooling_and_the_best_other_attention_head():
+    from reidlib.experiments import SHIPPED_HEADS
+
+    table = ablation.load()["conditions"]["degraded"]
+    best = verdicts.best_attention(table, exclude=(ablation.PAPER,))
+    heads = [ablation.METHODS[m].model.head for m in (ablation.PAPER, ablation.BASELINE, best)]
+    assert list(SHIPPED_HEADS) == heads, f"the end-to-end ablation's best attention head besides the paper's is {best}"

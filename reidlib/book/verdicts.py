@@ -97,10 +97,15 @@ class Facts:
     best_vs_mean_l2: dict | None
 
 
+def best_attention(table: dict, exclude=()) -> str | None:
+    """The attention head (a method with learned scores, none of ``exclude``) with the highest mean rank-1."""
+    heads = [m for m in ablation.ATTENTION if m in table["methods"] and m not in exclude]
+    return max(heads, key=lambda m: table["methods"][m]["summary"]["rank1"]["mean"]) if heads else None
+
+
 def _facts(table: dict, where: str) -> Facts:
     paper = ablation.PAPER
-    heads = [m for m in ablation.ATTENTION if m in table["methods"]]
-    best = max(heads, key=lambda m: table["methods"][m]["summary"]["rank1"]["mean"]) if heads else None
+    best = best_attention(table)
     return Facts(
         where=where,
         vs_mean=comparison(table, paper, ablation.BASELINE),
