@@ -194,8 +194,8 @@ def test_fcn_attention_wrong_answers_are_explained():
 
 # ------------------------------------------------------------------ chapter 6
 def masked_mean(z, mask):
-    m = mask[..., None].to(z.dtype)
-    return (z * m).sum(1) / m.sum(1)
+    m = mask[..., None]
+    return z.masked_fill(~m, 0).sum(1) / m.sum(1)
 
 
 def masked_attention_pool(z, lam, mask):
@@ -226,6 +226,8 @@ def test_masked_mean_wrong_answers_are_explained():
         r".*hint: divide the sum of the real frames",
     ):
         check_masked_mean(lambda z, m: (z * m[..., None]).sum(1) / z.shape[1])
+    with pytest.raises(CheckFailed, match=r"(?s)NaN or inf.*masked_fill\(~mask, 0\)"):
+        check_masked_mean(lambda z, m: (z * m[..., None]).sum(1) / m.sum(1, keepdim=True))
     with pytest.raises(CheckFailed, match="expected: an array of shape \\(1, 2\\)"):
         check_masked_mean(lambda z, m: (z * m[..., None]).sum(1, keepdim=True) / m.sum(1)[:, None, None])
     with pytest.raises(CheckFailed, match="not implemented yet"):
@@ -242,8 +244,13 @@ def test_masked_attention_pool_wrong_answers_are_explained():
     no_mask = lambda z, lam, m: (lam[..., None] * z).sum(1)
     with pytest.raises(CheckFailed, match=r"(?s)expected: \S*1\.0\S* at index \(0, 0\).*returned: \S*7\.(3|29)"):
         check_masked_attention_pool(no_mask)
-    # zeroing either the padded features or the padded scores is enough
-    assert check_masked_attention_pool(lambda z, lam, m: (lam[..., None] * (z * m[..., None])).sum(1))
+    # multiplying by the mask is not enough: the padding may hold NaN or inf, and NaN * 0 is NaN
+    for by_product in (
+        lambda z, lam, m: (lam[..., None] * (z * m[..., None])).sum(1),
+        lambda z, lam, m: ((lam * m)[..., None] * z).sum(1),
+    ):
+        with pytest.raises(CheckFailed, match=r"(?s)NaN or inf.*NaN \* 0 = inf \* 0 = NaN.*torch.where"):
+            check_masked_attention_pool(by_product)
     with pytest.raises(CheckFailed, match="returned a tuple"):
         check_masked_attention_pool(lambda z, lam, m: (masked_attention_pool(z, lam, m), lam))
 

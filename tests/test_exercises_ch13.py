@@ -40,7 +40,7 @@ def _batch_all(d, pids, margin):
 
 
 # ------------------------------------------------------------------ camera-aware CMC
-def camera_cmc(d, qp, gp, qc, gc, max_rank, junk_rule="person and camera", skipped="left out"):
+def camera_cmc(d, qp, gp, qc, gc, max_rank, junk_rule="person and camera", skipped="left out", ties="pessimistic"):
     same = qp[:, None] == gp[None, :]
     if junk_rule == "person and camera":
         junk = same & (qc[:, None] == gc[None, :])
@@ -51,7 +51,11 @@ def camera_cmc(d, qp, gp, qc, gc, max_rank, junk_rule="person and camera", skipp
     right = same & ~junk
     if junk_rule == "junk counted as wrong":
         right, junk = same & (qc[:, None] != gc[None, :]), np.zeros_like(same)
-    order = np.argsort(np.where(junk, np.inf, d), axis=1, kind="stable")
+    kept = np.where(junk, np.inf, d)
+    if ties == "pessimistic":  # among equal distances the wrong items first
+        order = np.lexsort((right, kept), axis=1)
+    else:  # "gallery order"
+        order = np.argsort(kept, axis=1, kind="stable")
     hits = np.take_along_axis(right, order, 1)
     valid = right.any(1)
     first = np.where(valid, hits.argmax(1) + 1, np.iinfo(np.int64).max)
