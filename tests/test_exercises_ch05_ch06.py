@@ -178,7 +178,7 @@ def test_fcn_attention_wrong_answers_are_explained():
         check_fcn_attention(NoMaskInside)
     with pytest.raises(CheckFailed, match="score 0 on every padded frame"):
         check_fcn_attention(LinearOverTime)
-    with pytest.raises(CheckFailed, match="a softmax over frames is one"):
+    with pytest.raises(CheckFailed, match=r"(?s)sum to 1 over the \d+ frames of every video: a softmax"):
         check_fcn_attention(lambda d: FCNTemporalAttention(d, activation="softmax"))
     with pytest.raises(CheckFailed, match=r"(?s)scores in \[0, 1\].*end with a sigmoid"):
         check_fcn_attention(NoSigmoid)
@@ -263,3 +263,39 @@ def test_masked_softmax_wrong_answers_are_explained():
         check_masked_softmax(naive)
     with pytest.raises(CheckFailed, match="your function raised RuntimeError"):
         check_masked_softmax(lambda a, m: a @ m)
+
+
+# ------------------------------------------------------------------ chapter 5: Eq. 1b and alignment
+class Softmax(OneConv):
+    """A softmax over the real frames instead of the sigmoid of Eq. 1b."""
+
+    def forward(self, z, mask=None):
+        mask = torch.ones(z.shape[:2], dtype=torch.bool) if mask is None else mask
+        c = self.coarse(z, mask)
+        alpha = F.interpolate(c, scale_factor=2, mode="linear", align_corners=False)[:, 0, : z.shape[1]]
+        return torch.softmax(alpha.masked_fill(~mask, float("-inf")), 1)
+
+
+class Lagging(OneConv):
+    """Repeats the first coarse score before interpolating: every score comes from one frame later."""
+
+    def forward(self, z, mask=None):
+        mask = torch.ones(z.shape[:2], dtype=torch.bool) if mask is None else mask
+        c = self.coarse(z, mask)
+        up = F.interpolate(c, scale_factor=2, mode="linear", align_corners=False)
+        return torch.sigmoid(torch.cat([up[..., :1], up], -1)[:, 0, : z.shape[1]]) * mask
+
+
+class Clipped(OneConv):
+    def forward(self, z, mask=None):
+        s = super().forward(z, mask)
+        return (4 * (s - 0.5) + 0.5).clamp(0, 1) * (1 if mask is None else mask)
+
+
+def test_fcn_attention_eq_1b_and_alignment_are_explained():
+    with pytest.raises(CheckFailed, match=r"(?s)sum to 1 over the \d+ frames.*a softmax.*Eq\. 1b"):
+        check_fcn_attention(Softmax)
+    with pytest.raises(CheckFailed, match=r"(?s)scores shifted by about -1\.0 frames.*crop the transposed"):
+        check_fcn_attention(Lagging)
+    with pytest.raises(CheckFailed, match=r"(?s)exactly 0 or 1.*not a clamp or a hard sigmoid"):
+        check_fcn_attention(Clipped)

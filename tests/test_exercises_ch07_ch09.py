@@ -337,3 +337,32 @@ def test_check_paired_difference_reports_a_stub():
 
     with pytest.raises(CheckFailed, match="not implemented yet. pair the splits"):
         check_paired_difference(stub)
+
+
+# ---------- chapter 9: ties count against the model ----------
+def argsort_cmc(d, q, g, k):
+    first = (g[np.argsort(d, 1, kind="stable")] == q[:, None]).argmax(1) + 1
+    return np.array([(first <= r).mean() for r in range(1, k + 1)])
+
+
+def argsort_map(d, q, g):
+    hits = g[np.argsort(d, 1, kind="stable")] == q[:, None]
+    precision = np.cumsum(hits, 1) / np.arange(1, hits.shape[1] + 1)
+    return float(np.mean((precision * hits).sum(1) / hits.sum(1)))
+
+
+def test_optimistic_ties_fail_with_a_hint():
+    """np.argsort puts a right item before an equally far wrong one when it comes first in the gallery."""
+    with pytest.raises(CheckFailed, match=r"(?s)expected: \[0\.0, 0\.0, 0\.5, 1\.0\].*gallery's order"):
+        check_cmc(argsort_cmc)
+    with pytest.raises(CheckFailed, match="ties count against the model"):
+        check_mean_average_precision(argsort_map)
+
+
+def test_ties_among_right_items_change_nothing():
+    """Counting every item as near as a right one, right ones included, is one rank too pessimistic."""
+    every_tied = lambda d, q, g, k: np.array(
+        [(np.array([(row <= row[g == p].min()).sum() for row, p in zip(d, q)]) <= r).mean() for r in range(1, k + 1)]
+    )
+    with pytest.raises(CheckFailed, match="a tie between two right items changes nothing"):
+        check_cmc(every_tied)

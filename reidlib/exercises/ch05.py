@@ -305,6 +305,7 @@ def check_fcn_attention(make_module, feature_dim: int = 16, seed: int = 0) -> bo
                 hint="padded frames leak into the real ones: zero the padded positions after every layer "
                 "(features, pooled maps and coarse scores), so the network sees what it sees without padding",
             )
+        _check_sigmoid(title, module, feature_dim, g)
         # Convolutional along time: shifting the input by 64 frames shifts the scores.
         base = torch.randn(1, 384, feature_dim, generator=g)
         a, b = _scores(title, module, base[:, :320]), _scores(title, module, base[:, 64:])
@@ -317,7 +318,6 @@ def check_fcn_attention(make_module, feature_dim: int = 16, seed: int = 0) -> bo
             "transposed convolutions along time; no Linear layer over time and no statistics of the whole "
             "sequence (a softmax over frames is one: use a sigmoid)",
         )
-        _check_sigmoid(title, module, feature_dim, g)
         _check_temporal_structure(title, module, feature_dim, g)
     module.train()
     for p in module.parameters():

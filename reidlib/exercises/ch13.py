@@ -137,8 +137,8 @@ def _camera_cases():
     dist = np.array([[0.1, 0.5, 0.2, 0.7, 0.3, 0.9], [0.8, 0.6, 0.2, 0.1, 0.4, 0.3]])
     yield dist, np.array([0, 1]), gp, np.array([0, 1]), gc, 3
     # ties count against the model: query 0's right match (item 1, camera 1) is exactly as far as item 2
-    # (another person): rank 2, not 1; query 1's (item 2) ties with items 4 and 5: rank 3
-    dist = np.array([[0.1, 0.5, 0.5, 0.7, 0.6, 0.9], [0.8, 0.6, 0.4, 0.1, 0.4, 0.4]])
+    # (another person): rank 2, not 1; query 1's (item 2, camera 0) ties with items 4 and 5: rank 3
+    dist = np.array([[0.8, 0.5, 0.5, 0.7, 0.6, 0.9], [0.8, 0.6, 0.4, 0.9, 0.4, 0.4]])
     yield dist, np.array([0, 1]), gp, np.array([0, 1]), gc, 3
 
 
