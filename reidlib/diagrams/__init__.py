@@ -24,9 +24,9 @@ from .charts import (
     video_as_image,
 )
 from .concepts import cmc_concept, fcn_1d, pair_sampling, pk_batch, siamese_pipeline
-from .palette import PALETTE, SAME, WRONG
+from .palette import PALETTE, PERSONS, SAME, WRONG
 
-__all__ = ["PALETTE", "SAME", "WRONG"]
+__all__ = ["PALETTE", "PERSONS", "SAME", "WRONG"]
 __all__ += ["fcn_1d", "siamese_pipeline", "pair_sampling", "cmc_concept", "pk_batch"]
 __all__ += ["upsampling_1d", "bar_examples", "segmentation_examples", "video_as_image", "bad_frame_scores"]
 __all__ += ["sigmoid_vs_softmax", "pooling_under_occlusion", "training_curves", "pair_distances"]
