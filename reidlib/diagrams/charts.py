@@ -23,8 +23,17 @@ def _np(x) -> np.ndarray:
 def _shade(ax, mask, label=None):
     """Shade the frames where ``mask`` is True (occluded or bad frames), over the full height."""
     mask = _np(mask).astype(bool)
-    ax.fill_between(np.arange(len(mask)), 0, 1, where=mask, color=BAD, alpha=0.3, step="mid", label=label,
-                    transform=ax.get_xaxis_transform())
+    ax.fill_between(
+        np.arange(len(mask)),
+        0,
+        1,
+        where=mask,
+        color=BAD,
+        alpha=0.3,
+        step="mid",
+        label=label,
+        transform=ax.get_xaxis_transform(),
+    )
 
 
 def _no_ticks(axes):
@@ -150,12 +159,19 @@ def training_curves(history: Mapping[str, Sequence[float]], per_step=None, chanc
             steps = np.asarray(per_step[name])
             axes[0].plot(np.arange(1, len(steps) + 1) * epochs / len(steps), steps, c=colour, alpha=0.25, lw=0.8)
         axes[0].plot(x_epoch, history[key], "o-", ms=3, c=colour, label=name)
-    axes[0].set(xlabel="epoch", ylabel="loss", title="Eq. 4 and its terms" + (" (faint: every step)" if per_step else ""))
+    axes[0].set(
+        xlabel="epoch", ylabel="loss", title="Eq. 4 and its terms" + (" (faint: every step)" if per_step else "")
+    )
     axes[0].legend(fontsize=8)
     axes[1].plot(x_epoch, history["id_acc"], "o-", ms=3, c=SAME, label="identity accuracy (train pairs)")
     if history.get("val_rank1"):
-        axes[1].plot(np.array(history["val_epoch"]) + 1, np.array(history["val_rank1"]) / 100, "s-",
-                     c=PALETTE["orange"], label="rank-1 (test persons)")
+        axes[1].plot(
+            np.array(history["val_epoch"]) + 1,
+            np.array(history["val_rank1"]) / 100,
+            "s-",
+            c=PALETTE["orange"],
+            label="rank-1 (test persons)",
+        )
     for level, colour in zip(chance or (), (SAME, PALETTE["orange"])):
         axes[1].axhline(level, c=colour, ls=":", lw=1)
     axes[1].set(xlabel="epoch", ylim=(0, 1.05), title="accuracy" + (" (dotted: chance)" if chance else ""))

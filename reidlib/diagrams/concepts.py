@@ -188,8 +188,12 @@ def pair_sampling(persons: int = 6, seed: int = 5) -> plt.Figure:
             frame = start + t if length > window else t % length
             x = frame if length > window else t
             hatch = "//" if length <= window and t >= length else None
-            right.add_patch(Rectangle((x, y), 1, 1.8, facecolor=colour, alpha=0.55, edgecolor="black", lw=0.5, hatch=hatch))
-        label = f"{name}: {length} frames" + (", looped to fill 16" if length <= window else f", window from frame {start}")
+            right.add_patch(
+                Rectangle((x, y), 1, 1.8, facecolor=colour, alpha=0.55, edgecolor="black", lw=0.5, hatch=hatch)
+            )
+        label = f"{name}: {length} frames" + (
+            ", looped to fill 16" if length <= window else f", window from frame {start}"
+        )
         right.text(0, y + 2.1, label, fontsize=9)
     right.text(0, -1.6, "positive pair: the first two rows; negative pair: the first and the last", fontsize=9)
     right.set_title("each video gives 16 consecutive frames, at a random start", fontsize=10)
@@ -215,8 +219,15 @@ def cmc_concept(first_ranks=(1, 2, 4), gallery_size: int = 4) -> plt.Figure:
             left.add_patch(
                 Rectangle((k + 0.05, y + 0.05), 0.9, 0.8, facecolor=SAME if right_item else LIGHT, edgecolor="black")
             )
-            left.text(k + 0.5, y + 0.45, "right" if right_item else "wrong", ha="center", va="center", fontsize=8,
-                      color="white" if right_item else "black")
+            left.text(
+                k + 0.5,
+                y + 0.45,
+                "right" if right_item else "wrong",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if right_item else "black",
+            )
     for k in range(g):
         left.text(k + 0.5, q + 0.2, f"rank {k + 1}", ha="center", fontsize=8)
     left.text(g / 2, -0.6, "gallery sorted by distance, nearest first", ha="center", fontsize=9)
@@ -225,7 +236,9 @@ def cmc_concept(first_ranks=(1, 2, 4), gallery_size: int = 4) -> plt.Figure:
     right.step(ranks, curve, where="post", color=SAME, lw=2)
     right.plot(ranks, curve, "o", color=SAME)
     for k, c in zip(ranks, curve):
-        right.annotate(f"{int(round(c * q))}/{q}", (k, c), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8)
+        right.annotate(
+            f"{int(round(c * q))}/{q}", (k, c), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8
+        )
     right.set(xlabel="rank k", ylabel="CMC(k)", xticks=ranks, ylim=(0, 1.15), xlim=(0.7, g + 0.3))
     right.set_title("CMC(k): share of queries whose first\nright match is at rank <= k", fontsize=10)
     fig.tight_layout()
@@ -245,8 +258,12 @@ def pk_batch(p: int = 4, k: int = 4, cameras: int = 4, margin: float = 0.3, seed
     _blank(left, (-1.8, k + 0.2), (-0.9, p + 0.8))
     for i in range(p):
         for j in range(k):
-            left.add_patch(Rectangle((j + 0.05, p - 1 - i + 0.05), 0.9, 0.9, facecolor=PERSONS[i], alpha=0.8, edgecolor="black"))
-            left.text(j + 0.5, p - 1 - i + 0.5, f"cam {j % cameras}", ha="center", va="center", fontsize=8, color="white")
+            left.add_patch(
+                Rectangle((j + 0.05, p - 1 - i + 0.05), 0.9, 0.9, facecolor=PERSONS[i], alpha=0.8, edgecolor="black")
+            )
+            left.text(
+                j + 0.5, p - 1 - i + 0.5, f"cam {j % cameras}", ha="center", va="center", fontsize=8, color="white"
+            )
         left.text(-0.2, p - 1 - i + 0.5, f"person {i}", ha="right", va="center", fontsize=9)
     left.text(k / 2, p + 0.3, f"K = {k} windows per person", ha="center", fontsize=9)
     left.text(k / 2, -0.55, f"a batch: P = {p} persons x K = {k} windows", ha="center", fontsize=9)
@@ -264,9 +281,7 @@ def pk_batch(p: int = 4, k: int = 4, cameras: int = 4, margin: float = 0.3, seed
     right.plot(*x[[anchor, pos]].T, color=SAME, lw=2, label=f"hardest positive, d = {d[pos]:.2f}")
     right.plot(*x[[anchor, neg]].T, color=WRONG, lw=2, ls="--", label=f"hardest negative, d = {d[neg]:.2f}")
     loss = max(0.0, margin + d[pos] - d[neg])
-    right.set_title(
-        f"anchor (circled): max(0, m + d_pos - d_neg) = {loss:.2f} for m = {margin}", fontsize=10
-    )
+    right.set_title(f"anchor (circled): max(0, m + d_pos - d_neg) = {loss:.2f} for m = {margin}", fontsize=10)
     right.legend(fontsize=7, loc="best")
     right.set_xticks([])
     right.set_yticks([])
