@@ -292,10 +292,14 @@ class Clipped(OneConv):
         return (4 * (s - 0.5) + 0.5).clamp(0, 1) * (1 if mask is None else mask)
 
 
-def test_fcn_attention_eq_1b_and_alignment_are_explained():
-    with pytest.raises(CheckFailed, match=r"(?s)sum to 1 over the \d+ frames.*a softmax.*Eq\. 1b"):
-        check_fcn_attention(Softmax)
-    with pytest.raises(CheckFailed, match=r"(?s)scores shifted by about -1\.0 frames.*crop the transposed"):
-        check_fcn_attention(Lagging)
-    with pytest.raises(CheckFailed, match=r"(?s)exactly 0 or 1.*not a clamp or a hard sigmoid"):
-        check_fcn_attention(Clipped)
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (Softmax, r"(?s)sum to 1 over the \d+ frames.*a softmax.*Eq\. 1b"),
+        (Lagging, r"(?s)scores shifted by about -1\.0 frames.*crop the transposed"),
+        (Clipped, r"(?s)exactly 0 or 1.*not a clamp or a hard sigmoid"),
+    ],
+)
+def test_fcn_attention_eq_1b_and_alignment_are_explained(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_fcn_attention(wrong)
