@@ -40,6 +40,11 @@ def pairwise(a, b):
     return np.sqrt(np.maximum(((a[:, None] - b[None]) ** 2).sum(-1), 0))
 
 
+def _expansion(a, b, clamp=True):
+    d2 = (a**2).sum(1)[:, None] + (b**2).sum(1)[None] - 2 * a @ b.T
+    return np.sqrt(np.maximum(d2, 0) if clamp else d2)
+
+
 # ------------------------------------------------------------------ chapter 2
 def sort_frames(names):
     return sorted(names, key=lambda n: int(re.findall(r"\d+", n)[-1]))
@@ -193,6 +198,13 @@ def receptive_field(layers):
     return field
 
 
+def _field_with(layers, jump_factor):
+    field, jump = 1, 1
+    for k, s in layers:
+        field, jump = field + (k - 1) * jump, jump * jump_factor(k, s)
+    return field
+
+
 def _own_stride_field(layers):
     field, jump = 1, 1
     for k, s in layers:
@@ -203,7 +215,10 @@ def _own_stride_field(layers):
 
 class PaperFCN(nn.Module):
     """Right answer: conv 5, max-pool 2 (ceil), conv 3, 1x1 score, x2 transposed conv as linear
-    interpolation, crop, sigmoid; padding zeroed at every level."""
+    interpolation, crop f/2 = 1, sigmoid; padding zeroed at every level. The wrong answers below change
+    one of its steps."""
+
+    crop = 1  # f // 2 for the x2 upsampling
 
     def __init__(self, d, hidden=16):
         super().__init__()
@@ -213,15 +228,27 @@ class PaperFCN(nn.Module):
         with torch.no_grad():
             self.up.weight.copy_(torch.tensor([[[0.25, 0.75, 0.75, 0.25]]]))
 
+    def first_conv(self, x):
+        return self.c1(x)
+
+    def pool(self, x, m, n):
+        pad = (0, n % 2)
+        return F.max_pool1d(F.pad(x, pad), 2), F.max_pool1d(F.pad(m, pad), 2)
+
+    def upsample(self, s, n):  # (B, 1, M) -> (B, N)
+        return self.up(s)[:, 0, self.crop : self.crop + n]
+
+    def activate(self, alpha, mask):
+        return torch.sigmoid(alpha) * mask
+
     def forward(self, z, mask=None):
         b, n, _ = z.shape
         mask = torch.ones(b, n, dtype=torch.bool) if mask is None else mask
         m = mask[:, None].float()
-        x = torch.relu(self.c1(z.transpose(1, 2) * m)) * m
-        pad = (0, n % 2)
-        x, m2 = F.max_pool1d(F.pad(x, pad), 2), F.max_pool1d(F.pad(m, pad), 2)
+        x = torch.relu(self.first_conv(z.transpose(1, 2) * m)) * m
+        x, m2 = self.pool(x, m, n)
         x = torch.relu(self.c2(x)) * m2
-        return torch.sigmoid(self.up(self.score(x) * m2)[:, 0, 1 : 1 + n]) * mask
+        return self.activate(self.upsample(self.score(x) * m2, n), mask)
 
 
 class FrameMLP(nn.Module):
@@ -253,17 +280,8 @@ class NoPooling(nn.Module):
 class NearestUp(PaperFCN):
     """Upsamples by repeating each coarse score (nearest), not by interpolation."""
 
-    def forward(self, z, mask=None):
-        b, n, _ = z.shape
-        mask = torch.ones(b, n, dtype=torch.bool) if mask is None else mask
-        m = mask[:, None].float()
-        x = torch.relu(self.c1(z.transpose(1, 2) * m)) * m
-        pad = (0, n % 2)
-        x, m2 = F.max_pool1d(F.pad(x, pad), 2), F.max_pool1d(F.pad(m, pad), 2)
-        x = torch.relu(self.c2(x)) * m2
-        up = self.up(self.score(x) * m2)  # keeps every parameter in use
-        coarse = (self.score(x) * m2).repeat_interleave(2, -1)[:, 0, :n] + 0 * up.sum()
-        return torch.sigmoid(coarse) * mask
+    def upsample(self, s, n):
+        return s.repeat_interleave(2, -1)[:, 0, :n] + 0 * self.up.weight.sum()  # keeps every parameter in use
 
 
 class MaskOnlyAtTheEnd(PaperFCN):
@@ -279,6 +297,79 @@ class GlobalContext(PaperFCN):
         return super().forward(z + z.mean(1, keepdim=True), mask)
 
 
+class CropAtZero(PaperFCN):
+    """Keeps the first N values of the transposed convolution: the scores lag by f/2 frames."""
+
+    crop = 0
+
+
+class CropTooFar(PaperFCN):
+    crop = 2
+
+
+class CausalFirstConv(PaperFCN):
+    """Pads the first conv on the left only: every score looks back, never ahead."""
+
+    def first_conv(self, x):
+        return F.conv1d(F.pad(x, (4, 0)), self.c1.weight, self.c1.bias)
+
+
+class EvenWindow(PaperFCN):
+    """A window of 4 with padding 2, cut back to N: half a frame off centre."""
+
+    def __init__(self, d, hidden=16):
+        super().__init__(d, hidden)
+        self.c1 = nn.Conv1d(d, hidden, 4, padding=2)
+
+    def first_conv(self, x):
+        return self.c1(x)[..., : x.shape[-1]]
+
+
+class SoftmaxOverFrames(PaperFCN):
+    """Eq. 1b asks for a sigmoid; a softmax over the real frames of each video."""
+
+    def activate(self, alpha, mask):
+        return torch.softmax(alpha.masked_fill(~mask, -torch.inf), 1)
+
+
+class HardSigmoid(PaperFCN):
+    def activate(self, alpha, mask):
+        return F.hardsigmoid(alpha) * mask
+
+
+class Clamped(PaperFCN):
+    def activate(self, alpha, mask):
+        return (alpha + 0.5).clamp(0, 1) * mask
+
+
+class NormalisedOverTheVideo(PaperFCN):
+    """Standardises each video's features with its own mean and std: a statistic of the whole video."""
+
+    def forward(self, z, mask=None):
+        return super().forward((z - z.mean((1, 2), keepdim=True)) / z.std((1, 2), keepdim=True), mask)
+
+
+class NotRemaskedAfterTheConv(PaperFCN):
+    """Masks the input but not the first conv's output: its bias and the real neighbours leak into the
+    padding, and from there into the pooled cell of an odd-length video's last frame."""
+
+    def forward(self, z, mask=None):
+        b, n, _ = z.shape
+        mask = torch.ones(b, n, dtype=torch.bool) if mask is None else mask
+        m = mask[:, None].float()
+        x, m2 = self.pool(torch.relu(self.c1(z.transpose(1, 2) * m)), m, n)
+        x = torch.relu(self.c2(x)) * m2
+        return self.activate(self.upsample(self.score(x) * m2, n), mask)
+
+
+class AvgPooled(PaperFCN):
+    """Average instead of max pooling: not the paper's choice, but a working FCN (a right answer)."""
+
+    def pool(self, x, m, n):
+        pad = (0, n % 2)
+        return F.avg_pool1d(F.pad(x, pad), 2), F.max_pool1d(F.pad(m, pad), 2)
+
+
 # ------------------------------------------------------------------ chapter 6
 def masked_mean(z, mask):
     out = []
@@ -288,7 +379,7 @@ def masked_mean(z, mask):
 
 
 def attention_pool(z, lam, mask):
-    return torch.einsum("bn,bnd->bd", lam * mask, torch.nan_to_num(z * mask[..., None]))
+    return torch.einsum("bn,bnd->bd", torch.where(mask, lam, 0), z.masked_fill(~mask[..., None], 0))
 
 
 def masked_softmax(a, mask):
@@ -326,20 +417,39 @@ def load_ckpt(path, model, opt):
 
 
 # ------------------------------------------------------------------ chapter 9
-def cmc(d, qp, gp, k):
-    out = np.zeros(k)
+def _first_ranks(d, qp, gp, tie="against"):
+    """1-based rank of each query's first right item: 1 + wrong items at distance <= (against), < (for)."""
+    out = []
     for row, q in zip(d, qp):
-        order = np.argsort(row, kind="stable")
-        r = int(np.flatnonzero(gp[order] == q)[0])
-        out[r:] += 1
-    return out / len(qp)
+        wrong, nearest = row[gp != q], row[gp == q].min()
+        out.append(1 + int(((wrong <= nearest) if tie == "against" else (wrong < nearest)).sum()))
+    return np.array(out)
 
 
-def mean_ap(d, qp, gp):
+def cmc(d, qp, gp, k, tie="against"):
+    first = _first_ranks(d, qp, gp, tie)
+    return np.array([(first <= r).mean() for r in range(1, k + 1)])
+
+
+def mean_ap(d, qp, gp, tie="against"):
     aps = []
     for row, q in zip(d, qp):
-        hit = gp[np.argsort(row, kind="stable")] == q
-        ranks = np.flatnonzero(hit) + 1
+        right, wrong = np.sort(row[gp == q]), row[gp != q]
+        before = (wrong[None] <= right[:, None]) if tie == "against" else (wrong[None] < right[:, None])
+        j = np.arange(1, len(right) + 1)
+        aps.append(np.mean(j / (j + before.sum(1))))
+    return float(np.mean(aps))
+
+
+def _argsort_cmc(d, qp, gp, k, kind="stable"):
+    first = (gp[np.argsort(d, 1, kind=kind)] == qp[:, None]).argmax(1) + 1
+    return np.array([(first <= r).mean() for r in range(1, k + 1)])
+
+
+def _argsort_ap(d, qp, gp):
+    aps = []
+    for row, q in zip(d, qp):
+        ranks = np.flatnonzero(gp[np.argsort(row, kind="stable")] == q) + 1
         aps.append(np.mean(np.arange(1, len(ranks) + 1) / ranks))
     return float(np.mean(aps))
 
@@ -347,8 +457,9 @@ def mean_ap(d, qp, gp):
 def _micro_ap(d, qp, gp):
     precisions = []
     for row, q in zip(d, qp):
-        ranks = np.flatnonzero(gp[np.argsort(row, kind="stable")] == q) + 1
-        precisions += list(np.arange(1, len(ranks) + 1) / ranks)
+        right, wrong = np.sort(row[gp == q]), row[gp != q]
+        j = np.arange(1, len(right) + 1)
+        precisions += list(j / (j + (wrong[None] <= right[:, None]).sum(1)))
     return float(np.mean(precisions))
 
 
@@ -470,6 +581,11 @@ WRONG = {
             (a**2).sum(1)[:, None] + (b**2).sum(1)[None] + 2 * a @ b.T
         ),
         "L1 distances": lambda a, b: np.abs(a[:, None] - b[None]).sum(-1),
+        "expansion without a clamp (NaN for identical points)": lambda a, b: _expansion(a, b, clamp=False),
+        "expansion in float32": lambda a, b: _expansion(np.float32(a), np.float32(b)),
+        "torch.cdist in float32": lambda a, b: torch.cdist(torch.tensor(a).float(), torch.tensor(b).float()).numpy(),
+        "mean instead of sum": lambda a, b: np.sqrt(((a[:, None] - b[None]) ** 2).mean(-1)),
+        "a safe-gradient epsilon": lambda a, b: np.sqrt(((a[:, None] - b[None]) ** 2).sum(-1) + 1e-8),
     },
     "check_sort_frames": {
         "as text": sorted,
@@ -579,12 +695,26 @@ WRONG = {
         "slope fixed at 1/2": _taps_weight(lambda f: (1 - (torch.arange(2 * f) - (f - 0.5)).abs() / 2).clamp_min(0)),
         "taps that sum to 1": _taps_weight(lambda f: (1 - (torch.arange(2 * f) - (f - 0.5)).abs() / f) / f),
         "nearest (all ones)": _taps_weight(lambda f: torch.ones(2 * f)),
+        "tent along one axis only": lambda c, f: (
+            bilinear_weight(c, f) / bilinear_weight(1, f)[0, 0, :, :1].clamp_min(1e-9)
+        ),
+        "slope 2/f (half as wide)": _taps_weight(
+            lambda f: (1 - 2 * (torch.arange(2 * f) - (f - 0.5)).abs() / f).clamp_min(0)
+        ),
+        "kernel f instead of 2f": _taps_weight(lambda f: 1 - (torch.arange(f) - (f - 1) / 2).abs() / f),
+        "box of 1/f": _taps_weight(lambda f: torch.full((2 * f,), 1 / f)),
     },
     "check_receptive_field": {
         "ignores the strides": lambda layers: 1 + sum(k - 1 for k, _ in layers),
         "counts its own stride": _own_stride_field,
         "sum of the kernels": lambda layers: sum(k for k, _ in layers),
         "product of the kernels": lambda layers: math.prod(k for k, _ in layers),
+        "starts from 0": lambda layers: receptive_field(layers) - 1,
+        "jump multiplied by the kernel": lambda layers: _field_with(layers, lambda k, s: k),
+        "pooling layers skipped": lambda layers: receptive_field([(k, s) for k, s in layers if s == 1]),
+        "every layer times the total stride": lambda layers: (
+            1 + sum(k - 1 for k, _ in layers) * math.prod(s for _, s in layers)
+        ),
     },
     "check_fcn_attention": {
         "per-frame MLP (the issue's example)": FrameMLP,
@@ -592,18 +722,37 @@ WRONG = {
         "nearest upsampling": NearestUp,
         "mask only at the end": MaskOnlyAtTheEnd,
         "sequence mean added": GlobalContext,
+        "crop at 0 (scores lag by f/2)": CropAtZero,
+        "crop at f (scores lead by f/2)": CropTooFar,
+        "causal padding (left only)": CausalFirstConv,
+        "even window, cut back to N": EvenWindow,
+        "softmax over the frames, not Eq. 1b": SoftmaxOverFrames,
+        "hard sigmoid": HardSigmoid,
+        "clamp to [0, 1]": Clamped,
+        "features standardised per video": NormalisedOverTheVideo,
+        "first conv not re-masked": NotRemaskedAfterTheConv,
     },
     "check_masked_mean": {
         "divides by N": lambda z, m: (z * m[..., None]).sum(1) / z.shape[1],
         "no mask": lambda z, m: z.mean(1),
         "count of the whole batch": lambda z, m: (z * m[..., None]).sum(1) / m.sum() * m.shape[0],
         "mean over the features": lambda z, m: (z * m[..., None]).mean(2),
+        "multiplied by the mask (NaN * 0 = NaN)": lambda z, m: (z * m[..., None]).sum(1) / m.sum(1, keepdim=True),
+        "count minus one": lambda z, m: (
+            torch.where(m[..., None], z, 0).sum(1) / (m.sum(1, keepdim=True) - 1).clamp_min(1)
+        ),
+        "count along the batch axis": lambda z, m: torch.where(m[..., None], z, 0).sum(1) / m.sum(0)[: len(m), None],
+        "nansum over the padded length": lambda z, m: torch.nansum(z * m[..., None], 1) / z.shape[1],
     },
     "check_masked_attention_pool": {
         "normalised by the scores": lambda z, s, m: attention_pool(z, s, m) / (s * m).sum(1, keepdim=True),
         "no mask": lambda z, s, m: (s[..., None] * z).sum(1),
         "mean instead of sum": lambda z, s, m: attention_pool(z, s, m) / m.sum(1, keepdim=True),
         "softmax of the scores": lambda z, s, m: attention_pool(z, masked_softmax(s, m), m),
+        "scores zeroed by multiplying": lambda z, s, m: ((s * m)[..., None] * z).sum(1),
+        "features zeroed by multiplying": lambda z, s, m: (torch.where(m, s, 0)[..., None] * (z * m[..., None])).sum(1),
+        "sigmoid applied again": lambda z, s, m: attention_pool(z, torch.sigmoid(s), m),
+        "scores squared": lambda z, s, m: attention_pool(z, s * s, m),
     },
     "check_masked_softmax": {
         "softmax, then mask": lambda a, m: torch.softmax(a, 1) * m,
@@ -611,6 +760,10 @@ WRONG = {
         "padding filled with 0": lambda a, m: torch.softmax(a.masked_fill(~m, 0.0), 1),
         "naive exp": lambda a, m: torch.exp(a) * m / (torch.exp(a) * m).sum(1, keepdim=True),
         "over the batch axis": lambda a, m: torch.softmax(a.masked_fill(~m, -torch.inf), 0).nan_to_num(),
+        "temperature 2": lambda a, m: masked_softmax(a / 2, m),
+        "log-softmax": lambda a, m: torch.log_softmax(a.masked_fill(~m, -torch.inf), 1).masked_fill(~m, 0),
+        "sigmoid, renormalised": lambda a, m: F.normalize(torch.sigmoid(a).masked_fill(~m, 0), p=1, dim=1),
+        "NaN padding not masked": lambda a, m: torch.softmax(torch.where(m, a, a - 1e4), 1),
     },
     "check_squared_hinge": {
         "no 1/2": lambda d, s, m: 2 * hinge(d, s, m),
@@ -621,6 +774,11 @@ WRONG = {
         "m - d^2": lambda d, s, m: torch.where(s, d**2 / 2, torch.relu(m - d**2) ** 2 / 2),
         "averaged": lambda d, s, m: hinge(d, s, m).mean(),
         "cut from the graph": lambda d, s, m: torch.tensor(hinge(d, s, m).tolist()),
+        "no clamp at 0": lambda d, s, m: torch.where(s, d**2 / 2, (m - d) ** 2 / 2),
+        "pull not squared": lambda d, s, m: torch.where(s, d / 2, torch.relu(m - d) ** 2 / 2),
+        "squared distances in": lambda d, s, m: hinge(d**2, s, m),
+        "1/2 on the pull only": lambda d, s, m: torch.where(s, d**2 / 2, torch.relu(m - d) ** 2),
+        "summed": lambda d, s, m: hinge(d, s, m).sum(),
     },
     "check_siamese_loss": {
         "no hinge": lambda f1, f2, s, l1, l2, y1, y2, m: F.cross_entropy(l1, y1) + F.cross_entropy(l2, y2),
@@ -633,6 +791,18 @@ WRONG = {
         "labels of the other branch": lambda f1, f2, s, l1, l2, y1, y2, m: eq4(f1, f2, s, l1, l2, y2, y1, m),
         "one branch twice": lambda f1, f2, s, l1, l2, y1, y2, m: eq4(f1, f2, s, l1, l1, y1, y1, m),
         "margin ignored": lambda f1, f2, s, l1, l2, y1, y2, m: eq4(f1, f2, s, l1, l2, y1, y2),
+        "mean of the three terms": lambda f1, f2, s, l1, l2, y1, y2, m: eq4(f1, f2, s, l1, l2, y1, y2, m) / 3,
+        "features L2-normalised inside": lambda f1, f2, s, l1, l2, y1, y2, m: eq4(
+            F.normalize(f1, dim=1), F.normalize(f2, dim=1), s, l1, l2, y1, y2, m
+        ),
+        "cross-entropy summed over pairs": lambda f1, f2, s, l1, l2, y1, y2, m: (
+            F.cross_entropy(l1, y1, reduction="sum")
+            + hinge((f1 - f2).norm(dim=1), s, m).mean()
+            + F.cross_entropy(l2, y2, reduction="sum")
+        ),
+        "cosine distance": lambda f1, f2, s, l1, l2, y1, y2, m: (
+            F.cross_entropy(l1, y1) + hinge(1 - F.cosine_similarity(f1, f2), s, m).mean() + F.cross_entropy(l2, y2)
+        ),
     },
     "check_lr_schedule": {
         "epoch > m": lambda e, b, ms, g: b * g ** sum(e > m for m in ms),
@@ -660,6 +830,12 @@ WRONG = {
             (np.cumsum(g[np.argsort(d, 1)] == q[:, None], 1) / (g[None] == q[:, None]).sum(1, keepdims=True))[:, :k]
         ).mean(0),
         "one value short": lambda d, q, g, k: cmc(d, q, g, k)[:-1],
+        "ties by gallery order (np.argsort)": _argsort_cmc,
+        "ties by an unstable sort": lambda d, q, g, k: _argsort_cmc(d, q, g, k, kind="quicksort"),
+        "ties counted for the model": lambda d, q, g, k: cmc(d, q, g, k, tie="for"),
+        "ties with other right items counted": lambda d, q, g, k: (
+            lambda first: np.array([(first <= r).mean() for r in range(1, k + 1)])
+        )(np.array([(row <= row[g == p].min()).sum() for row, p in zip(d, q)])),
     },
     "check_mean_average_precision": {
         "percentage": lambda d, q, g: 100 * mean_ap(d, q, g),
@@ -672,6 +848,16 @@ WRONG = {
             np.mean(np.cumsum(g[np.argsort(d, 1)] == q[:, None], 1) / np.arange(1, len(g) + 1))
         ),
         "one AP per query": lambda d, q, g: np.array([mean_ap(d[i : i + 1], q[i : i + 1], g) for i in range(len(q))]),
+        "ties by gallery order (np.argsort)": _argsort_ap,
+        "ties counted for the model": lambda d, q, g: mean_ap(d, q, g, tie="for"),
+        "ties with other right items counted": lambda d, q, g: float(
+            np.mean(
+                [
+                    np.mean(np.arange(1, (g == p).sum() + 1) / (row[None] <= np.sort(row[g == p])[:, None]).sum(1))
+                    for row, p in zip(d, q)
+                ]
+            )
+        ),
     },
     "check_paired_difference": {
         "b - a": lambda a, b: (np.mean(b - a), paired(a, b)[1]),
@@ -680,6 +866,10 @@ WRONG = {
         "no sqrt(S)": lambda a, b: (np.mean(a - b), np.std(a - b, ddof=1)),
         "absolute differences": lambda a, b: paired(np.abs(a - b), 0 * a),
         "sqrt(S - 1)": lambda a, b: (np.mean(a - b), np.std(a - b, ddof=1) / np.sqrt(len(a) - 1)),
+        "95% half-width instead of the SE": lambda a, b: (np.mean(a - b), 1.96 * paired(a, b)[1]),
+        "variance, not standard error": lambda a, b: (np.mean(a - b), np.var(a - b, ddof=1) / len(a)),
+        "median difference": lambda a, b: (np.median(a - b), paired(a, b)[1]),
+        "difference of the medians": lambda a, b: (np.median(a) - np.median(b), paired(a, b)[1]),
     },
     "check_least_trusted": {
         "most trusted": lambda s, k: np.argsort(-s, kind="stable")[:k],

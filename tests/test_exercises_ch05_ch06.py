@@ -178,7 +178,7 @@ def test_fcn_attention_wrong_answers_are_explained():
         check_fcn_attention(NoMaskInside)
     with pytest.raises(CheckFailed, match="score 0 on every padded frame"):
         check_fcn_attention(LinearOverTime)
-    with pytest.raises(CheckFailed, match="a softmax over frames is one"):
+    with pytest.raises(CheckFailed, match=r"(?s)sum to 1 over the \d+ frames of every video: a softmax"):
         check_fcn_attention(lambda d: FCNTemporalAttention(d, activation="softmax"))
     with pytest.raises(CheckFailed, match=r"(?s)scores in \[0, 1\].*end with a sigmoid"):
         check_fcn_attention(NoSigmoid)
@@ -194,8 +194,8 @@ def test_fcn_attention_wrong_answers_are_explained():
 
 # ------------------------------------------------------------------ chapter 6
 def masked_mean(z, mask):
-    m = mask[..., None].to(z.dtype)
-    return (z * m).sum(1) / m.sum(1)
+    m = mask[..., None]
+    return z.masked_fill(~m, 0).sum(1) / m.sum(1)
 
 
 def masked_attention_pool(z, lam, mask):
@@ -226,6 +226,8 @@ def test_masked_mean_wrong_answers_are_explained():
         r".*hint: divide the sum of the real frames",
     ):
         check_masked_mean(lambda z, m: (z * m[..., None]).sum(1) / z.shape[1])
+    with pytest.raises(CheckFailed, match=r"(?s)NaN or inf.*masked_fill\(~mask, 0\)"):
+        check_masked_mean(lambda z, m: (z * m[..., None]).sum(1) / m.sum(1, keepdim=True))
     with pytest.raises(CheckFailed, match="expected: an array of shape \\(1, 2\\)"):
         check_masked_mean(lambda z, m: (z * m[..., None]).sum(1, keepdim=True) / m.sum(1)[:, None, None])
     with pytest.raises(CheckFailed, match="not implemented yet"):
@@ -242,8 +244,13 @@ def test_masked_attention_pool_wrong_answers_are_explained():
     no_mask = lambda z, lam, m: (lam[..., None] * z).sum(1)
     with pytest.raises(CheckFailed, match=r"(?s)expected: \S*1\.0\S* at index \(0, 0\).*returned: \S*7\.(3|29)"):
         check_masked_attention_pool(no_mask)
-    # zeroing either the padded features or the padded scores is enough
-    assert check_masked_attention_pool(lambda z, lam, m: (lam[..., None] * (z * m[..., None])).sum(1))
+    # multiplying by the mask is not enough: the padding may hold NaN or inf, and NaN * 0 is NaN
+    for by_product in (
+        lambda z, lam, m: (lam[..., None] * (z * m[..., None])).sum(1),
+        lambda z, lam, m: ((lam * m)[..., None] * z).sum(1),
+    ):
+        with pytest.raises(CheckFailed, match=r"(?s)NaN or inf.*NaN \* 0 = inf \* 0 = NaN.*torch.where"):
+            check_masked_attention_pool(by_product)
     with pytest.raises(CheckFailed, match="returned a tuple"):
         check_masked_attention_pool(lambda z, lam, m: (masked_attention_pool(z, lam, m), lam))
 
@@ -256,3 +263,43 @@ def test_masked_softmax_wrong_answers_are_explained():
         check_masked_softmax(naive)
     with pytest.raises(CheckFailed, match="your function raised RuntimeError"):
         check_masked_softmax(lambda a, m: a @ m)
+
+
+# ------------------------------------------------------------------ chapter 5: Eq. 1b and alignment
+class Softmax(OneConv):
+    """A softmax over the real frames instead of the sigmoid of Eq. 1b."""
+
+    def forward(self, z, mask=None):
+        mask = torch.ones(z.shape[:2], dtype=torch.bool) if mask is None else mask
+        c = self.coarse(z, mask)
+        alpha = F.interpolate(c, scale_factor=2, mode="linear", align_corners=False)[:, 0, : z.shape[1]]
+        return torch.softmax(alpha.masked_fill(~mask, float("-inf")), 1)
+
+
+class Lagging(OneConv):
+    """Repeats the first coarse score before interpolating: every score comes from one frame later."""
+
+    def forward(self, z, mask=None):
+        mask = torch.ones(z.shape[:2], dtype=torch.bool) if mask is None else mask
+        c = self.coarse(z, mask)
+        up = F.interpolate(c, scale_factor=2, mode="linear", align_corners=False)
+        return torch.sigmoid(torch.cat([up[..., :1], up], -1)[:, 0, : z.shape[1]]) * mask
+
+
+class Clipped(OneConv):
+    def forward(self, z, mask=None):
+        s = super().forward(z, mask)
+        return (4 * (s - 0.5) + 0.5).clamp(0, 1) * (1 if mask is None else mask)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (Softmax, r"(?s)sum to 1 over the \d+ frames.*a softmax.*Eq\. 1b"),
+        (Lagging, r"(?s)scores shifted by about -1\.0 frames.*crop the transposed"),
+        (Clipped, r"(?s)exactly 0 or 1.*not a clamp or a hard sigmoid"),
+    ],
+)
+def test_fcn_attention_eq_1b_and_alignment_are_explained(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_fcn_attention(wrong)

@@ -200,16 +200,21 @@ def test_check_checkpoint_catches_missing_file_epoch_and_stub():
 
 
 # ---------- chapter 9: CMC and mAP ----------
+def _ranked_matches(distmat, qp, gp):
+    """(Q, G) True where the ranked item is right; among equal distances the wrong items come first."""
+    right = gp[None, :] == qp[:, None]
+    order = np.lexsort((right, distmat), axis=1)  # by distance, then wrong (False) before right
+    return np.take_along_axis(right, order, 1)
+
+
 def cmc(distmat, qp, gp, max_rank=20):
-    order = np.argsort(distmat, axis=1)
-    matches = gp[order] == qp[:, None]  # (Q, G)
+    matches = _ranked_matches(distmat, qp, gp)  # (Q, G)
     found = np.cumsum(matches, axis=1)[:, :max_rank] > 0
     return found.mean(0)
 
 
 def mean_ap(distmat, qp, gp):
-    order = np.argsort(distmat, axis=1)
-    matches = (gp[order] == qp[:, None]).astype(float)
+    matches = _ranked_matches(distmat, qp, gp).astype(float)
     precision = np.cumsum(matches, 1) / np.arange(1, matches.shape[1] + 1)
     return float(np.mean((precision * matches).sum(1) / matches.sum(1)))
 
@@ -221,6 +226,9 @@ def test_cmc_and_map_by_hand():
     assert mean_ap(d, qp, gp) == pytest.approx((1 + 1 / 2 + 1 / 4) / 3)
     # two correct items at ranks 1 and 3: AP = (1/1 + 2/3) / 2
     assert mean_ap(np.array([[0.1, 0.2, 0.3]]), np.array([5]), np.array([5, 6, 5])) == pytest.approx(5 / 6)
+    # ties count against the model: every distance 0 puts each match last
+    np.testing.assert_allclose(cmc(np.zeros((4, 4)), np.arange(4), np.arange(4), 4), [0, 0, 0, 1])
+    assert mean_ap(np.zeros((4, 4)), np.arange(4), np.arange(4)) == pytest.approx(1 / 4)
 
 
 def test_check_cmc_accepts_right_answers(capsys):
@@ -329,3 +337,32 @@ def test_check_paired_difference_reports_a_stub():
 
     with pytest.raises(CheckFailed, match="not implemented yet. pair the splits"):
         check_paired_difference(stub)
+
+
+# ---------- chapter 9: ties count against the model ----------
+def argsort_cmc(d, q, g, k):
+    first = (g[np.argsort(d, 1, kind="stable")] == q[:, None]).argmax(1) + 1
+    return np.array([(first <= r).mean() for r in range(1, k + 1)])
+
+
+def argsort_map(d, q, g):
+    hits = g[np.argsort(d, 1, kind="stable")] == q[:, None]
+    precision = np.cumsum(hits, 1) / np.arange(1, hits.shape[1] + 1)
+    return float(np.mean((precision * hits).sum(1) / hits.sum(1)))
+
+
+def test_optimistic_ties_fail_with_a_hint():
+    """np.argsort puts a right item before an equally far wrong one when it comes first in the gallery."""
+    with pytest.raises(CheckFailed, match=r"(?s)expected: \[0\.0, 0\.0, 0\.5, 1\.0\].*gallery's order"):
+        check_cmc(argsort_cmc)
+    with pytest.raises(CheckFailed, match="ties count against the model"):
+        check_mean_average_precision(argsort_map)
+
+
+def test_ties_among_right_items_change_nothing():
+    """Counting every item as near as a right one, right ones included, is one rank too pessimistic."""
+    every_tied = lambda d, q, g, k: np.array(
+        [(np.array([(row <= row[g == p].min()).sum() for row, p in zip(d, q)]) <= r).mean() for r in range(1, k + 1)]
+    )
+    with pytest.raises(CheckFailed, match="a tie between two right items changes nothing"):
+        check_cmc(every_tied)

@@ -40,7 +40,7 @@ def _batch_all(d, pids, margin):
 
 
 # ------------------------------------------------------------------ camera-aware CMC
-def camera_cmc(d, qp, gp, qc, gc, max_rank, junk_rule="person and camera", skipped="left out"):
+def camera_cmc(d, qp, gp, qc, gc, max_rank, junk_rule="person and camera", skipped="left out", ties="pessimistic"):
     same = qp[:, None] == gp[None, :]
     if junk_rule == "person and camera":
         junk = same & (qc[:, None] == gc[None, :])
@@ -51,7 +51,11 @@ def camera_cmc(d, qp, gp, qc, gc, max_rank, junk_rule="person and camera", skipp
     right = same & ~junk
     if junk_rule == "junk counted as wrong":
         right, junk = same & (qc[:, None] != gc[None, :]), np.zeros_like(same)
-    order = np.argsort(np.where(junk, np.inf, d), axis=1, kind="stable")
+    kept = np.where(junk, np.inf, d)
+    if ties == "pessimistic":  # among equal distances the wrong items first
+        order = np.lexsort((right, kept), axis=1)
+    else:  # "gallery order"
+        order = np.argsort(kept, axis=1, kind="stable")
     hits = np.take_along_axis(right, order, 1)
     valid = right.any(1)
     first = np.where(valid, hits.argmax(1) + 1, np.iinfo(np.int64).max)
@@ -92,6 +96,14 @@ WRONG = {
         "soft margin": lambda d, p, m: np.log1p(np.exp(np.subtract(*_pos_neg(d, p)))),
         "batch-all average": _batch_all,
         "mean over anchors": lambda d, p, m: batch_hard(d, p, m).mean(),
+        "squared distances": lambda d, p, m: batch_hard(d**2, p, m),
+        "mean positive, nearest negative": lambda d, p, m: np.maximum(
+            0, m + np.subtract(*_pos_neg(d, p, pos_reduce=np.mean))
+        ),
+        "negative mined over every other sample": lambda d, p, m: np.maximum(
+            0, m + _pos_neg(d, p)[0] - np.where(np.eye(len(p), dtype=bool), np.inf, d).min(1)
+        ),
+        "margin on the wrong side": lambda d, p, m: np.maximum(0, -m + np.subtract(*_pos_neg(d, p))),
     },
     "check_camera_aware_cmc": {
         "naive (cameras ignored)": lambda d, qp, gp, qc, gc, k: camera_cmc(d, qp, gp, qc, gc, k, junk_rule="none"),
@@ -104,6 +116,11 @@ WRONG = {
         ),
         "percentages": lambda d, qp, gp, qc, gc, k: 100 * camera_cmc(d, qp, gp, qc, gc, k),
         "largest distance first": lambda d, qp, gp, qc, gc, k: camera_cmc(-d, qp, gp, qc, gc, k),
+        "ties by gallery order (np.argsort)": lambda d, qp, gp, qc, gc, k: camera_cmc(
+            d, qp, gp, qc, gc, k, ties="gallery order"
+        ),
+        "shifted by one rank": lambda d, qp, gp, qc, gc, k: np.r_[0.0, camera_cmc(d, qp, gp, qc, gc, k)[:-1]],
+        "the whole curve, not max_rank values": lambda d, qp, gp, qc, gc, k: camera_cmc(d, qp, gp, qc, gc, len(gp)),
     },
     "check_k_reciprocal": {
         "k nearest only": lambda d, p, k: sorted(_near(d, p, k + 1)),
@@ -114,6 +131,11 @@ WRONG = {
             _near(d, p, k + 1) | {i for i in range(len(d)) if p in _near(d, i, k + 1)}
         ),
         "largest distances": lambda d, p, k: k_reciprocal(-d + np.diag(np.full(len(d), -1e9)), p, k),
+        "k + 1 others": lambda d, p, k: k_reciprocal(d, p, k + 1),
+        "the k nearest of p, reciprocal with 2k": lambda d, p, k: sorted(
+            i for i in _near(d, p, k + 1) if p in _near(d, i, 2 * k + 1)
+        ),
+        "within the k-th distance of p": lambda d, p, k: sorted(np.flatnonzero(d[p] <= np.sort(d[p])[k]).tolist()),
     },
 }
 
@@ -183,3 +205,9 @@ def test_the_right_answers_agree_with_the_library():
     dist = rng.random((10, 18))
     lib = library_cmc(dist, qp, gp, query_camids=qc, gallery_camids=gc, max_rank=5)
     np.testing.assert_allclose(camera_cmc(dist, qp, gp, qc, gc, 5), lib)
+
+
+def test_tie_hint_points_to_chapter_9():
+    wrong = WRONG["check_camera_aware_cmc"]["ties by gallery order (np.argsort)"]
+    with pytest.raises(CheckFailed, match=r"ties count against the model \(chapter 9\)"):
+        check_camera_aware_cmc(wrong)

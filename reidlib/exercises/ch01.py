@@ -39,7 +39,12 @@ def check_rank_gallery(rank_gallery) -> bool:
 
 
 def check_pairwise_distances(pairwise_distances) -> bool:
-    """Check ``pairwise_distances(a (Q, D), b (G, D)) -> (Q, G)`` Euclidean distances."""
+    """Check ``pairwise_distances(a (Q, D), b (G, D)) -> (Q, G)`` Euclidean distances.
+
+    Besides small cases: identical rows, where |a|^2 + |b|^2 - 2 a.b rounds slightly below 0 (its square
+    root is NaN unless clamped at 0), and 30 x 40 close points far from the origin, where the same formula
+    in float32 loses most digits (torch.cdist switches to it above 25 rows).
+    """
     title = "pairwise_distances"
     rng = np.random.default_rng(1)
     # Hand-made: (0,0) to (3,4) is 5; (1,1) to (1,1) is 0; (1,1) to (3,4) is sqrt(13).
@@ -50,27 +55,40 @@ def check_pairwise_distances(pairwise_distances) -> bool:
             np.array([[5.0, np.sqrt(2.0)], [np.sqrt(13.0), 0.0]]),
         )
     ]
+    same = rng.normal(size=(30, 32))
     for q, g in [
         (rng.normal(size=(5, 8)), rng.normal(size=(7, 8))),
         (rng.normal(size=(1, 3)), rng.normal(size=(4, 3))),
         (rng.normal(size=(6, 4)), rng.normal(size=(6, 4))),  # square: a transposed answer has the right shape
         (3 + 0.01 * rng.normal(size=(3, 5)), 3 + 0.01 * rng.normal(size=(4, 5))),  # close points far from 0
+        (same, np.concatenate([same[::-1], rng.normal(size=(10, 32))])),  # 30 identical pairs: distance 0
+        (3 + 0.01 * rng.normal(size=(30, 8)), 3 + 0.01 * rng.normal(size=(40, 8))),  # a gallery of 40
     ]:
         cases.append((q, g, np.sqrt(((q[:, None, :] - g[None, :, :]) ** 2).sum(-1))))
     for q, g, want in cases:
         got = as_numpy(call(title, pairwise_distances, q.copy(), g.copy()))
-        if got.shape != want.shape:
+        if got.shape != want.shape or got.dtype.kind not in "fiu":
             fail(
                 title,
                 f"shape {want.shape} (one row per query, one column per gallery item)",
-                f"shape {got.shape}",
+                f"shape {got.shape} of {got.dtype}",
                 "broadcast a[:, None, :] - b[None, :, :] to get all pairs",
             )
-        if not np.allclose(got, want, atol=1e-6, rtol=1e-5):
+        if not np.isfinite(got).all():
             fail(
                 title,
-                np.round(want, 4).tolist(),
-                np.round(got, 4).tolist(),
-                "take the square root of the summed squared differences over the feature axis",
+                "finite distances (0 between identical points)",
+                f"{int((~np.isfinite(got)).sum())} NaN or inf values",
+                "|a|^2 + |b|^2 - 2 a.b can round to slightly below 0 for identical points: clamp it at 0 before "
+                "the square root, or take the differences a[:, None] - b[None] directly",
             )
+        if not np.allclose(got, want, atol=1e-6, rtol=1e-5):
+            hint = "take the square root of the summed squared differences over the feature axis"
+            if len(q) > 2 and np.abs(q).min() > 2:
+                hint = (
+                    "these points are close to each other and far from the origin: |a|^2 + |b|^2 - 2 a.b in "
+                    "float32 cancels most digits (torch.cdist uses it for more than 25 rows). Keep float64, or "
+                    "take the differences a[:, None] - b[None] directly"
+                )
+            fail(title, np.round(want, 4).tolist(), np.round(got, 4).tolist(), hint)
     return passed(title, "One row per query, one column per gallery item.")

@@ -125,8 +125,71 @@ def _scores(title: str, module, z, mask=None) -> torch.Tensor:
     return out
 
 
+def _check_sigmoid(title: str, module, feature_dim: int, g: torch.Generator) -> None:
+    """Eq. 1b: lambda_i = sigmoid(alpha_i), one frame at a time; no softmax, no clipping."""
+    for n in (7, 16, 33):
+        s = _scores(title, module, torch.randn(3, n, feature_dim, generator=g))
+        if (s.sum(1) - 1).abs().max() < 1e-4:
+            fail(
+                title,
+                "a sigmoid score per frame (Eq. 1b), each in (0, 1) on its own",
+                f"scores that sum to 1 over the {n} frames of every video: a softmax",
+                "Eq. 1b asks for lambda_i = sigmoid(alpha_i); a softmax makes the frames compete for one unit of "
+                "weight (chapter 6 compares the two)",
+            )
+    # A clamp or a hard sigmoid is linear in the middle and flat at 0 and 1. Scale the input until the
+    # scores spread out (median |lambda - 1/2| >= 0.4, |alpha| about 2.2 for a sigmoid): a sigmoid then
+    # gives almost no exact 0 or 1 (that needs |alpha| > 16 in float32), a clamp gives many.
+    z = torch.randn(4, 64, feature_dim, generator=g)
+    for scale in (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0):
+        s = _scores(title, module, scale * z)
+        if (s - 0.5).abs().median() >= 0.4:
+            edge = ((s == 0) | (s == 1)).float().mean().item()
+            if edge > 0.05:
+                fail(
+                    title,
+                    "scores strictly between 0 and 1, as a sigmoid gives for moderate inputs",
+                    f"{edge:.0%} of the scores exactly 0 or 1 (input scaled by {scale:g})",
+                    "end with torch.sigmoid(alpha) (Eq. 1b), not a clamp or a hard sigmoid",
+                )
+            break
+    # A score must not depend on frames far outside its receptive field (a softmax or any statistic of
+    # the whole video does): change the last 64 of 320 frames; the first 64 scores must not move.
+    z = torch.randn(2, 320, feature_dim, generator=g)
+    far = z.clone()
+    far[:, 256:] += 10 * torch.randn(2, 64, feature_dim, generator=g)
+    moved = (_scores(title, module, z)[:, :64] - _scores(title, module, far)[:, :64]).abs().max().item()
+    if moved > 1e-6:
+        fail(
+            title,
+            "the scores of frames 0-63 unchanged when frames 256-319 change (200 frames away)",
+            f"scores that moved by up to {moved:.3g}",
+            "each score must come from its neighbourhood only: a sigmoid per frame (Eq. 1b), not a softmax over "
+            "the frames, and no normalisation or mean over the whole video",
+        )
+
+
+def _support_balance(
+    title: str, module, feature_dim: int, g: torch.Generator, n: int = 160, frames=range(64, 96)
+) -> float:
+    """Mean of (first + last) frame offset that each score in ``frames`` depends on, measured by autograd.
+
+    Aligned FCNs (odd windows with "same" padding, pooling by 2, upsampling cropped at f/2) see as far
+    back as ahead, averaged over one period of the pooling grid: 0. A crop off by f/2, causal padding or
+    even windows shift the scores in time and make it non-zero.
+    """
+    z = torch.randn(6, n, feature_dim, generator=g, requires_grad=True)
+    s = _scores(title, module, z)
+    balance = []
+    for i in frames:
+        (grad,) = torch.autograd.grad(s[:, i].sum(), z, retain_graph=True)
+        seen = torch.nonzero(grad.abs().sum((0, 2))).flatten()
+        balance.append(int(seen.min()) + int(seen.max()) - 2 * i)
+    return sum(balance) / len(balance)
+
+
 def _check_temporal_structure(title: str, module, feature_dim: int, g: torch.Generator) -> None:
-    """Context, downsampling and interpolating upsampling, tested by how the scores respond."""
+    """Context, downsampling, interpolating upsampling and alignment, tested by how the scores respond."""
     n, i = 32, 16
     # Context: frame i's score must change when frame i - 2 or frame i + 2 changes.
     for j in (i - 2, i + 2):
@@ -166,6 +229,18 @@ def _check_temporal_structure(title: str, module, feature_dim: int, g: torch.Gen
                 "equal scores for every pair of neighbouring frames (nearest-neighbour upsampling)",
                 "upsample with a transposed convolution initialised as linear interpolation (chapter 5), then crop",
             )
+    # Alignment: the score of frame i must be centred on frame i.
+    with torch.enable_grad():
+        balance = _support_balance(title, module, feature_dim, g)
+    if abs(balance) >= 1:
+        fail(
+            title,
+            "scores centred on their frames: each depends on as many frames before it as after it, on average",
+            f"scores shifted by about {balance / 2:+.1f} frames (they see {abs(balance):.1f} frames more "
+            f"{'ahead' if balance > 0 else 'back'})",
+            "crop the transposed convolution's output at f/2 on each side (f = the total pooling stride), and "
+            "use odd windows w with padding w // 2 on both sides",
+        )
 
 
 def check_fcn_attention(make_module, feature_dim: int = 16, seed: int = 0) -> bool:
@@ -173,10 +248,11 @@ def check_fcn_attention(make_module, feature_dim: int = 16, seed: int = 0) -> bo
 
     Its ``forward(features (B, N, D), mask (B, N) bool or None)`` must return scores
     (B, N) in [0, 1] for any N >= 1, exactly 0 on padded frames, the same scores for a
-    sequence whether or not it is padded in a batch, shift with the input (it is
-    convolutional along time), depend on frames two away (temporal context), come from a
-    downsampled (pooled) encoder and an interpolating upsampling, and pass gradients to
-    every parameter.
+    sequence whether or not it is padded in a batch, be a sigmoid per frame (Eq. 1b: no
+    softmax over the frames, no clipping, nothing from far-away frames), shift with the
+    input (it is convolutional along time), depend on frames two away (temporal context),
+    come from a downsampled (pooled) encoder and an interpolating upsampling centred on
+    each frame, and pass gradients to every parameter.
     """
     title = "FCN attention"
     torch.manual_seed(seed)
@@ -229,6 +305,7 @@ def check_fcn_attention(make_module, feature_dim: int = 16, seed: int = 0) -> bo
                 hint="padded frames leak into the real ones: zero the padded positions after every layer "
                 "(features, pooled maps and coarse scores), so the network sees what it sees without padding",
             )
+        _check_sigmoid(title, module, feature_dim, g)
         # Convolutional along time: shifting the input by 64 frames shifts the scores.
         base = torch.randn(1, 384, feature_dim, generator=g)
         a, b = _scores(title, module, base[:, :320]), _scores(title, module, base[:, 64:])

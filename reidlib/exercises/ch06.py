@@ -7,16 +7,24 @@ import torch
 
 from ._core import CheckFailed, as_numpy, call, close, passed
 
-GARBAGE = 1e3  # what padded frames hold in the checks: any leak shows
+# What padded frames hold in the checks, seed by seed: large numbers (any leak shows), then NaN, then
+# +-inf. Padding can hold anything: masking by multiplication (x * mask) turns NaN * 0 and inf * 0 into NaN.
+GARBAGE = (1e3, np.nan, np.inf)
+NAN_HINT = (
+    "padding can hold anything, NaN and inf too, and NaN * 0 = inf * 0 = NaN: select the real frames with "
+    "torch.where(mask, x, 0) or x.masked_fill(~mask, 0) instead of multiplying by the mask"
+)
 
 
 def _batch(seed: int, lengths=(5, 2, 7, 1), dim: int = 4):
-    """Features (B, N, D), raw scores (B, N) and mask (B, N) with garbage in the padding."""
+    """Features (B, N, D), raw scores (B, N) and mask (B, N) with garbage (GARBAGE[seed]) in the padding."""
     rng = np.random.default_rng(seed)
     n = max(lengths)
     mask = np.arange(n)[None] < np.array(lengths)[:, None]  # (B, N)
-    z = np.where(mask[..., None], rng.normal(size=(len(lengths), n, dim)), GARBAGE)
-    alpha = np.where(mask, rng.normal(scale=2, size=mask.shape), GARBAGE)
+    garbage = GARBAGE[seed % len(GARBAGE)]
+    sign = np.where(rng.random((len(lengths), n, dim)) < 0.5, -1.0, 1.0)  # -inf as well as +inf
+    z = np.where(mask[..., None], rng.normal(size=(len(lengths), n, dim)), sign * garbage)
+    alpha = np.where(mask, rng.normal(scale=2, size=mask.shape), garbage)
     return (
         torch.tensor(z, dtype=torch.float32),
         torch.tensor(alpha, dtype=torch.float32),
@@ -44,7 +52,10 @@ def check_masked_mean(masked_mean) -> bool:
         want = np.stack([z[b, :n].double().mean(0).numpy() for b, n in enumerate(lengths)])  # (B, D)
         got = _result(title, masked_mean, z, mask)
         close(
-            title, want, got, hint="padded frames hold large garbage values: they must not enter the sum or the count"
+            title,
+            want,
+            got,
+            hint=NAN_HINT if seed else "padded frames hold large garbage values: they must not enter the sum or count",
         )
     return passed(title, "Padding no longer changes the mean.")
 
@@ -63,15 +74,16 @@ def check_masked_attention_pool(masked_attention_pool) -> bool:
     close(title, [[1.0, 4.0]], got, hint="Eq. 2 is the sum over real frames of lambda_i * z_i, with no division")
     for seed in range(3):
         z, alpha, mask, lengths = _batch(seed)
-        lam = torch.sigmoid(alpha)
+        lam = torch.where(mask, torch.sigmoid(alpha), alpha)  # scores in (0, 1), garbage in the padding
         want = np.stack([(lam[b, :n, None] * z[b, :n]).double().sum(0).numpy() for b, n in enumerate(lengths)])
         got = _result(title, masked_attention_pool, z, lam, mask)
         close(
             title,
             want,
             got,
-            hint="padded frames hold large garbage values and non-zero scores: "
-            "zero their weights before the sum (e.g. scores * mask)",
+            hint=NAN_HINT
+            if seed
+            else "padded frames hold large garbage values and non-zero scores: keep them out of the sum",
         )
     return passed(title, "Eq. 2 with masks: each real frame votes with its own score.")
 
@@ -100,7 +112,8 @@ def check_masked_softmax(masked_softmax) -> bool:
             want,
             got,
             atol=1e-6,
-            hint="mask with -inf before exp, not after (exp of a large padded score is inf, and inf * 0 is NaN), "
-            "and subtract each row's largest real score before exp; torch.softmax does that for you",
+            hint="mask with -inf before exp, not after (exp of a large padded score is inf, and inf * 0 is NaN; "
+            "padded scores may be NaN too), and subtract each row's largest real score before exp; "
+            "torch.softmax does that for you",
         )
     return passed(title, "The weights of every sequence sum to 1 over its real frames.")

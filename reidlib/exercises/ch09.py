@@ -8,33 +8,68 @@ from ._core import as_numpy, call, close, fail, passed
 
 
 def _first_match_ranks(distmat: np.ndarray, qp: np.ndarray, gp: np.ndarray) -> np.ndarray:
-    # 0-based position of the first correct gallery item for each query, (Q,)
-    order = np.argsort(distmat, axis=1, kind="stable")
-    return np.argmax(gp[order] == qp[:, None], axis=1)
+    """1-based rank of the first right gallery item of each query, ties counted against the model (Q,):
+    1 + the number of wrong items at a distance <= the nearest right one."""
+    ranks = []
+    for row, q in zip(distmat, qp):
+        right, wrong = row[gp == q], row[gp != q]
+        ranks.append(1 + int((wrong <= right.min()).sum()))
+    return np.array(ranks)
 
 
 def _cmc_truth(distmat, qp, gp, max_rank):
     first = _first_match_ranks(distmat, qp, gp)
-    return np.array([(first < k).mean() for k in range(1, max_rank + 1)])
+    return np.array([(first <= k).mean() for k in range(1, max_rank + 1)])
+
+
+def _precisions(distmat, qp, gp) -> list[np.ndarray]:
+    """Per query, the precision at each right item, nearest first; ties count against the model: the k-th
+    nearest right item sits at position k + (wrong items at a distance <= its own)."""
+    out = []
+    for row, q in zip(distmat, qp):
+        right, wrong = np.sort(row[gp == q]), row[gp != q]
+        k = np.arange(1, len(right) + 1)
+        out.append(k / (k + (wrong[None, :] <= right[:, None]).sum(1)))
+    return out
 
 
 def _ap_truth(distmat, qp, gp):
-    order = np.argsort(distmat, axis=1, kind="stable")
-    aps = []
-    for row, q in zip(order, qp):
-        hits = np.flatnonzero(gp[row] == q) + 1  # 1-based ranks of the correct items
-        aps.append(np.mean(np.arange(1, len(hits) + 1) / hits))
-    return float(np.mean(aps))
+    return float(np.mean([p.mean() for p in _precisions(distmat, qp, gp)]))
 
 
 def _pooled_precision(distmat, qp, gp) -> float:
     """The near-miss: one mean over every (query, right item) pair instead of a mean of per-query APs."""
-    order = np.argsort(distmat, axis=1, kind="stable")
-    precisions = []
-    for row, q in zip(order, qp):
-        hits = np.flatnonzero(gp[row] == q) + 1
-        precisions.extend(np.arange(1, len(hits) + 1) / hits)
-    return float(np.mean(precisions))
+    return float(np.mean(np.concatenate(_precisions(distmat, qp, gp))))
+
+
+def _tie_mistakes(distmat, qp, gp) -> dict[str, tuple[np.ndarray, float]]:
+    """The first-match ranks (Q,) and mAP of the usual mistakes with ties, by name."""
+    out = {}
+    hits = gp[np.argsort(distmat, axis=1, kind="stable")] == qp[:, None]  # ties broken by gallery order
+    k = np.cumsum(hits, 1)
+    positions = np.arange(1, hits.shape[1] + 1)
+    out["gallery order"] = hits.argmax(1) + 1, float(np.mean((k / positions * hits).sum(1) / hits.sum(1)))
+    firsts, aps, firsts_all, aps_all = [], [], [], []
+    for row, q in zip(distmat, qp):
+        right, wrong = np.sort(row[gp == q]), row[gp != q]
+        kk = np.arange(1, len(right) + 1)
+        firsts.append(1 + (wrong < right[0]).sum())  # optimistic: only strictly nearer items count
+        aps.append(np.mean(kk / (kk + (wrong[None] < right[:, None]).sum(1))))
+        firsts_all.append((row <= right[0]).sum())  # every item as near, right ones included
+        aps_all.append(np.mean(kk / (row[None] <= right[:, None]).sum(1)))
+    out["optimistic"] = np.array(firsts), float(np.mean(aps))
+    out["every tied item"] = np.array(firsts_all), float(np.mean(aps_all))
+    return out
+
+
+TIE_HINTS = {
+    "gallery order": "ties are broken by the gallery's order (np.argsort): when a wrong item is exactly as far "
+    "as a right one, rank the wrong one first (ties count against the model)",
+    "optimistic": "ties count against the model: a wrong item exactly as far as a right one ranks before it "
+    "(count the wrong items at distance <= the right one's, not <)",
+    "every tied item": "only wrong items push a right one down: a tie between two right items changes nothing "
+    "(count the wrong items at distance <= the right one's, plus the right items already found)",
+}
 
 
 def _cases(seed: int = 0):
@@ -47,11 +82,28 @@ def _cases(seed: int = 0):
     # gives (1 + 2/3 + 3/5 + 1/2) / 4.
     d = np.array([[0.1, 0.2, 0.3, 0.4, 0.5, 0.6], [0.6, 0.1, 0.5, 0.2, 0.4, 0.3]])
     yield d, np.array([5, 6]), np.array([5, 6, 5, 7, 5, 8]), 6
+    # Ties count against the model. Query 0 (person 0): its match, gallery item 0, is exactly as far as
+    # item 1 (0.4) and item 2 is nearer: rank 3 (np.argsort would say 2). Query 1 (person 1): its match,
+    # item 1, ties with items 2 and 3 at 0.5, and item 0 is nearer: rank 4 (np.argsort: 2).
+    d = np.array([[0.4, 0.4, 0.1, 0.7], [0.2, 0.5, 0.5, 0.5]])
+    yield d, np.array([0, 1]), np.array([0, 1, 2, 3]), 4
+    # Person 5 has two right items, tied with each other and with one wrong item at 0.3; another wrong
+    # item is nearer: first match at rank 1 + 2 = 3; the right items sit at positions 3 and 4
+    # (AP = (1/3 + 2/4) / 2): a tie between two right items changes nothing.
+    yield np.array([[0.3, 0.3, 0.3, 0.1]]), np.array([5]), np.array([5, 5, 7, 8]), 4
+    # A collapsed model (every distance 0) is last for every query: CMC 0, 0, 0, 1; AP 1/4.
+    yield np.zeros((4, 4)), np.arange(4), np.array([2, 0, 3, 1]), 4
     rng = np.random.default_rng(seed)
-    for q, g, ids, max_rank in [(10, 15, 15, 10), (12, 30, 10, 20), (25, 25, 25, 20), (15, 40, 12, 25)]:
+    for q, g, ids, max_rank, levels in [
+        (10, 15, 15, 10, 0),
+        (12, 30, 10, 20, 0),
+        (25, 25, 25, 20, 5),  # distances in steps of 1/4: many ties
+        (15, 40, 12, 25, 3),
+    ]:
         gp = rng.permutation(np.arange(g) % ids)  # ids may repeat in the gallery, some more often than others
         qp = rng.choice(np.unique(gp), size=q)  # every query has a match
-        yield rng.random((q, g)), qp, gp, max_rank
+        dist = rng.random((q, g)) if not levels else rng.integers(0, levels, size=(q, g)) / (levels - 1)
+        yield dist, qp, gp, max_rank
 
 
 def _cmc_hint(distmat, qp, gp, max_rank, got) -> str:
@@ -60,6 +112,9 @@ def _cmc_hint(distmat, qp, gp, max_rank, got) -> str:
         return "return fractions in [0, 1], not percentages"
     if np.allclose(got, _cmc_truth(-distmat, qp, gp, max_rank)):
         return "a small distance means a good match: sort ascending (np.argsort(distmat[i]))"
+    for name, (first, _) in _tie_mistakes(distmat, qp, gp).items():
+        if np.allclose(got, [(first <= k).mean() for k in range(1, max_rank + 1)]):
+            return TIE_HINTS[name]
     if np.allclose(got[1:], want[:-1]):
         return "an off-by-one: cmc[0] is rank 1, the share of queries whose match is the very first item"
     if np.any(np.diff(got) < -1e-9):
@@ -70,7 +125,8 @@ def _cmc_hint(distmat, qp, gp, max_rank, got) -> str:
 def check_cmc(cmc) -> bool:
     """Check ``cmc(distmat (Q, G), query_pids (Q,), gallery_pids (G,), max_rank) -> (max_rank,)``.
 
-    cmc[k-1] is the fraction of queries whose first correct gallery item is within the k nearest.
+    cmc[k-1] is the fraction of queries whose first correct gallery item is within the k nearest. Ties
+    count against the model: a wrong item exactly as far as the right one ranks before it.
     """
     title = "cmc"
     for distmat, qp, gp, max_rank in _cases():
@@ -81,14 +137,15 @@ def check_cmc(cmc) -> bool:
                 title, np.round(want, 3).tolist(), np.round(got, 3).tolist(), _cmc_hint(distmat, qp, gp, max_rank, got)
             )
         close(title, want, got, atol=1e-6, hint=f"return one value per rank 1..max_rank, shape ({max_rank},)")
-    return passed(title, "Rank 1 of the hand-made case is 1/3, rank 2 is 2/3 and rank 4 is 1.")
+    return passed(title, "Rank 1 of the hand-made case is 1/3, rank 2 is 2/3 and rank 4 is 1; ties count against you.")
 
 
 def check_mean_average_precision(mean_average_precision) -> bool:
     """Check ``mean_average_precision(distmat (Q, G), query_pids (Q,), gallery_pids (G,)) -> float``.
 
     AP of one query = mean, over its correct gallery items, of the precision at the rank of each;
-    mAP = mean of AP over the queries.
+    mAP = mean of AP over the queries. Ties count against the model: the k-th nearest right item
+    ranks after every wrong item at a distance <= its own, at position k + (their number).
     """
     title = "mean_average_precision"
     for distmat, qp, gp, _ in _cases():
@@ -105,13 +162,18 @@ def check_mean_average_precision(mean_average_precision) -> bool:
             hint = "return a fraction in [0, 1], not a percentage"
         elif abs(got - _ap_truth(-distmat, qp, gp)) < 1e-9:
             hint = "a small distance means a good match: sort ascending"
-        elif abs(got - float(np.mean(1.0 / (_first_match_ranks(distmat, qp, gp) + 1)))) < 1e-9:
+        elif abs(got - float(np.mean(1.0 / _first_match_ranks(distmat, qp, gp)))) < 1e-9:
             hint = "that is the mean reciprocal rank of the first match; AP averages over every correct item"
         elif abs(got - _pooled_precision(distmat, qp, gp)) < 1e-9:
             hint = (
                 "average the precisions of each query first (its AP), then the APs over the queries: "
                 "a query with many right items must not count more"
             )
+        else:
+            for name, (_, ap) in _tie_mistakes(distmat, qp, gp).items():
+                if abs(got - ap) < 1e-9:
+                    hint = TIE_HINTS[name]
+                    break
         close(title, want, got, atol=1e-6, hint=hint)
     return passed(title, "The hand-made case has mAP = (1 + 1/2 + 1/4) / 3 = 0.583.")
 

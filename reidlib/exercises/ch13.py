@@ -86,15 +86,20 @@ def check_batch_hard(batch_hard) -> bool:
 # ---------------------------------------------------------------- camera-aware CMC
 
 
-def _camera_cmc_truth(dist, qp, gp, qc, gc, max_rank, whole_camera: bool = False) -> np.ndarray:
-    """The CMC of the MARS protocol; ``whole_camera`` drops every item of the query's camera (a mistake)."""
+def _camera_cmc_truth(
+    dist, qp, gp, qc, gc, max_rank, whole_camera: bool = False, optimistic: bool = False
+) -> np.ndarray:
+    """The CMC of the MARS protocol, ties counted against the model (chapter 9): rank = 1 + the kept wrong
+    items at a distance <= the nearest right one. ``whole_camera`` drops every item of the query's camera,
+    ``optimistic`` counts only strictly nearer wrong items (two mistakes)."""
     ranks = []
     for i in range(len(qp)):
         keep = [j for j in range(len(gp)) if not ((whole_camera or gp[j] == qp[i]) and gc[j] == qc[i])]
-        if not any(gp[j] == qp[i] for j in keep):
+        right = [dist[i, j] for j in keep if gp[j] == qp[i]]
+        if not right:
             continue  # no right match left: the query is skipped
-        order = sorted(keep, key=lambda j: dist[i, j])
-        ranks.append(next(r for r, j in enumerate(order, 1) if gp[j] == qp[i]))
+        wrong = [dist[i, j] for j in keep if gp[j] != qp[i]]
+        ranks.append(1 + sum(d < min(right) if optimistic else d <= min(right) for d in wrong))
     ranks = np.array(ranks)
     return np.array([(ranks <= k).mean() for k in range(1, max_rank + 1)])
 
@@ -131,6 +136,10 @@ def _camera_cases():
     gp, gc = np.array([0, 0, 1, 1, 2, 2]), np.array([0, 1, 0, 1, 0, 1])
     dist = np.array([[0.1, 0.5, 0.2, 0.7, 0.3, 0.9], [0.8, 0.6, 0.2, 0.1, 0.4, 0.3]])
     yield dist, np.array([0, 1]), gp, np.array([0, 1]), gc, 3
+    # ties count against the model: query 0's right match (item 1, camera 1) is exactly as far as item 2
+    # (another person): rank 2, not 1; query 1's (item 2, camera 0) ties with items 4 and 5: rank 3
+    dist = np.array([[0.8, 0.5, 0.5, 0.7, 0.6, 0.9], [0.8, 0.6, 0.4, 0.9, 0.4, 0.4]])
+    yield dist, np.array([0, 1]), gp, np.array([0, 1]), gc, 3
 
 
 def check_camera_aware_cmc(camera_aware_cmc) -> bool:
@@ -138,7 +147,8 @@ def check_camera_aware_cmc(camera_aware_cmc) -> bool:
     max_rank) -> (max_rank,)``, the CMC curve of the MARS protocol.
 
     Each query ignores the gallery items of its own person in its own camera; other persons' items in
-    that camera still count. A query with no right match left is skipped (not counted at all).
+    that camera still count. A query with no right match left is skipped (not counted at all). Ties count
+    against the model, as in chapter 9.
     """
     title = "camera_aware_cmc"
     for case in _camera_cases():
@@ -158,6 +168,11 @@ def check_camera_aware_cmc(camera_aware_cmc) -> bool:
                 hint = "ignore only the query's own person in its camera: other persons there still count as wrong"
             elif np.allclose(got, 100 * want):
                 hint = "return fractions in [0, 1], not percentages"
+            elif np.allclose(got, _camera_cmc_truth(dist, qp, gp, qc, gc, max_rank, optimistic=True)):
+                hint = (
+                    "ties count against the model (chapter 9): a wrong item exactly as far as the right one "
+                    "ranks before it; np.argsort breaks ties by gallery order"
+                )
             elif np.any(np.diff(got) < -1e-12):
                 hint = "a CMC curve never goes down"
             fail(title, np.round(want, 4).tolist(), np.round(got, 4).tolist(), hint)

@@ -3,7 +3,9 @@
 Every head returns ``(pooled (B, D), scores (B, N) or None)``; scores are the per-frame
 weights when the head has them (0 at padded frames). Build one by name with
 :func:`make_head`. A mask of None means no sequence is padded; masks are checked by the
-caller (:class:`reidlib.models.VideoReIDNet` checks them once per batch).
+caller (:class:`reidlib.models.VideoReIDNet` checks them once per batch). Padded frames may hold
+anything, NaN and inf included: every head replaces them by zeros (``masked_fill``) before any
+arithmetic, since multiplying by the mask would turn NaN * 0 into NaN.
 """
 
 from __future__ import annotations
@@ -17,10 +19,14 @@ from .masks import sequence_lengths
 from .rnn import CELLS, RCNPool, RNNTemporalAttention
 
 
+def zero_padding(features: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Padded frames set to 0, whatever they held (NaN and inf too): (B, N, D) -> (B, N, D) (chapter 6)."""
+    return features if mask is None else features.masked_fill(~mask[..., None], 0.0)
+
+
 def masked_mean(features: torch.Tensor, mask: torch.Tensor | None, lengths: torch.Tensor) -> torch.Tensor:
     """(1/N_b) sum over the real frames: features (B, N, D) -> (B, D)."""
-    total = features.sum(1) if mask is None else (features * mask[..., None]).sum(1)
-    return total / lengths[:, None].to(features.dtype)
+    return zero_padding(features, mask).sum(1) / lengths[:, None].to(features.dtype)
 
 
 def weighted_mean(features: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -86,14 +92,14 @@ class OraclePool(Pool):
             )
         v = visibility.to(features.dtype).clamp(0, 1)
         if mask is not None:
-            v = v * mask
+            v = v.masked_fill(~mask, 0.0)
         blind = v.sum(1, keepdim=True) <= 0  # no visible frame at all: the plain mean
         v = torch.where(blind, torch.ones_like(v) if mask is None else mask.to(v.dtype), v)
         return self.weigh(features, v, mask), v
 
     def weigh(self, features: torch.Tensor, weights: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """F before any L2 normalisation from given per-frame weights (B, N) >= 0: the weighted mean."""
-        return weighted_mean(features, weights)
+        return weighted_mean(zero_padding(features, mask), weights)
 
 
 class AttentionPool(Pool):
@@ -133,6 +139,7 @@ class AttentionPool(Pool):
     def raw(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(F before any L2 normalisation (B, D), scores (B, N)): what the identity classifier reads."""
         mask, _ = sequence_lengths(features, mask, type(self).__name__)
+        features = zero_padding(features, mask)  # NaN or inf in the padding must not reach the sums
         scores = self.scorer(features, mask)  # (B, N), 0 at padding
         return self.weigh(features, scores, mask), scores
 
@@ -142,6 +149,7 @@ class AttentionPool(Pool):
         a test can pool with a constant, shuffled or true-visibility lambda instead of the scorer's
         (:func:`reidlib.evaluation.lambda_ablation`)."""
         mask, lengths = sequence_lengths(features, mask, type(self).__name__)
+        features = zero_padding(features, mask)
         pooled = weighted_mean(features, weights) if self.normalize else (weights[..., None] * features).sum(1)
         if self.combine:
             pooled = (pooled + masked_mean(features, mask, lengths)) / 2  # F = (gamma + mean) / 2
