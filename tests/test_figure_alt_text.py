@@ -1,4 +1,4 @@
-"""Every figure of chapters 5, 6, 7, 9 and 13 has alt text: a sentence or two that says what it shows.
+"""Every figure of chapters 5, 6, 7, 9, 10, 11 and 13 has alt text: a sentence or two that says what it shows.
 
 A cell that shows a figure (``plt.show()``) carries ``mystnb: image: alt:`` in its metadata, which
 MyST-NB writes into the page's ``<img alt=...>``.
@@ -11,7 +11,7 @@ import pytest
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 CHAPTERS = ["ch05_fcn_attention", "ch06_temporal_pooling", "ch07_siamese_training", "ch09_evaluation"]
-CHAPTERS += ["ch13_where_the_field_went"]
+CHAPTERS += ["ch10_attention_explorer", "ch11_fcn_vs_rnn", "ch13_where_the_field_went"]
 
 
 def _figure_cells(chapter: str):

@@ -138,9 +138,9 @@ class FCNTemporalAttention(nn.Module):
     Defaults: two stages with windows (w1, w2) = (5, 3), as the paper's Figure 3 names two
     window sizes; with pooling in between the encoder sees 12 consecutive frames (half a
     second at 25 fps, about one step) and the final interpolation widens that to 16, the
-    training window of McLaughlin et al.'s code (the paper states none). 64 channels give it about as many weights as the LSTM-attention
-    baseline with 64 hidden units (53k vs 50k) and under 1% of the frame CNN's multiply-adds
-    on a 16-frame window (0.75M vs 417M).
+    training window of McLaughlin et al.'s code (the paper states none). 64 channels give it
+    about as many weights as the LSTM-attention baseline with 64 hidden units (53k vs 50k) and
+    under 1% of the frame CNN's multiply-adds on a 16-frame window (0.75M vs 417M).
 
     Padding: padded frames are zeroed before the first conv and come out of every pooling
     as 0 (exactly the zero padding a lone sequence gets at its end), never win a max-pool,
