@@ -18,6 +18,7 @@ hidden tests (see tools/grading/__init__.py).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -29,7 +30,7 @@ import nbformat
 
 from tools import nbtools
 
-from .masters import ROOT, Assignment
+from .masters import ROOT, Assignment, solution_cells
 
 STUDENT_DIR = ROOT / "book" / "assignments"
 TEACHER_DIR = ROOT / "_build" / "teacher"
@@ -118,7 +119,7 @@ def student_notebook(nb, assignment: Assignment, path: Path, tests: dict[str, st
     _tag_answers(nb)
     nb.cells.remove(init)
     if book:
-        nb = nbtools._with_colab_cells(nb, path, ROOT)  # the Colab link and setup cell, from _config.yml
+        nb = nbtools._with_colab_cells(nb, STUDENT_DIR / path.name, ROOT)  # the book's Colab link and setup cell
         after = next(i for i, c in enumerate(nb.cells) if c.get("id") == "colab-setup")
     else:
         after = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown")  # the title
@@ -188,3 +189,15 @@ def same_notebook(a: Path, b: Path) -> bool:
     na, nb_ = (nbformat.read(p, as_version=4) for p in (a, b))
     cells = lambda n: [(c.cell_type, c.source.strip(), dict(c.metadata)) for c in n.cells]  # noqa: E731
     return na.metadata == nb_.metadata and cells(na) == cells(nb_)
+
+
+def solved(student, assignment: Assignment):
+    """A copy of the student notebook with the master's solutions in its answer cells (the teacher's
+    submission: it earns every automatic point)."""
+    nb = nbformat.from_dict(json.loads(json.dumps(student)))
+    solutions = {q: iter(cells) for q, cells in solution_cells(assignment).items()}
+    for cell in nb.cells:
+        question = cell.metadata.get("course", {}).get("question")
+        if question in solutions:
+            cell.source = next(solutions[question], cell.source)
+    return nb

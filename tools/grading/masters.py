@@ -162,3 +162,26 @@ def assignment(name: str) -> Assignment:
 def names(public: bool | None = None) -> list[str]:
     """The assignments' names (only the public or only the sealed ones when ``public`` is given)."""
     return sorted(n for n, e in registry().items() if public is None or bool(e.get("public", False)) == public)
+
+
+def solution_cells(assignment: Assignment) -> dict[str, list[str]]:
+    """Each question's solution cells as a student would write them (the master's BEGIN/END SOLUTION
+    comment lines taken out): code for the automatic questions, the model answer for the manual ones."""
+    out: dict[str, list[str]] = {}
+    current, inside = None, False
+    for cell in assignment.notebook.cells:
+        src = cell.source.strip()
+        if cell.cell_type == "raw":
+            if src.startswith("# BEGIN QUESTION"):
+                current = yaml.safe_load(src.split("\n", 1)[1])["name"]
+            elif src.startswith("# END QUESTION"):
+                current = None
+            elif src.startswith("# BEGIN SOLUTION"):
+                inside = True
+            elif src.startswith("# END SOLUTION"):
+                inside = False
+            continue
+        if inside and current:
+            kept = [ln for ln in cell.source.splitlines() if ln.strip() not in ("# BEGIN SOLUTION", "# END SOLUTION")]
+            out.setdefault(current, []).append("\n".join(kept))
+    return out
