@@ -98,10 +98,10 @@ class Module:
         self.path, self.name = path, _module_name(path, package)
         self.text = path.read_text()
         self.tree = ast.parse(self.text, str(path))
-        self.binding: dict[str, ast.stmt] = {}
+        self.binding: dict[str, list[ast.stmt]] = {}  # every top-level statement that binds each name
         for stmt in self.tree.body:
             for name in _bound(stmt):
-                self.binding[name] = stmt
+                self.binding.setdefault(name, []).append(stmt)
 
     def origin(self, stmt) -> str | None:
         """The reidlib module a ``from ... import`` statement of this module reads from, else None."""
@@ -129,7 +129,7 @@ class Package:
             if qualified in self.modules:
                 return qualified
             raise AllowListError(f"{qualified} is not a name of reidlib")
-        stmt = mod.binding[attr]
+        stmt = mod.binding[attr][-1]
         origin = mod.origin(stmt)
         if origin is None:
             return qualified
@@ -143,26 +143,27 @@ class Package:
         kept, seen = set(), set()
         while todo:
             name = todo.pop()
-            stmt = mod.binding.get(name)
-            if name in seen or stmt is None:
+            stmts = mod.binding.get(name)
+            if name in seen or not stmts:
                 continue  # done, or a builtin or local name
             seen.add(name)
-            qualified, origin = f"{mod.name}.{name}", mod.origin(stmt)
+            qualified, origin = f"{mod.name}.{name}", mod.origin(stmts[-1])
             if origin is not None:  # another reidlib module's name: kept there, or not at all
                 target = self.defined_at(qualified)
                 if target not in allowed and target not in self.modules:
                     raise AllowListError(f"allowed code of {mod.name} uses {name}, from {target}: allow it too")
                 continue
-            if _kind(stmt) == "code" and not name.startswith("_") and qualified not in allowed:
+            if _kind(stmts[-1]) == "code" and not name.startswith("_") and qualified not in allowed:
                 raise AllowListError(f"allowed code of {mod.name} calls {qualified}: allow it too, or keep less")
-            kept.add(stmt.lineno)
-            if _kind(stmt) != "import":
-                todo += sorted({n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)})
+            for stmt in stmts:
+                kept.add(stmt.lineno)
+                if _kind(stmt) != "import":
+                    todo += sorted({n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)})
         return kept
 
     def copy_source(self, mod: Module, allowed: set[str]) -> str:
         """The grading copy of one module, statement by statement in the original order."""
-        kept = self.kept(mod, allowed)
+        kept, stood_in = self.kept(mod, allowed), set()
         out = [
             f'"""Grading copy of {mod.name}: only the allowed names keep their code (tools/grading/libcopy.py)."""',
             "",
@@ -176,8 +177,9 @@ class Package:
             if stmt.lineno in kept or mod.origin(stmt) is not None:
                 out += ["", ast.get_source_segment(mod.text, stmt)]
             elif _kind(stmt) != "import":
-                for name in _bound(stmt):
+                for name in set(_bound(stmt)) - stood_in:  # once, where the name is first bound
                     out += ["", _stand_in(f"{mod.name}.{name}", name, stmt)]
+                    stood_in.add(name)
         return "\n".join(out).rstrip() + "\n"
 
 

@@ -36,6 +36,9 @@ class NotebookRun:
         for name in ("worker.py", "channel.py"):
             shutil.copy(HERE / name, self.stage / name)
         shutil.copytree(lib, self.stage / "lib")
+        for path in (self.stage / "lib").rglob("*"):  # readable by the sandbox's own user id
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        (self.stage / "lib").chmod(0o755)
         (self.stage / "job.json").write_text(json.dumps({"cells": cells}))
         self.stopped: dict[int, str] = {}  # cell -> why it was stopped (it is skipped from then on)
         self.errors: dict[int, dict] = {}  # cell -> the exception it raised (last start)
@@ -47,6 +50,8 @@ class NotebookRun:
 
     # ------------------------------------------------------------ the notebook
     def _start(self) -> None:
+        if self.process:
+            self.process.close()
         skip = ",".join(str(i) for i in sorted(self.stopped))
         self.process = Process("worker.py", [skip], self.stage, self.limits, self.slot, self.sandboxed)
         self.reader = channel.DeadlineReader(self.process.popen.stdout.fileno())
@@ -141,7 +146,7 @@ class NotebookRun:
 
     def close(self) -> None:
         if self.process:
-            self.process.kill("grading is over")
+            self.process.close()
         shutil.rmtree(self.stage, ignore_errors=True)
 
 

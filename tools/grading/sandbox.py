@@ -309,8 +309,12 @@ class Process:
             os.killpg(self.popen.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        self.popen.wait()
-        for f in (self.popen.stdin, self.popen.stdout):
+        self.popen.wait()  # the pipes stay open: a reader in another thread sees their end, then close()
+
+    def close(self) -> None:
+        """Kill the sandbox (if it still runs) and release its pipes."""
+        self.kill("grading is over")
+        for f in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
             try:
                 f.close()
             except OSError:

@@ -23,8 +23,8 @@ import sys
 
 def _channel_fds():
     """Move the channel off fds 0 and 1: the notebook's prints go to stderr, its input is empty."""
-    out = os.fdopen(os.dup(1), "wb", buffering=0)
-    inp = os.fdopen(os.dup(0), "rb", buffering=0)
+    out = os.fdopen(os.dup(1), "wb")  # buffered: whole messages, flushed one by one
+    inp = os.fdopen(os.dup(0), "rb")  # buffered: read(n) returns n bytes, however the pipe splits them
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(2, 1)
@@ -51,6 +51,7 @@ class Worker:
             except Exception as e:
                 message, arrays = {"error": _error(e)}, {}
         self.out.write(self.ch.pack(message, arrays))
+        self.out.flush()
 
     def keep(self, obj):
         ident = len(self.objects) + 1
