@@ -8,6 +8,7 @@ and grade targets call it).
     grade ASSIGNMENT FOLDER       grade a class in sandboxes -> FOLDER-graded/ (grades.csv, feedback/ ...)
     merge OUT --manual FILE       add the manual scores of FILE to the sheet in OUT (no regrading)
     sandbox                       say whether submissions can be sandboxed on this machine
+    drill ASSIGNMENT [--size N]   grade a made-up class of N (solutions, blanks, halves) and time it
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import build, masters, report, sandbox, sealed, similarity
+from . import build, drill, masters, report, sandbox, sealed, similarity
 from .grade import IntegrityError, find_submissions, grade_class, save
 
 
@@ -92,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--manual", type=Path, required=True)
     m.add_argument("--submissions", type=Path, help="the submissions, to export the written answers again")
     sub.add_parser("sandbox", help="say whether submissions can be sandboxed here")
+    d = sub.add_parser("drill", help="grade a made-up class and time it")
+    d.add_argument("assignment")
+    d.add_argument("--size", type=int, default=30)
+    d.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args(argv)
     try:
         return _run(args)
@@ -123,6 +128,17 @@ def _run(args) -> int:
         for name in stale:
             print(f"book/assignments/{name} is out of date with its master: run `make assignments`")
         return 1 if stale else 0
+    if args.cmd == "drill":
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            quiet = lambda n, s, o, j: grade(n, s, o, j, quiet=True)  # noqa: E731
+            seconds, wrong = drill.run(args.assignment, args.size, args.jobs, quiet, Path(tmp))
+        made_up = f"a made-up class of {args.size} {args.assignment} notebooks"
+        print(f"{made_up} graded in {seconds:.0f} s, {args.jobs} at a time")
+        for student in wrong:
+            print(f"  {student} did not earn what its answers are worth")
+        return 1 if wrong else 0
     if args.cmd == "merge":
         print(f"manual scores merged -> {merge(args.out, args.manual, args.submissions)}")
         return 0

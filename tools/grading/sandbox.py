@@ -251,7 +251,8 @@ class Process:
             cwd=None if sandboxed else stage,
         )
         self.stderr = bytearray()
-        threading.Thread(target=self._drain, daemon=True).start()
+        self.drain = threading.Thread(target=self._drain, daemon=True)
+        self.drain.start()
         threading.Thread(target=self._watch, daemon=True).start()
 
     def _drain(self):
@@ -314,6 +315,7 @@ class Process:
     def close(self) -> None:
         """Kill the sandbox (if it still runs) and release its pipes."""
         self.kill("grading is over")
+        self.drain.join(timeout=5)  # it ends at the pipe's end, now that every writer is dead
         for f in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
             try:
                 f.close()

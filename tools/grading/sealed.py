@@ -99,8 +99,13 @@ class Vault:
             raise FileNotFoundError(f"{kdf} is missing: `python tools/course.py seal --new` makes a new vault")
         params = json.loads(kdf.read_text())
         self.key = _key(self.secret, bytes.fromhex(params["salt"]), params["n"], params["r"], params["p"])
-        if _decrypt(self.key, "check", bytes.fromhex(params["check"])) != CHECK:
-            raise WrongSecret("the check word did not open")
+        try:
+            _decrypt(self.key, "check", bytes.fromhex(params["check"]))
+        except WrongSecret:
+            raise WrongSecret(
+                f"the course secret does not open {sealed} (its check word stays sealed): is {secret_file(root)} "
+                "the current secret? Ask the book's maintainers for it"
+            ) from None
 
     @classmethod
     def create(cls, sealed: Path, secret: bytes) -> Vault:
