@@ -134,7 +134,8 @@ def written_answers(data: dict, submissions: dict[str, Path | None]) -> dict[str
     md = MarkdownIt("commonmark", {"html": False})
     pages = {}
     manual = [q for q in data["questions"] if q["manual"]]
-    answers = {student: _answers(path, [q["name"] for q in manual]) for student, path in submissions.items()}
+    names = [q["name"] for q in manual]
+    answers = {student: answer_cells(path, names, "markdown") for student, path in submissions.items()}
     for q in manual:
         body = [f"<h1>{html.escape(data['assignment'])}: {html.escape(q['name'])} ({_fmt(q['points'])} points)</h1>"]
         for student, by_question in sorted(answers.items()):
@@ -151,8 +152,9 @@ def written_answers(data: dict, submissions: dict[str, Path | None]) -> dict[str
 PLACEHOLDER = "_Type your answer here, replacing this text._"
 
 
-def _answers(path: Path | None, names: list[str]) -> dict[str, str]:
-    """The written answer cells of a notebook by question (``metadata.course.question``)."""
+def answer_cells(path: Path | None, names: list[str], cell_type: str) -> dict[str, str]:
+    """A notebook's answer cells of one kind ("code" or "markdown"), joined per question
+    (``metadata.course.question``); the written answers' placeholder is left out."""
     if path is None:
         return {}
     try:
@@ -162,7 +164,7 @@ def _answers(path: Path | None, names: list[str]) -> dict[str, str]:
     out: dict[str, list[str]] = {}
     for cell in nb.cells:
         name = cell.get("metadata", {}).get("course", {}).get("question")
-        if name in names and cell.cell_type == "markdown" and cell.source.strip() != PLACEHOLDER:
+        if name in names and cell.cell_type == cell_type and cell.source.strip() != PLACEHOLDER:
             out.setdefault(name, []).append(cell.source)
     return {k: "\n\n".join(v) for k, v in out.items()}
 

@@ -21,7 +21,7 @@ import itertools
 import tokenize
 from pathlib import Path
 
-import nbformat
+from .report import answer_cells
 
 THRESHOLD = 0.9  # pairs at or above it are listed in similarity.md
 
@@ -96,28 +96,12 @@ def _tokens(code: str) -> list[str]:
         return code.split()
 
 
-def answers_by_part(path: Path | None, parts: list[str]) -> dict[str, str]:
-    """The code answer cells of a notebook, joined per part."""
-    if path is None:
-        return {}
-    try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception:  # unreadable: the sheet already says so
-        return {}
-    out: dict[str, list[str]] = {}
-    for cell in nb.cells:
-        part = cell.get("metadata", {}).get("course", {}).get("question")
-        if part in parts and cell.cell_type == "code":
-            out.setdefault(part, []).append(cell.source)
-    return {k: "\n\n".join(v) for k, v in out.items()}
-
-
 def report(submissions: dict[str, Path | None], template: Path, parts: list[str]) -> list[dict]:
     """Every pair of students, for every part both answered: {part, a, b, similarity}, most alike first."""
-    blank = {p: normalise(src) for p, src in answers_by_part(template, parts).items()}
+    blank = {p: normalise(src) for p, src in answer_cells(template, parts, "code").items()}
     code = {}
     for student, path in submissions.items():
-        for part, src in answers_by_part(path, parts).items():
+        for part, src in answer_cells(path, parts, "code").items():
             norm = normalise(src)
             if norm != blank.get(part):
                 code[student, part] = _tokens(norm)
