@@ -94,7 +94,7 @@ def test_the_notebook_sees_no_checkout_no_network_and_a_read_only_system(lib, tm
     assert set(seen["writes"].values()) <= {"OSError", "PermissionError", "FileNotFoundError"}, seen["writes"]
     assert len(seen["pids"]) <= 3 and seen["pid"] <= 3, seen["pids"]  # its own process namespace
     if os.geteuid() == 0:
-        assert seen["uid"] == sandbox.UID_BASE + 7  # not root: the sandbox's own user id
+        assert seen["uid"] == sandbox.sandbox_uid(7)  # not root: the sandbox's own user id
 
 
 def test_limits_are_the_kernels_with_hard_equal_to_soft(lib):
@@ -155,7 +155,7 @@ def test_a_daemon_dies_with_the_sandbox(lib):
     )
     run = _run(lib, [daemon], slot=11)
     assert _ask(run, "alive") >= 3  # the worker, bwrap's init and the daemon
-    uid = sandbox.UID_BASE + 11
+    uid = sandbox.sandbox_uid(11)
     if os.geteuid() == 0:
         assert len(_sandbox_processes(uid)) >= 2
     run.close()

@@ -33,7 +33,16 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
-UID_BASE = 61000  # the sandboxes' user ids as root: UID_BASE + slot
+UID_BASE = 61000  # the sandboxes' user ids as root: see sandbox_uid
+SLOTS = 16  # sandboxes at once, at most, per grading process
+
+
+def sandbox_uid(slot: int) -> int:
+    """The user id of a sandbox run as root: one per slot, and a range per grading process, so that
+    RLIMIT_NPROC counts that sandbox alone, even beside another grader (or test worker) on the machine."""
+    return UID_BASE + (os.getpid() % 1000) * SLOTS + slot % SLOTS
+
+
 NO_SANDBOX_RISK = (
     "--no-sandbox: the submissions will run as YOU, with your files, your network and no limits but time. "
     "A notebook can then read the hidden tests and the solutions, change other submissions and the grade "
@@ -184,7 +193,7 @@ def command(stage: Path, args: list[str], limits: Limits, slot: int = 0) -> list
         cmd += ["--setenv", k, v]
     cmd.append("--")
     if root:
-        uid = str(UID_BASE + slot)
+        uid = str(sandbox_uid(slot))
         cmd += [shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
         cmd += ["--no-new-privs", "--bounding-set=-all", "--inh-caps=-all"]
     return cmd + [str(exe), "-S", "-B", *args]
