@@ -65,8 +65,12 @@ def test_unseal_keeps_an_edit_that_was_not_sealed(vault, tmp_path):
     opened = tmp_path / "masters"
     sealed.unseal(vault, opened)
     (opened / "a9_test.md").write_bytes(b"my unsaved edit\n")
-    vault.write("a9_test.md", MASTER + b"# a colleague's change\n")
-    with pytest.raises(RuntimeError, match="a9_test.md .* changed since unsealed"):
+    assert sealed.unseal(vault, opened) == []  # building or grading meanwhile keeps the edit
+    assert (opened / "a9_test.md").read_bytes() == b"my unsaved edit\n"
+    vault.write("truth_a9.py", b"assert cmc(d) == newer_truth\n")  # sealed by a colleague, not edited here
+    assert sealed.unseal(vault, opened) == ["truth_a9.py"]
+    vault.write("a9_test.md", MASTER + b"# a colleague's change\n")  # edited both here and there
+    with pytest.raises(RuntimeError, match="a9_test.md .* changed since unsealed, and so did the sealed versions"):
         sealed.unseal(vault, opened)
     assert (opened / "a9_test.md").read_bytes() == b"my unsaved edit\n"
     sealed.unseal(vault, opened, force=True)

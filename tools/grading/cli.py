@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from . import build, drill, masters, report, sandbox, sealed, similarity
-from .grade import IntegrityError, find_submissions, grade_class, save
+from .grade import find_submissions, grade_class, save
 
 
 def _template(assignment: masters.Assignment) -> Path:
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         return _run(args)
-    except (sealed.SecretMissing, sealed.WrongSecret, sandbox.SandboxUnavailable, IntegrityError, ValueError) as e:
+    except (RuntimeError, ValueError, FileNotFoundError) as e:  # secret, sandbox, integrity, bad input
         print(f"error: {e}", file=sys.stderr)
         return 2
 

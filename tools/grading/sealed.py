@@ -150,19 +150,23 @@ def _ledger(opened: Path) -> dict:
 
 
 def unseal(vault: Vault, opened: Path = OPENED, force: bool = False) -> list[str]:
-    """Write every sealed file in clear into ``opened``; return the names written. A file edited there
-    since it was unsealed is kept (an error names it) unless ``force``: seal it first, or discard it."""
+    """Write every sealed file in clear into ``opened``; return the names written.
+
+    A file the teacher edited there since it was unsealed is kept as it is (they are working on it);
+    if its sealed version has changed too since then (a colleague sealed another edit), that is a
+    conflict: an error names it, unless ``force``, which discards the local edit."""
     opened.mkdir(parents=True, exist_ok=True)
     ledger, written, edited = _ledger(opened), [], []
     for name in vault.names():
         data, path = vault.read(name), opened / name
-        if path.exists():
+        if path.exists() and not force:
             current = path.read_bytes()
             if current == data:
                 ledger[name] = _digest(data)
                 continue
-            if not force and _digest(current) != ledger.get(name):
-                edited.append(name)
+            if _digest(current) != ledger.get(name):  # edited here
+                if ledger.get(name) != _digest(data):  # ... and changed in the vault since
+                    edited.append(name)
                 continue
         path.write_bytes(data)
         ledger[name] = _digest(data)
@@ -170,8 +174,8 @@ def unseal(vault: Vault, opened: Path = OPENED, force: bool = False) -> list[str
     (opened / LEDGER).write_text(json.dumps(ledger, indent=1, sort_keys=True) + "\n")
     if edited:
         raise RuntimeError(
-            f"{', '.join(edited)} in {opened} changed since unsealed, and the sealed versions differ: seal your "
-            "edits (`python tools/course.py seal`) or discard them (`python tools/course.py unseal --force`)"
+            f"{', '.join(edited)} in {opened} changed since unsealed, and so did the sealed versions: keep a copy of "
+            "your edits, take the sealed versions (`python tools/course.py unseal --force`), then redo the edits"
         )
     return written
 
