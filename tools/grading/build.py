@@ -166,7 +166,6 @@ def build(assignment: Assignment, student_dir: Path | None = None, teacher_dir: 
         )
         if run.returncode:
             raise RuntimeError(f"otter assign failed on {assignment.master}:\n{run.stdout}\n{run.stderr}")
-        shutil.rmtree(target / "solution", ignore_errors=True)
         target.mkdir(parents=True, exist_ok=True)
         shutil.copy(out / "autograder" / f"{assignment.name}.ipynb", target / f"{assignment.name}-solution.ipynb")
         (target / "rubric.md").write_text(assignment.rubric())

@@ -136,8 +136,16 @@ class Vault:
         path = self.dir / f"{name}.sealed"
         if path.exists() and self.read(name) == data:
             return False
-        path.write_bytes(_encrypt(self.key, name, data))
+        _write(path, _encrypt(self.key, name, data))
         return True
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write atomically (a temporary file, then a rename): a reader never sees half a file, even while
+    two processes (test workers) unseal at once."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def _digest(data: bytes) -> str:
@@ -168,10 +176,10 @@ def unseal(vault: Vault, opened: Path = OPENED, force: bool = False) -> list[str
                 if ledger.get(name) != _digest(data):  # ... and changed in the vault since
                     edited.append(name)
                 continue
-        path.write_bytes(data)
+        _write(path, data)
         ledger[name] = _digest(data)
         written.append(name)
-    (opened / LEDGER).write_text(json.dumps(ledger, indent=1, sort_keys=True) + "\n")
+    _write(opened / LEDGER, (json.dumps(ledger, indent=1, sort_keys=True) + "\n").encode())
     if edited:
         raise RuntimeError(
             f"{', '.join(edited)} in {opened} changed since unsealed, and so did the sealed versions: keep a copy of "
@@ -190,7 +198,7 @@ def seal(vault: Vault, opened: Path = OPENED) -> list[str]:
         if vault.write(path.name, data):
             sealed.append(path.name)
         ledger[path.name] = _digest(data)
-    (opened / LEDGER).write_text(json.dumps(ledger, indent=1, sort_keys=True) + "\n")
+    _write(opened / LEDGER, (json.dumps(ledger, indent=1, sort_keys=True) + "\n").encode())
     return sealed
 
 
