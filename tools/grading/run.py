@@ -63,14 +63,17 @@ class NotebookRun:
             try:
                 header, _ = self.reader.read(deadline)
             except TimeoutError:
-                if current is None or time.monotonic() >= self.deadline:
-                    self._give_up("the notebook ran past the grader's time limit for a whole submission")
+                if time.monotonic() >= self.deadline:
+                    self._give_up(f"the submission ran past the grader's time limit of {self.limits.wall_s:g} s")
+                    return
+                if current is None:
+                    self._give_up(f"the notebook's sandbox did not start within {self.limits.cell_s:g} s")
                     return
                 self.process.kill(f"this cell ran past the grader's time limit of {self.limits.cell_s:g} s")
                 self._stop(current)
                 return self._restart()
             except (EOFError, channel.ChannelError):
-                why = self.process.ended() if self.process else "the notebook's process ended"
+                why = self.process.ended()
                 self.process.kill(why)
                 if current is None:
                     self._give_up(why)
