@@ -98,6 +98,19 @@ def test_every_automatic_question_has_a_hidden_test_the_truth_defines(secret, na
             assert callable(getattr(truth, check, None)), f"{t.name} calls {check}, which {truth.__name__} lacks"
 
 
+def test_the_masters_type_no_verdict_and_a3_computes_it(secret):
+    """As tests/test_one_story.py asks of the chapters, for the sealed text too (model answers included)."""
+    from test_one_story import TYPED_VERDICTS
+
+    for name, assignment in secret.items():
+        prose = "\n".join(c.source for c in assignment.notebook.cells if c.cell_type == "markdown")
+        for pattern in TYPED_VERDICTS:
+            found = re.search(pattern, prose, re.IGNORECASE)
+            assert not found, f"{name} types a verdict by hand: {found.group(0)!r}"
+    code = "\n".join(c.source for c in secret["a3_cmc_ablation"].notebook.cells if c.cell_type == "code")
+    assert "ablation.verdict()" in code
+
+
 # ---------------------------------------------------------------- the hidden tests against answers
 @pytest.mark.parametrize("name", SEALED)
 def test_right_answers_pass_every_hidden_test(secret, name):
