@@ -10,7 +10,7 @@ JOBS   ?= 2
 export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup sync lint book book-strict test test-unit test-notebooks test-browser bench weights assignments teacher grade clean
+.PHONY: help setup sync lint book book-strict test test-unit test-notebooks test-browser bench weights assignments teacher sandbox grade clean
 
 help:
 	@echo "make book          build the HTML book (quick profile) -> _build/html/index.html"
@@ -18,9 +18,10 @@ help:
 	@echo "make sync          pair every notebook with its MyST text twin (the newer side wins)"
 	@echo "make lint          ruff (lint + format check) and the layering contract (import-linter)"
 	@echo "make test-browser  open every page of the built book in headless Chromium"
-	@echo "make assignments   course/ masters -> student notebooks in book/assignments + autograders (otter)"
-	@echo "make teacher       autograder zips, solutions and rubrics -> _build/teacher/ (not in the book)"
-	@echo "make grade SUBMISSIONS=dir   grade a folder of submissions -> dir/grades.csv"
+	@echo "make assignments   sealed masters (course secret) -> student notebooks in book/assignments (otter assign)"
+	@echo "make teacher       the same, with solutions and rubrics in _build/teacher/ (never in the book)"
+	@echo "make sandbox       install Debian's bubblewrap (when missing) and check that submissions can be sandboxed"
+	@echo "make grade ASSIGNMENT=a3_cmc_ablation SUBMISSIONS=dir   grade a class in sandboxes -> dir-graded/"
 	@echo "make bench         run the benchmarks in benchmarks/"
 	@echo "make weights       train the shipped models into reidlib/weights/"
 	@echo "make clean         remove .venv, _build and caches"
@@ -84,20 +85,34 @@ test-browser: $(STAMP)
 	REIDLIB_PROFILE=quick OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests/test_browser.py tests/test_links.py \
 		tests/test_colab.py "tests/test_course.py::test_no_solution_in_the_built_book" -q -p no:cacheprovider
 
-# The course (otter-grader): masters in course/ -> student notebooks in book/assignments/ (committed:
-# the book and its Colab links show them) and the teacher's material in _build/teacher/ (autograder
-# zips, solution notebooks, rubrics), never under _build/html. Student notebooks are graded by
-# otter's local runner, in parallel, in the quick profile: one CSV row per student.
+# The course: the masters are sealed in course/sealed/ and opened with the course secret
+# ($$REIDLIB_COURSE_SECRET_FILE, else ../shared/course-secret.txt). `otter assign` makes the student
+# notebooks in book/assignments/ (committed: the book and its Colab links show them) and the teacher's
+# material in _build/teacher/ (masters in clear, solution notebooks, rubrics), never under _build/html.
 assignments: $(STAMP)
 	$(BIN)/python tools/course.py build
 
 teacher: assignments
 
+# Every submission runs in a bubblewrap sandbox (tools/grading/sandbox.py): Debian's bubblewrap is
+# installed here when missing (as test-browser installs chromium), then the sandbox is tried.
+sandbox: $(STAMP)
+	@if ! command -v bwrap >/dev/null && command -v apt-get >/dev/null; then \
+		echo ">>> sandbox: installing Debian's bubblewrap"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends bubblewrap; \
+	fi
+	$(BIN)/python tools/course.py sandbox
+
+# Grade a class: the assignment is named, never guessed. GRADE_FLAGS adds options (--manual FILE, --out DIR,
+# --cell-s 60 ...; --no-sandbox only for code you trust: see README).
+ASSIGNMENT ?=
 SUBMISSIONS ?=
+GRADE_FLAGS ?=
 grade: $(STAMP)
-	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder (one notebook or folder per student)"; exit 1; }
-	@test -d _build/teacher || $(MAKE) --no-print-directory teacher
-	$(BIN)/python tools/course.py grade $(SUBMISSIONS) --jobs $(JOBS)
+	@test -n "$(ASSIGNMENT)" -a -n "$(SUBMISSIONS)" || { echo "usage: make grade ASSIGNMENT=a3_cmc_ablation SUBMISSIONS=folder (one notebook or folder per student)"; exit 1; }
+	@command -v bwrap >/dev/null || case "$(GRADE_FLAGS)" in *--no-sandbox*) ;; *) $(MAKE) --no-print-directory sandbox;; esac
+	$(BIN)/python tools/course.py grade $(ASSIGNMENT) $(SUBMISSIONS) --jobs $(JOBS) $(GRADE_FLAGS)
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo ">>> bench: $$b"; $(BIN)/python $$b || exit 1; done

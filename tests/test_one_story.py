@@ -19,7 +19,7 @@ VERDICT_CHAPTERS = [
     "book/ch06_temporal_pooling.md",
     "book/ch10_attention_explorer.md",
     "book/ch11_fcn_vs_rnn.md",
-    "course/a3_cmc_ablation.md",
+    "book/assignments/a3_cmc_ablation.md",  # the student notebook (its master is sealed in course/sealed)
 ]
 # Claims about the trained comparison that only the results files may make.
 TYPED_VERDICTS = [
