@@ -108,7 +108,7 @@ def test_the_masters_type_no_verdict_and_a3_computes_it(secret):
             found = re.search(pattern, prose, re.IGNORECASE)
             assert not found, f"{name} types a verdict by hand: {found.group(0)!r}"
     code = "\n".join(c.source for c in secret["a3_cmc_ablation"].notebook.cells if c.cell_type == "code")
-    assert "ablation.verdict()" in code
+    assert re.search(r"verdicts\.verdict\(", code)
 
 
 # ---------------------------------------------------------------- the hidden tests against answers
