@@ -381,7 +381,10 @@ def main(argv: list[str] | None = None) -> int:
 def _user_error(command: str, error: BaseException, debug: bool) -> int:
     if debug:
         raise error
-    message = " ".join(str(error).split("\n")) if str(error).count("\n") < 2 else str(error)
+    message = str(error)
+    if isinstance(error, OSError) and error.strerror:  # not "[Errno 28] ..."; the path when the error names one
+        message = error.strerror + (f": {error.filename}" if error.filename else "")
+    message = " ".join(message.split("\n")) if message.count("\n") < 2 else message
     print(f"reidlib {command}: error: {message}\n(--debug shows the traceback)", file=sys.stderr)
     return 1
 

@@ -117,6 +117,8 @@ def write_error(path: str | os.PathLike, error: BaseException, what: str = "the 
         free = "free space unknown"
     code = getattr(error, "errno", None) or errno.EIO
     reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if isinstance(error, OSError) and error.strerror:  # "[Errno 20] Not a directory: 'path'" -> its words
+        reason = error.strerror
     short = re.search(r"\d+ requested and \d+ written|inline_container|PytorchStreamWriter", reason)
     kept = "Nothing was replaced: an older copy, if any, is unchanged, and the partial write was removed."
     if code in (errno.EACCES, errno.EPERM, errno.EROFS):

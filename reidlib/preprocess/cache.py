@@ -237,17 +237,20 @@ def _build(path: Path, tracklets: list, params: dict, progress: bool) -> None:
             np.lib.format.write_array_header_1_0(f, header)
             for t in tqdm(tracklets, desc=desc, disable=not progress, unit="tracklet"):
                 reading = True
-                x = prepare_sequence(
-                    load_frames(t),
-                    params["flow_method"],
-                    params["use_flow"],
-                    params["flow_scale"],
-                    params["flow_clip"],
-                    **params["flow_kw"],
-                ).astype(np.float16)  # (T, C, 64, 48)
+                try:
+                    x = prepare_sequence(
+                        load_frames(t),
+                        params["flow_method"],
+                        params["use_flow"],
+                        params["flow_scale"],
+                        params["flow_clip"],
+                        **params["flow_kw"],
+                    ).astype(np.float16)  # (T, C, 64, 48)
+                except ValueError as e:
+                    raise ValueError(f"cannot preprocess {_where(t)}: {e}") from None
                 if not np.isfinite(x).all():
                     raise ValueError(
-                        f"preprocessing {t!r} gave values that are not finite (NaN or beyond float16's range); "
+                        f"preprocessing {_where(t)} gave values that are not finite (NaN or beyond float16's range); "
                         "check its frames (a corrupt image?) and the flow settings."
                     )
                 reading = False
@@ -271,3 +274,10 @@ def _build(path: Path, tracklets: list, params: dict, progress: bool) -> None:
     finally:
         for tmp in temps:
             tmp.unlink(missing_ok=True)  # only left behind when the build failed
+
+
+def _where(tracklet) -> str:
+    """A tracklet in words, with the folder of its frames when they are files: what an error must name."""
+    frames = tracklet.frames
+    folder = f", frames in {Path(frames[0]).parent}" if len(frames) and not isinstance(frames, np.ndarray) else ""
+    return f"the tracklet of person {tracklet.pid}, camera {tracklet.camid} ({len(tracklet)} frame(s){folder})"
