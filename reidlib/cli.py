@@ -350,32 +350,40 @@ COMMANDS = {
 }
 
 
+def parse(argv: list[str]) -> tuple[str, object]:
+    """The command line ``argv`` (without ``--debug``) -> (subcommand, its arguments, instantiated: the
+    configs built and checked). ``--config FILE`` is read by :func:`reidlib.experiments.load_config`, its
+    settings become the defaults, and every option given beats them. Bad settings raise a user error;
+    unknown options exit (SystemExit 2) with the parser's usage message."""
+    command = next((a for a in argv if not a.startswith("-")), "")
+    config_file, argv = _take_config(argv)
+    parser = build_parser(_schedule(argv))
+    if config_file is not None:
+        _config_defaults(parser, command, config_file, _schedule(argv))
+    ns = parser.parse_args(argv)
+    if ns.subcommand == "info":
+        return "info", ns
+    args = parser.instantiate(ns)[ns.subcommand]  # the configs check their settings: a bad one is a user error
+    if ns.subcommand in ("train", "experiment") and not args.out:
+        raise ValueError(f"--out is required: the run folder, e.g. runs/NAME (python -m reidlib {command} --help).")
+    return ns.subcommand, args
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv  # accepted anywhere, before or after the subcommand
     argv = [a for a in argv if a != "--debug"]
-    command = next((a for a in argv if not a.startswith("-")), "")
+    command = next((a for a in argv if not a.startswith("-")), "reidlib")
     try:
-        config_file, argv = _take_config(argv)
-        parser = build_parser(_schedule(argv))
-        if config_file is not None:
-            _config_defaults(parser, command, config_file, _schedule(argv))
+        command, args = parse(argv)
+        if command == "info":
+            print(f"reidlib {reidlib.__version__}  profile={reidlib.profile()}  device={reidlib.device()}")
+            return 0
+        if command == "evaluate":
+            return cmd_evaluate(args, _given(argv))
+        return COMMANDS[command](args)
     except USER_ERRORS as e:
-        return _user_error(command or "reidlib", e, debug)
-    ns = parser.parse_args(argv)
-    if ns.subcommand == "info":
-        print(f"reidlib {reidlib.__version__}  profile={reidlib.profile()}  device={reidlib.device()}")
-        return 0
-    try:
-        args = parser.instantiate(ns)  # the configs check their settings: a bad one is a user error
-        sub = args[ns.subcommand]
-        if ns.subcommand in ("train", "experiment") and not sub.out:
-            raise ValueError(f"--out is required: the run folder, e.g. runs/NAME (python -m reidlib {command} --help).")
-        if ns.subcommand == "evaluate":
-            return cmd_evaluate(sub, _given(argv))
-        return COMMANDS[ns.subcommand](sub)
-    except USER_ERRORS as e:
-        return _user_error(ns.subcommand, e, debug)
+        return _user_error(command, e, debug)
 
 
 def _user_error(command: str, error: BaseException, debug: bool) -> int:
