@@ -17,11 +17,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,16 +135,16 @@ def run_chunks(
     steps_of: Callable[[Chunk], int],
     seconds_per_step: float | None = None,
     out=None,
-) -> Iterator[Chunk]:
+) -> list[Chunk]:
     """Run ``chunks`` one after another, each as its own process whose output (its progress bars
-    included) goes to ``out`` (default: this process's stdout) as it comes; yield each chunk when done.
+    included) goes to ``out`` (default: this process's stdout) as it comes -> the chunks run.
 
     Before each chunk a line says where the protocol stands: chunks and steps done, and the time left
     at ``seconds_per_step`` (measured on the chunks run so far when None). A failed chunk raises
     RuntimeError with the end of its output; running the same chunks again resumes."""
     out = out or sys.stdout
     total = sum(steps_of(c) for c in chunks)
-    steps = 0
+    steps, ran = 0, []
     started = time.perf_counter()
     for i, chunk in enumerate(chunks):
         rate = seconds_per_step or ((time.perf_counter() - started) / steps if steps else None)
@@ -159,25 +160,33 @@ def run_chunks(
                 "finished chunks are kept, and this one resumes from its last checkpoint."
             )
         steps += steps_of(chunk)
-        yield chunk
+        ran.append(chunk)
+    return ran
 
 
-def _stream(cmd: list[str], out) -> str | None:
-    """Run ``cmd``, copying its output to ``out`` as it comes (carriage returns kept: a progress bar
-    redraws in place) -> None on success, else the end of its output."""
+def _stream(cmd: list[str], out, redraw_every: float = 5.0) -> str | None:
+    """Run ``cmd``, copying its output to ``out`` as it comes -> None on success, else the end of its
+    output. Lines are copied as they end; a progress bar's redraws (text ended by a carriage return)
+    at most every ``redraw_every`` seconds, and its last state before its line ends."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONWARNINGS": "default"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-    last = b""
+    tail, pending, last = "", "", 0.0
     try:
         for block in iter(lambda: proc.stdout.read1(4096), b""):
-            out.write(block.decode(errors="replace"))
+            text = pending + block.decode(errors="replace")
+            tail = (tail + block.decode(errors="replace"))[-3000:]
+            *pieces, pending = re.split(r"(?<=[\r\n])", text)  # each piece ends with \r or \n
+            for piece in pieces:
+                now = time.monotonic()
+                if piece.endswith("\n") or now - last >= redraw_every:
+                    out.write(piece)
+                    last = now if piece.endswith("\r") else last
             out.flush()
-            last = (last + block)[-3000:]
     finally:
         code = proc.wait()
-    return None if code == 0 else last.decode(errors="replace")
-
-
+    if pending:
+        out.write(pending)
+    return None if code == 0 else tail
 def chunk_steps(chunk: Chunk, runs: Path, persons: int, batch_size: int | None = None) -> int:
     """The training steps ``chunk`` has left: its epochs not yet trained (its run folder says how far it
     got) x ceil(2 x training persons / batch size) steps per epoch (the schedule's batch size by default)."""
