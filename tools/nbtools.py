@@ -8,13 +8,20 @@ Jupyter Book, nbval and Colab run.
 ``python tools/nbtools.py strip``      removes outputs and execution counts in place;
 ``python tools/nbtools.py sync``       pairs every twin (the newer side wins), then rewrites the Colab
                                        links and setup cells of both sides from _config.yml;
-``python tools/nbtools.py new X.md``   makes the notebook of a new chapter written as MyST markdown.
+``python tools/nbtools.py new X.md``   makes the notebook of a new chapter written as MyST markdown;
+``python tools/nbtools.py edition DEST SHA``  writes the Colab edition of every notebook to DEST (for the
+                                       published book: its setup cell installs reidlib at commit SHA, its
+                                       model answers are folded <details>, which Colab renders);
+``python tools/nbtools.py relink REF`` points every Colab link (and _config.yml's launch buttons) at
+                                       REF, in this working tree only: the published build links to the
+                                       edition of its own commit.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -65,11 +72,11 @@ def toc_files(root: Path = ROOT) -> set[str]:
     return found
 
 
-def colab_url(notebook: Path, root: Path = ROOT) -> str:
-    """The Colab address of a notebook of this repository."""
+def colab_url(notebook: Path, root: Path = ROOT, ref: str | None = None) -> str:
+    """The Colab address of a notebook of this repository, at ``ref`` (default: the published branch)."""
     repo = repository_url(root).split("github.com/")[-1]
     rel = notebook.resolve().relative_to(root.resolve()).as_posix()
-    return f"https://colab.research.google.com/github/{repo}/blob/{repository_branch(root)}/{rel}"
+    return f"https://colab.research.google.com/github/{repo}/blob/{ref or repository_branch(root)}/{rel}"
 
 
 def dependencies(extra: str | None = None) -> dict[str, str]:
@@ -86,10 +93,12 @@ def dependencies(extra: str | None = None) -> dict[str, str]:
     return {IMPORT_NAMES.get(Requirement(s).name, Requirement(s).name.replace("-", "_")): s for s in specs}
 
 
-def setup_source(root: Path = ROOT, extra: str | None = None) -> str:
+def setup_source(root: Path = ROOT, extra: str | None = None, ref: str | None = None) -> str:
     """The setup cell every notebook starts with: installs reidlib on Colab, no-op elsewhere.
 
-    ``extra`` (e.g. ``"course"`` for the assignments, which need otter-grader) adds its packages.
+    ``extra`` (e.g. ``"course"`` for the assignments, which need otter-grader) adds its packages;
+    ``ref`` is the git ref reidlib is installed at (default: the published branch; the published
+    book's Colab edition gives the commit it was built from, so that page and library agree).
 
     It installs reidlib without its dependencies, then only the dependencies that cannot be
     imported yet: Colab's own torch and OpenCV stay (reidlib's opencv-python-headless would
@@ -119,7 +128,7 @@ def setup_source(root: Path = ROOT, extra: str | None = None) -> str:
         "\n"
         "    # reidlib itself, then only the dependencies missing here: a second OpenCV package\n"
         "    # would overwrite the cv2 folder of Colab's opencv-python.\n"
-        f'    source = "reidlib @ git+{repository_url(root)}@{repository_branch(root)}"\n'
+        f'    source = "reidlib @ git+{repository_url(root)}@{ref or repository_branch(root)}"\n'
         '    pip_install("--no-deps", source)\n'
         "    needed = {\n"
         f"{needed}"
@@ -259,6 +268,62 @@ def new(md: Path, root: Path = ROOT) -> Path:
     return path
 
 
+# A MyST dropdown admonition (how the chapters write model answers) and its HTML twin, which Colab renders
+# folded: Colab shows MyST directives as raw code blocks, open.
+_DROPDOWN = re.compile(r"^```\{admonition\} (?P<title>[^\n]+)\n:class: dropdown\n\n(?P<body>.*?)\n```$", re.M | re.S)
+
+
+def colab_markdown(source: str) -> str:
+    """A markdown cell for Colab: each MyST dropdown admonition becomes ``<details><summary>``."""
+    return _DROPDOWN.sub(lambda m: f"<details>\n<summary>{m['title']}</summary>\n\n{m['body']}\n\n</details>", source)
+
+
+def colab_edition(path: Path, sha: str, root: Path = ROOT):
+    """The Colab edition of a notebook: its setup cell installs reidlib at commit ``sha``, its model
+    answers are folded (<details>), its Colab link points at the edition of ``sha`` itself."""
+    nb = nbformat.read(path, as_version=4)
+    for c in nb.cells:
+        if c.cell_type == "markdown":
+            c.source = colab_markdown(c.source)
+    extra = "course" if "assignments" in Path(path).parts else None
+    for c in nb.cells:
+        if is_setup_cell(c):
+            c.source = setup_source(root, extra, ref=sha)
+    return relinked(nb, path, f"colab-{sha}", root)
+
+
+def relinked(nb, path: Path, ref: str, root: Path = ROOT):
+    """``nb`` with its Colab link pointing at the notebook at ``ref``."""
+    for c in nb.cells:
+        if c.cell_type == "markdown" and c.source.startswith(LINK_TEXT):
+            c.source = f"{LINK_TEXT}({colab_url(path, root, ref)})"
+    return nb
+
+
+def write_edition(dest: Path, sha: str, root: Path = ROOT) -> list[Path]:
+    """Write the Colab edition of every notebook of the book under ``dest`` (same relative paths)."""
+    written = []
+    for path in book_notebooks(root):
+        out = Path(dest) / path.resolve().relative_to(root.resolve())
+        out.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(colab_edition(path, sha, root), out)
+        written.append(out)
+    return written
+
+
+def relink(ref: str, root: Path = ROOT) -> None:
+    """Point the Colab links of every notebook, and _config.yml's launch buttons, at ``ref`` in this working
+    tree (the published build's, never committed: ``make sync`` points them back at the branch)."""
+    for path in book_notebooks(root):
+        nbformat.write(relinked(nbformat.read(path, as_version=4), path, ref, root), path)
+    config = root / "_config.yml"
+    text = config.read_text()
+    branch = f"branch: {repository_branch(root)}"
+    if branch not in text:
+        raise ValueError(f"{config}: no '{branch}' line under repository: to point the launch buttons at {ref}.")
+    config.write_text(text.replace(branch, f"branch: {ref}", 1))
+
+
 def strip(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     for c in nb.cells:
@@ -274,6 +339,12 @@ if __name__ == "__main__":
     cmd = sys.argv[1] if len(sys.argv) > 1 else "check"
     if cmd == "new":  # python tools/nbtools.py new book/chNN_name.md
         print(new(Path(sys.argv[2])))
+        sys.exit(0)
+    if cmd == "edition":  # python tools/nbtools.py edition DEST SHA
+        print(f"{len(write_edition(Path(sys.argv[2]), sys.argv[3]))} notebooks written to {sys.argv[2]}")
+        sys.exit(0)
+    if cmd == "relink":  # python tools/nbtools.py relink REF
+        relink(sys.argv[2])
         sys.exit(0)
     bad = 0
     for nb in book_notebooks():
