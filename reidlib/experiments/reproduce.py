@@ -187,6 +187,8 @@ def _stream(cmd: list[str], out, redraw_every: float = 5.0) -> str | None:
     if pending:
         out.write(pending)
     return None if code == 0 else tail
+
+
 def chunk_steps(chunk: Chunk, runs: Path, persons: int, batch_size: int | None = None) -> int:
     """The training steps ``chunk`` has left: its epochs not yet trained (its run folder says how far it
     got) x ceil(2 x training persons / batch size) steps per epoch (the schedule's batch size by default)."""
