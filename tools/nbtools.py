@@ -29,6 +29,14 @@ import jupytext
 import nbformat
 import yaml
 from jupytext.combine import combine_inputs_with_outputs
+from jupytext.myst import CompactDumper
+
+# jupytext registers notebook metadata (NotebookNode) with yaml's SafeRepresenter when it is imported,
+# which reaches its MyST writer only if no library gave yaml.SafeDumper representers of its own before:
+# jsonargparse (reidlib's command line) does, and then every twin failed to write. Register it where
+# the writers look, whatever was imported first.
+CompactDumper.add_representer(nbformat.NotebookNode, CompactDumper.yaml_representers[dict])
+yaml.SafeDumper.add_representer(nbformat.NotebookNode, yaml.SafeDumper.yaml_representers[dict])
 
 ROOT = Path(__file__).resolve().parents[1]
 SETUP_MARKER = "google.colab"
