@@ -69,10 +69,22 @@ def test_relink_points_a_build_at_the_edition(tmp_path):
     root = tmp_path / "repo"
     shutil.copytree(nbtools.ROOT / "book", root / "book", ignore=shutil.ignore_patterns("*.md", "_static"))
     shutil.copy(nbtools.ROOT / "_config.yml", root / "_config.yml")
-    nbtools.relink(f"colab-{SHA}", root)
+    nbtools.relink(f"colab-{SHA}", SHA, root=root)
     assert f"branch: colab-{SHA}" in (root / "_config.yml").read_text()
     for path in nbtools.book_notebooks(root):
         rel = path.relative_to(root).as_posix()
         links = re.findall(r"https://colab\.research\.google\.com/github/[^\s)]+", "\n".join(_cells(path, "markdown")))
         assert links and all(link_check.colab_target(u) == (REPO, f"colab-{SHA}", rel) for u in links)
     assert nbtools.book_notebooks(root) and (nbtools.ROOT / "_config.yml").read_text().count(f"branch: {BRANCH}") == 1
+
+
+def test_the_benchmark_chapter_11_asks_for_is_linked_at_the_build_commit(edition):
+    """ch11 (and ch04, ch08, ch12) name benchmarks/bench_models.py, which a pip install lacks: the edition
+    and the published pages link to it in the repository, at the commit they were built from."""
+    want = f"[`benchmarks/bench_models.py`](https://github.com/{REPO}/blob/{SHA}/benchmarks/bench_models.py)"
+    source = "\n".join(_cells(nbtools.ROOT / "book" / "ch11_fcn_vs_rnn.ipynb", "markdown"))
+    text = "\n".join(_cells(edition / "book" / "ch11_fcn_vs_rnn.ipynb", "markdown"))
+    assert "`benchmarks/bench_models.py`" in source and want in text
+    assert "`benchmarks/bench_models.py`" not in text.replace(want, "")  # every mention is linked
+    assert nbtools.link_repository_files("`benchmarks/no_such.py`", SHA) == "`benchmarks/no_such.py`"
+    assert nbtools.link_repository_files(want, SHA) == want  # a link stays one link

@@ -76,6 +76,6 @@ def test_the_book_is_built_cached_pinned_and_deployed():
     cache = next(s for s in steps(book) if s.get("uses", "").startswith("actions/cache@"))
     assert cache["with"]["path"] == "_build/.jupyter_cache" and "reidlib/**" in cache["with"]["key"]
     runs = "\n".join(s.get("run", "") for s in steps(book))
-    for needed in ("nbtools.py edition", "refs/tags/colab-$GITHUB_SHA", 'nbtools.py relink "colab-$GITHUB_SHA"'):
+    for needed in ("nbtools.py edition", "refs/tags/colab-$GITHUB_SHA", 'relink "colab-$GITHUB_SHA" "$GITHUB_SHA"'):
         assert needed in runs
     assert runs.index("nbtools.py relink") < runs.index("make book-strict")

@@ -12,9 +12,9 @@ Jupyter Book, nbval and Colab run.
 ``python tools/nbtools.py edition DEST SHA``  writes the Colab edition of every notebook to DEST (for the
                                        published book: its setup cell installs reidlib at commit SHA, its
                                        model answers are folded <details>, which Colab renders);
-``python tools/nbtools.py relink REF`` points every Colab link (and _config.yml's launch buttons) at
-                                       REF, in this working tree only: the published build links to the
-                                       edition of its own commit.
+``python tools/nbtools.py relink REF [SHA]`` points every Colab link (and _config.yml's launch
+                                       buttons) at REF, in this working tree only: the published build links
+                                       to the edition of its own commit (and the files it names, to SHA).
 """
 
 from __future__ import annotations
@@ -286,13 +286,31 @@ def colab_markdown(source: str) -> str:
     return _DROPDOWN.sub(lambda m: f"<details>\n<summary>{m['title']}</summary>\n\n{m['body']}\n\n</details>", source)
 
 
+# A repository file named in the text (`benchmarks/bench_models.py`), which a pip install of reidlib lacks.
+_REPO_FILE = re.compile(r"(?<!\[)`(?P<path>(?:benchmarks|tools|course|\.github)/[\w./-]+)`(?!\]\()")
+
+
+def link_repository_files(source: str, sha: str, root: Path = ROOT) -> str:
+    """A markdown cell whose mentions of repository files (`benchmarks/bench_models.py`) link to them at
+    commit ``sha``: a reader on Colab or the published page has no clone to run them from."""
+
+    def link(m: re.Match) -> str:
+        path = m["path"]
+        if not (root / path).exists():
+            return m[0]
+        return f"[`{path}`]({repository_url(root)}/blob/{sha}/{path})"
+
+    return _REPO_FILE.sub(link, source)
+
+
 def colab_edition(path: Path, sha: str, root: Path = ROOT):
     """The Colab edition of a notebook: its setup cell installs reidlib at commit ``sha``, its model
-    answers are folded (<details>), its Colab link points at the edition of ``sha`` itself."""
+    answers are folded (<details>), the repository files it names link to them at ``sha``, and its
+    Colab link points at the edition of ``sha`` itself."""
     nb = nbformat.read(path, as_version=4)
     for c in nb.cells:
         if c.cell_type == "markdown":
-            c.source = colab_markdown(c.source)
+            c.source = link_repository_files(colab_markdown(c.source), sha, root)
     extra = "course" if "assignments" in Path(path).parts else None
     for c in nb.cells:
         if is_setup_cell(c):
@@ -319,11 +337,16 @@ def write_edition(dest: Path, sha: str, root: Path = ROOT) -> list[Path]:
     return written
 
 
-def relink(ref: str, root: Path = ROOT) -> None:
+def relink(ref: str, sha: str | None = None, *, root: Path = ROOT) -> None:
     """Point the Colab links of every notebook, and _config.yml's launch buttons, at ``ref`` in this working
-    tree (the published build's, never committed: ``make sync`` points them back at the branch)."""
+    tree (the published build's, never committed: ``make sync`` points them back at the branch); with
+    ``sha``, the repository files the text names link to them at that commit."""
     for path in book_notebooks(root):
-        nbformat.write(relinked(nbformat.read(path, as_version=4), path, ref, root), path)
+        nb = relinked(nbformat.read(path, as_version=4), path, ref, root)
+        for c in nb.cells:
+            if sha and c.cell_type == "markdown":
+                c.source = link_repository_files(c.source, sha, root)
+        nbformat.write(nb, path)
     config = root / "_config.yml"
     text = config.read_text()
     branch = f"branch: {repository_branch(root)}"
@@ -351,8 +374,8 @@ if __name__ == "__main__":
     if cmd == "edition":  # python tools/nbtools.py edition DEST SHA
         print(f"{len(write_edition(Path(sys.argv[2]), sys.argv[3]))} notebooks written to {sys.argv[2]}")
         sys.exit(0)
-    if cmd == "relink":  # python tools/nbtools.py relink REF
-        relink(sys.argv[2])
+    if cmd == "relink":  # python tools/nbtools.py relink REF [SHA]
+        relink(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
         sys.exit(0)
     bad = 0
     for nb in book_notebooks():
