@@ -138,15 +138,29 @@ except OSError as e:
 
 
 def test_a_failed_index_write_removes_its_temporary_file(tmp_path, monkeypatch):
-    real = pathlib.Path.write_text
+    import os
 
-    def fails_on_json(self, text, *a, **kw):
-        if self.suffix == ".json":
-            real(self, text[:10])
+    real = os.fdopen
+
+    class Full:
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def write(self, text):
+            self.f.write(text[:10])
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real(self, text, *a, **kw)
 
-    monkeypatch.setattr(pathlib.Path, "write_text", fails_on_json)
+    def fails_on_the_index(fd, mode="r", *a, **kw):
+        f = real(fd, mode, *a, **kw)
+        return Full(f) if mode == "w" else f  # the index is the one file written as text
+
+    monkeypatch.setattr("reidlib.preprocess.cache.os.fdopen", fails_on_the_index)
     with pytest.raises(OSError, match="could not write the preprocessing cache .*: no room to write: the disk is full"):
         preprocess_dataset(small_gen().tracklets(), cache_dir=tmp_path, progress=False)
     assert not [p for p in (tmp_path / "preprocess").iterdir() if ".tmp" in p.name]

@@ -16,8 +16,8 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from reidlib.cli import build_parser
 from reidlib.cli import main as cli_main
+from reidlib.cli import parse
 from reidlib.data import load_dataset
 from reidlib.experiments import DataConfig, ExperimentConfig, ModelConfig, save_config, schedule, spread
 from reidlib.experiments.spread import split_command
@@ -280,8 +280,8 @@ def test_a_spread_split_runs_the_saved_experiment(tmp_path):
     save_config(config, tmp_path)
     cmd = split_command(tmp_path, 4)
     assert cmd[1:4] == ["-m", "reidlib", "experiment"]
-    ns = build_parser().parse_args(cmd[3:])
-    args = build_parser().instantiate(ns)["experiment"]
+    command, args = parse(cmd[3:])  # as `python -m reidlib` reads it: --config through load_config
+    assert command == "experiment"
     again = ExperimentConfig(
         data=args.data, model=args.model, train=args.train, test_data=args.test_data, flip=args.flip
     )

@@ -8,13 +8,20 @@ Jupyter Book, nbval and Colab run.
 ``python tools/nbtools.py strip``      removes outputs and execution counts in place;
 ``python tools/nbtools.py sync``       pairs every twin (the newer side wins), then rewrites the Colab
                                        links and setup cells of both sides from _config.yml;
-``python tools/nbtools.py new X.md``   makes the notebook of a new chapter written as MyST markdown.
+``python tools/nbtools.py new X.md``   makes the notebook of a new chapter written as MyST markdown;
+``python tools/nbtools.py edition DEST SHA``  writes the Colab edition of every notebook to DEST (for the
+                                       published book: its setup cell installs reidlib at commit SHA, its
+                                       model answers are folded <details>, which Colab renders);
+``python tools/nbtools.py relink REF [SHA]`` points every Colab link (and _config.yml's launch
+                                       buttons) at REF, in this working tree only: the published build links
+                                       to the edition of its own commit (and the files it names, to SHA).
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -22,6 +29,14 @@ import jupytext
 import nbformat
 import yaml
 from jupytext.combine import combine_inputs_with_outputs
+from jupytext.myst import CompactDumper
+
+# jupytext registers notebook metadata (NotebookNode) with yaml's SafeRepresenter when it is imported,
+# which reaches its MyST writer only if no library gave yaml.SafeDumper representers of its own before:
+# jsonargparse (reidlib's command line) does, and then every twin failed to write. Register it where
+# the writers look, whatever was imported first.
+CompactDumper.add_representer(nbformat.NotebookNode, CompactDumper.yaml_representers[dict])
+yaml.SafeDumper.add_representer(nbformat.NotebookNode, yaml.SafeDumper.yaml_representers[dict])
 
 ROOT = Path(__file__).resolve().parents[1]
 SETUP_MARKER = "google.colab"
@@ -65,11 +80,11 @@ def toc_files(root: Path = ROOT) -> set[str]:
     return found
 
 
-def colab_url(notebook: Path, root: Path = ROOT) -> str:
-    """The Colab address of a notebook of this repository."""
+def colab_url(notebook: Path, root: Path = ROOT, ref: str | None = None) -> str:
+    """The Colab address of a notebook of this repository, at ``ref`` (default: the published branch)."""
     repo = repository_url(root).split("github.com/")[-1]
     rel = notebook.resolve().relative_to(root.resolve()).as_posix()
-    return f"https://colab.research.google.com/github/{repo}/blob/{repository_branch(root)}/{rel}"
+    return f"https://colab.research.google.com/github/{repo}/blob/{ref or repository_branch(root)}/{rel}"
 
 
 def dependencies(extra: str | None = None) -> dict[str, str]:
@@ -86,10 +101,12 @@ def dependencies(extra: str | None = None) -> dict[str, str]:
     return {IMPORT_NAMES.get(Requirement(s).name, Requirement(s).name.replace("-", "_")): s for s in specs}
 
 
-def setup_source(root: Path = ROOT, extra: str | None = None) -> str:
+def setup_source(root: Path = ROOT, extra: str | None = None, ref: str | None = None) -> str:
     """The setup cell every notebook starts with: installs reidlib on Colab, no-op elsewhere.
 
-    ``extra`` (e.g. ``"course"`` for the assignments, which need otter-grader) adds its packages.
+    ``extra`` (e.g. ``"course"`` for the assignments, which need otter-grader) adds its packages;
+    ``ref`` is the git ref reidlib is installed at (default: the published branch; the published
+    book's Colab edition gives the commit it was built from, so that page and library agree).
 
     It installs reidlib without its dependencies, then only the dependencies that cannot be
     imported yet: Colab's own torch and OpenCV stay (reidlib's opencv-python-headless would
@@ -119,7 +136,7 @@ def setup_source(root: Path = ROOT, extra: str | None = None) -> str:
         "\n"
         "    # reidlib itself, then only the dependencies missing here: a second OpenCV package\n"
         "    # would overwrite the cv2 folder of Colab's opencv-python.\n"
-        f'    source = "reidlib @ git+{repository_url(root)}@{repository_branch(root)}"\n'
+        f'    source = "reidlib @ git+{repository_url(root)}@{ref or repository_branch(root)}"\n'
         '    pip_install("--no-deps", source)\n'
         "    needed = {\n"
         f"{needed}"
@@ -259,6 +276,85 @@ def new(md: Path, root: Path = ROOT) -> Path:
     return path
 
 
+# A MyST dropdown admonition (how the chapters write model answers) and its HTML twin, which Colab renders
+# folded: Colab shows MyST directives as raw code blocks, open.
+_DROPDOWN = re.compile(r"^```\{admonition\} (?P<title>[^\n]+)\n:class: dropdown\n\n(?P<body>.*?)\n```$", re.M | re.S)
+
+
+def colab_markdown(source: str) -> str:
+    """A markdown cell for Colab: each MyST dropdown admonition becomes ``<details><summary>``."""
+    return _DROPDOWN.sub(lambda m: f"<details>\n<summary>{m['title']}</summary>\n\n{m['body']}\n\n</details>", source)
+
+
+# A repository file named in the text (`benchmarks/bench_models.py`), which a pip install of reidlib lacks.
+_REPO_FILE = re.compile(r"(?<!\[)`(?P<path>(?:benchmarks|tools|course|\.github)/[\w./-]+)`(?!\]\()")
+
+
+def link_repository_files(source: str, sha: str, root: Path = ROOT) -> str:
+    """A markdown cell whose mentions of repository files (`benchmarks/bench_models.py`) link to them at
+    commit ``sha``: a reader on Colab or the published page has no clone to run them from."""
+
+    def link(m: re.Match) -> str:
+        path = m["path"]
+        if not (root / path).exists():
+            return m[0]
+        return f"[`{path}`]({repository_url(root)}/blob/{sha}/{path})"
+
+    return _REPO_FILE.sub(link, source)
+
+
+def colab_edition(path: Path, sha: str, root: Path = ROOT):
+    """The Colab edition of a notebook: its setup cell installs reidlib at commit ``sha``, its model
+    answers are folded (<details>), the repository files it names link to them at ``sha``, and its
+    Colab link points at the edition of ``sha`` itself."""
+    nb = nbformat.read(path, as_version=4)
+    for c in nb.cells:
+        if c.cell_type == "markdown":
+            c.source = link_repository_files(colab_markdown(c.source), sha, root)
+    extra = "course" if "assignments" in Path(path).parts else None
+    for c in nb.cells:
+        if is_setup_cell(c):
+            c.source = setup_source(root, extra, ref=sha)
+    return relinked(nb, path, f"colab-{sha}", root)
+
+
+def relinked(nb, path: Path, ref: str, root: Path = ROOT):
+    """``nb`` with its Colab link pointing at the notebook at ``ref``."""
+    for c in nb.cells:
+        if c.cell_type == "markdown" and c.source.startswith(LINK_TEXT):
+            c.source = f"{LINK_TEXT}({colab_url(path, root, ref)})"
+    return nb
+
+
+def write_edition(dest: Path, sha: str, root: Path = ROOT) -> list[Path]:
+    """Write the Colab edition of every notebook of the book under ``dest`` (same relative paths)."""
+    written = []
+    for path in book_notebooks(root):
+        out = Path(dest) / path.resolve().relative_to(root.resolve())
+        out.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(colab_edition(path, sha, root), out)
+        written.append(out)
+    return written
+
+
+def relink(ref: str, sha: str | None = None, *, root: Path = ROOT) -> None:
+    """Point the Colab links of every notebook, and _config.yml's launch buttons, at ``ref`` in this working
+    tree (the published build's, never committed: ``make sync`` points them back at the branch); with
+    ``sha``, the repository files the text names link to them at that commit."""
+    for path in book_notebooks(root):
+        nb = relinked(nbformat.read(path, as_version=4), path, ref, root)
+        for c in nb.cells:
+            if sha and c.cell_type == "markdown":
+                c.source = link_repository_files(c.source, sha, root)
+        nbformat.write(nb, path)
+    config = root / "_config.yml"
+    text = config.read_text()
+    branch = f"branch: {repository_branch(root)}"
+    if branch not in text:
+        raise ValueError(f"{config}: no '{branch}' line under repository: to point the launch buttons at {ref}.")
+    config.write_text(text.replace(branch, f"branch: {ref}", 1))
+
+
 def strip(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     for c in nb.cells:
@@ -274,6 +370,12 @@ if __name__ == "__main__":
     cmd = sys.argv[1] if len(sys.argv) > 1 else "check"
     if cmd == "new":  # python tools/nbtools.py new book/chNN_name.md
         print(new(Path(sys.argv[2])))
+        sys.exit(0)
+    if cmd == "edition":  # python tools/nbtools.py edition DEST SHA
+        print(f"{len(write_edition(Path(sys.argv[2]), sys.argv[3]))} notebooks written to {sys.argv[2]}")
+        sys.exit(0)
+    if cmd == "relink":  # python tools/nbtools.py relink REF [SHA]
+        relink(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
         sys.exit(0)
     bad = 0
     for nb in book_notebooks():

@@ -13,6 +13,12 @@ Layout under the data root (``root=``, else ``$REIDLIB_DATA``, else ``~/reid-dat
     <root>/prid_2011/multi_shot/...                                            (prid_2011.zip)
     <root>/SDU-VID/sequences/...                                               (from the authors)
     <root>/MARS/bbox_train/...  <root>/MARS/bbox_test/...  <root>/MARS/info/...  (from the authors)
+
+Extraction is bounded: an archive is refused before anything is written when it declares more
+bytes than its dataset can hold (:attr:`Source.max_bytes`), expands more than
+:data:`MAX_RATIO` times its own size (images barely compress, so a dataset archive is near
+1:1), or needs more space than the disk has. It unpacks into a temporary folder made
+exclusively beside the data, which is removed whatever goes wrong.
 """
 
 from __future__ import annotations
@@ -25,13 +31,19 @@ import tarfile
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from .tempfiles import remove_stale, temp_file, temp_folder, write_error
+
 PathLike = str | os.PathLike
+GiB = 1 << 30
+MAX_RATIO = 20  # extracted bytes / archive bytes: images barely compress; a zip bomb reaches 1000
+MAX_ENTRIES = 5_000_000  # MARS, the largest, holds about 1.2 million frames
 
 
 @dataclass(frozen=True)
@@ -39,7 +51,8 @@ class Source:
     """Where a dataset comes from and how it unpacks.
 
     ``folder/marker`` is the path that proves the dataset is in place (relative to the
-    data root); ``md5`` and ``size`` are checked when known (None: not checked)."""
+    data root); ``md5`` and ``size`` are checked when known (None: not checked); ``max_bytes``
+    bounds what its archive may unpack to: a limit well above the real size, not the size."""
 
     title: str
     page: str  # the official page, for a person to read
@@ -50,6 +63,7 @@ class Source:
     md5: str | None = None
     size: int | None = None
     note: str = ""
+    max_bytes: int = 8 * GiB
 
 
 SOURCES = {
@@ -62,6 +76,7 @@ SOURCES = {
         "sequences",
         md5="7752bd15b611558701bb0e2380ed8950",  # as recorded by the open-reid loader; check=False skips
         note="The tar also holds 'train-test people splits/' (the official splits); both go to the data root.",
+        max_bytes=4 * GiB,
     ),
     "prid2011": Source(
         "PRID-2011",
@@ -71,6 +86,7 @@ SOURCES = {
         "prid_2011",
         "multi_shot",
         note="Only multi_shot/ is used (cam_a, cam_b).",
+        max_bytes=4 * GiB,
     ),
     "sduvid": Source(
         "SDU-VID",
@@ -96,6 +112,7 @@ SOURCES = {
         "(https://github.com/liangzheng06/MARS-evaluation, folder info/). Arrange them as "
         "MARS/bbox_train/<pid>/<frames>, MARS/bbox_test/<pid>/<frames> and MARS/info/<files> (or pack those "
         "three folders as MARS.zip).",
+        max_bytes=32 * GiB,
     ),
 }
 
@@ -173,9 +190,9 @@ def download(
 ) -> Path:
     """Download a dataset's archive to ``<root>/<archive>`` and verify it; returns its path.
 
-    The file is written as ``<archive>.part`` and renamed when complete, so an interrupted
-    download never looks finished. ``url`` overrides the official link (e.g. a mirror or a
-    ``file://`` URL); ``opener`` is the function that opens URLs (``urllib.request.urlopen``).
+    The file is written as ``<archive>.tmp<pid>-<host>.<random>.part`` (made exclusively) and renamed
+    when complete, so an interrupted download never looks finished. ``url`` overrides the official
+    link (e.g. a mirror or a ``file://`` URL); ``opener`` is the function that opens URLs (``urllib.request.urlopen``).
     Raises :class:`DownloadError` with the manual instructions when the network fails.
     """
     s, base = source(name), data_root(root)
@@ -183,10 +200,11 @@ def download(
     if url is None:
         raise DownloadError(f"{s.title} has no public download link. {manual_instructions(name, root)}")
     target = base / s.archive
-    part = target.with_name(target.name + ".part")
     base.mkdir(parents=True, exist_ok=True)
+    remove_stale(base.glob(f"{s.archive}.tmp*.part"))  # downloads cut off by a kill
+    fd, part = temp_file(target, ".part")
     try:
-        with opener(url, timeout=timeout) as response, open(part, "wb") as out:
+        with opener(url, timeout=timeout) as response, os.fdopen(fd, "wb") as out:
             total = response.headers.get("Content-Length") if getattr(response, "headers", None) else None
             with tqdm(
                 total=int(total) if total else None, unit="B", unit_scale=True, desc=s.archive, disable=not progress
@@ -197,7 +215,8 @@ def download(
     except (urllib.error.URLError, OSError, ValueError) as e:
         part.unlink(missing_ok=True)
         raise DownloadError(f"Could not download {s.title} from {url}: {e}. {manual_instructions(name, root)}") from e
-    part.replace(target)
+    os.chmod(part, 0o644)
+    os.replace(part, target)
     verify(name, target, check)
     return target
 
@@ -247,31 +266,103 @@ def _plain(member: tarfile.TarInfo) -> tarfile.TarInfo:
     return member
 
 
-def extract(archive: PathLike, dest: PathLike) -> list[Path]:
-    """Unpack a .zip or .tar(.gz/.bz2/.xz) archive into ``dest``; returns the top-level entries made.
-
-    Entries that would land outside ``dest`` are refused: absolute paths, ``..``, and in a tar
-    links that lead out (each entry is checked against what is already on disk), and devices;
-    on every Python version (Python's own "data" filter is applied on top where it exists)."""
-    archive, dest = Path(archive), Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    before = set(dest.iterdir())
+def declared_size(archive: PathLike) -> tuple[int, int]:
+    """(bytes the entries of a zip or tar declare once extracted, number of entries), read from the
+    archive's index (a tar is read through) without extracting anything. Zip entries cannot yield more
+    than they declare (Python's reader stops there and checks their CRC); tar entries are stored as is."""
+    archive = Path(archive)
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as z:
-            _safe_members(z.namelist(), archive)
-            z.extractall(dest)
-    elif tarfile.is_tarfile(archive):
+            infos = z.infolist()
+            return sum(i.file_size for i in infos), len(infos)
+    if tarfile.is_tarfile(archive):
+        total = count = 0
         with tarfile.open(archive) as t:
-            if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12 / 3.11.4
-                t.extractall(dest, filter=lambda m, path: tarfile.data_filter(_tar_member(m, dest, archive), path))
-            else:  # one entry at a time, so that each check sees the links extracted before it
-                for m in t:
-                    t.extract(_plain(_tar_member(m, dest, archive)), dest)
-    else:
+            for m in t:
+                total, count = total + (m.size if m.isfile() else 0), count + 1
+                if count > MAX_ENTRIES:
+                    break
+        return total, count
+    raise ValueError(
+        f"{archive} is neither a zip nor a tar archive (it may be an HTML error page saved by a "
+        "browser, or a partial download). Download it again."
+    )
+
+
+def check_size(archive: PathLike, dest: PathLike, max_bytes: int, max_ratio: float = MAX_RATIO) -> int:
+    """Refuse ``archive`` before extraction when it declares more than ``max_bytes``, more than
+    ``max_ratio`` x its own size, more than :data:`MAX_ENTRIES` entries, or more than the free space at
+    ``dest`` -> the declared bytes."""
+    archive = Path(archive)
+    try:
+        total, count = declared_size(archive)
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as e:
         raise ValueError(
-            f"{archive} is neither a zip nor a tar archive (it may be an HTML error page saved by a "
-            "browser, or a partial download). Download it again."
+            f"{archive} is damaged: its index could not be read ({type(e).__name__}: {str(e)[:150]}). "
+            "Download it again."
+        ) from None
+    size = archive.stat().st_size
+    gb = lambda n: f"{n / GiB:.2f} GiB" if n >= GiB / 10 else f"{n / 2**20:.1f} MiB"
+    problem = None
+    if count > MAX_ENTRIES:
+        problem = f"more than {MAX_ENTRIES:,} entries, more than any re-ID dataset holds"
+    elif total > max_bytes:
+        problem = f"entries of {gb(total)} in all, more than this dataset can hold (at most {gb(max_bytes)})"
+    elif total > max_ratio * max(size, 1):
+        problem = (
+            f"entries of {gb(total)} from {gb(size)} of archive, {total / max(size, 1):.0f} times its size; "
+            f"images barely compress (a dataset archive expands at most {max_ratio}x)"
         )
+    if problem:
+        raise ValueError(
+            f"{archive} declares {problem}. Refusing to extract it (nothing was written); it is not the "
+            "dataset's archive, or is damaged: get the archive from the official page."
+        )
+    probe = Path(dest)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    if total > free:
+        raise OSError(
+            28,  # ENOSPC
+            f"{archive} unpacks to {gb(total)} but {probe} has {gb(free)} free; nothing was extracted. Free "
+            f"{gb(total - free)} or more (or choose another data root), and run again.",
+        )
+    return total
+
+
+def extract(archive: PathLike, dest: PathLike, max_bytes: int = 64 * GiB, max_ratio: float = MAX_RATIO) -> list[Path]:
+    """Unpack a .zip or .tar(.gz/.bz2/.xz) archive into ``dest``; returns the top-level entries made.
+
+    The archive's size is checked first (:func:`check_size`: ``max_bytes``, ``max_ratio``, the free
+    space). Entries that would land outside ``dest`` are refused: absolute paths, ``..``, and in a tar
+    links that lead out (each entry is checked against what is already on disk), and devices;
+    on every Python version (Python's own "data" filter is applied on top where it exists). A failed
+    write (a full disk, say) names ``dest`` and what to do; cleaning up is the caller's (``prepare``
+    extracts into a temporary folder that it removes)."""
+    archive, dest = Path(archive), Path(dest)
+    check_size(archive, dest, max_bytes, max_ratio)
+    dest.mkdir(parents=True, exist_ok=True)
+    before = set(dest.iterdir())
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as z:
+                _safe_members(z.namelist(), archive)
+                z.extractall(dest)
+        else:
+            with tarfile.open(archive) as t:
+                if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12 / 3.11.4
+                    t.extractall(dest, filter=lambda m, path: tarfile.data_filter(_tar_member(m, dest, archive), path))
+                else:  # one entry at a time, so that each check sees the links extracted before it
+                    for m in t:
+                        t.extract(_plain(_tar_member(m, dest, archive)), dest)
+    except OSError as e:
+        raise write_error(dest, e, f"the contents of {archive.name} into the folder") from e
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as e:
+        raise ValueError(
+            f"{archive} is damaged: it could not be read to the end ({type(e).__name__}: {str(e)[:150]}). "
+            "Download it again."
+        ) from None
     return sorted(set(dest.iterdir()) - before)
 
 
@@ -306,34 +397,36 @@ def prepare(
         archive = download(name, root, url=url, check=check, progress=progress, opener=opener)
     else:
         verify(name, archive, check)
-    tmp = base / f".extract-{s.folder}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    extract(archive, tmp)
-    if (tmp / s.folder / s.marker).is_dir():  # the usual case: the archive holds <folder>/ (and maybe more)
-        entries = list(tmp.iterdir())
-    elif (tmp / s.marker).is_dir():  # the archive holds <marker>/ at its top
-        (tmp / s.folder).mkdir()
-        for entry in list(tmp.iterdir()):
-            if entry.name != s.folder:
-                entry.rename(tmp / s.folder / entry.name)
-        entries = [tmp / s.folder]
-    else:
-        found = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_dir())[:8]
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise ValueError(
-            f"{archive} does not hold the {s.title} layout: expected {s.folder}/{s.marker}/ "
-            f"(or {s.marker}/) inside; found folders {found}. Check that it is the right archive."
-        )
-    clash = [e.name for e in entries if (base / e.name).exists()]
-    if clash:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise FileExistsError(
-            f"Extracting {archive} would overwrite {[str(base / c) for c in clash]}, which exist "
-            f"but do not hold {s.folder}/{s.marker}/. Move or delete them, then run prepare again."
-        )
-    for e in entries:
-        e.rename(base / e.name)
-    shutil.rmtree(tmp, ignore_errors=True)
+    stem = base / f".extract-{s.folder}"
+    remove_stale(base.glob(f"{stem.name}.tmp*"))  # extractions cut off by a kill
+    base.mkdir(parents=True, exist_ok=True)
+    tmp = temp_folder(stem)
+    try:
+        extract(archive, tmp, max_bytes=s.max_bytes)
+        if (tmp / s.folder / s.marker).is_dir():  # the usual case: the archive holds <folder>/ (and maybe more)
+            entries = list(tmp.iterdir())
+        elif (tmp / s.marker).is_dir():  # the archive holds <marker>/ at its top
+            (tmp / s.folder).mkdir()
+            for entry in list(tmp.iterdir()):
+                if entry.name != s.folder:
+                    entry.rename(tmp / s.folder / entry.name)
+            entries = [tmp / s.folder]
+        else:
+            found = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_dir())[:8]
+            raise ValueError(
+                f"{archive} does not hold the {s.title} layout: expected {s.folder}/{s.marker}/ "
+                f"(or {s.marker}/) inside; found folders {found}. Check that it is the right archive."
+            )
+        clash = [e.name for e in entries if (base / e.name).exists() or (base / e.name).is_symlink()]
+        if clash:
+            raise FileExistsError(
+                f"Extracting {archive} would overwrite {[str(base / c) for c in clash]}, which exist "
+                f"but do not hold {s.folder}/{s.marker}/. Move or delete them, then run prepare again."
+            )
+        for e in entries:
+            e.rename(base / e.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # whatever happened, no partial extraction is left
     if not keep_archive:
         archive.unlink()
     return base / s.folder

@@ -423,6 +423,7 @@ def load_folder(
         splits,
         root=root,
         meta={"cameras": [c.name for c in cams], "protocol": protocol},
+        persons=f"{name} at {Path(root).resolve()}",  # another folder shows other people under the same pids
     )
 
 

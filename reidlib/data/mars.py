@@ -108,11 +108,27 @@ def _read_mat(path: Path, key: str) -> np.ndarray:
 
     try:
         return np.asarray(loadmat(str(path))[key])
-    except (KeyError, ValueError, OSError, TypeError) as e:
+    except Exception as e:  # scipy fails on damaged files in many ways (MatReadError, zlib.error, EOFError, ...)
+        reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
         raise ValueError(
-            f"Could not read {key!r} from {path} ({e!r}); expected the MATLAB file of the MARS info folder "
-            "with that key. Download the info folder again."
+            f"Could not read {key!r} from {path} ({type(e).__name__}: {reason}); expected the MATLAB file of the "
+            "MARS info folder with that key. Download the info folder again."
         ) from None
+
+
+def _integers(values: np.ndarray, path: Path, key: str) -> np.ndarray:
+    """``values`` as int64, refusing any that are not whole numbers (they would be truncated)."""
+    values = np.asarray(values)
+    if values.dtype.kind not in "iub":
+        bad = ~np.isfinite(values) | (values != np.round(values)) if values.dtype.kind == "f" else None
+        if bad is None or bad.any():
+            example = values[bad][:3].tolist() if bad is not None else values.reshape(-1)[:3].tolist()
+            raise ValueError(
+                f"{path}: {key} must hold whole numbers (row numbers, person and camera ids); found "
+                f"{values.dtype} values such as {example}. The file is damaged or not MARS's: download the "
+                "info folder again."
+            )
+    return values.astype(np.int64)
 
 
 def _read_tracks(top: Path, s: str) -> np.ndarray:
@@ -124,7 +140,7 @@ def _read_tracks(top: Path, s: str) -> np.ndarray:
             f"{top / 'info' / mat}: {key} has shape {info.shape}; expected one row per tracklet with at least "
             "4 columns (first, last, pid, camera). Download the info folder again."
         )
-    return info[:, :4].astype(np.int64)
+    return _integers(info[:, :4], top / "info" / mat, key)
 
 
 def _frame_paths(top: Path, s: str, rows: np.ndarray) -> list[list[str]]:
@@ -177,7 +193,7 @@ def _frame_paths(top: Path, s: str, rows: np.ndarray) -> list[list[str]]:
 
 def _read_query(path: Path, num_test: int) -> set[int]:
     """The 0-based rows of track_test_info that are queries, checked."""
-    idx = _read_mat(path, "query_IDX").reshape(-1).astype(np.int64)
+    idx = _integers(_read_mat(path, "query_IDX").reshape(-1), path, "query_IDX")
     bad = idx[(idx < 1) | (idx > num_test)]
     if len(idx) == 0 or len(bad) or len(set(idx.tolist())) != len(idx):
         raise ValueError(

@@ -38,6 +38,7 @@ import hashlib
 import json
 import os
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,8 +49,9 @@ from tqdm.auto import tqdm
 
 from .dataset import VideoReIDDataset
 from .export import export_ilidsvid
+from .integrity import CacheRebuiltWarning, file_record, problem, trust
 from .splits import make_splits
-from .tempfiles import remove_stale, temp_tag, write_error
+from .tempfiles import remove_stale, temp_folder, write_error
 from .tracklet import Tracklet
 
 GENERATOR_VERSION = 1  # seeds every random stream: bumping it draws other persons and scenes
@@ -810,9 +812,21 @@ class SyntheticReID:
             keys = [(p, c) for p in range(self.num_ids) for c in range(self.num_cams)]
             return [self.tracklet(p, c) for p, c in tqdm(keys, desc="rendering", disable=not progress)]
         folder = Path(cache_dir).expanduser() / f"synthetic-{self.cache_key()}"
-        if not (folder / "index.json").exists():
-            _save(self.tracklets(progress=progress), folder)
-        return _load(folder)
+        if (folder / "index.json").exists() or folder.is_symlink():
+            loaded = _load(folder)
+            if not isinstance(loaded, str):
+                return loaded
+            warnings.warn(
+                f"the synthetic frames cache {folder} is damaged: {loaded}. Rebuilding it.",
+                CacheRebuiltWarning,
+                stacklevel=2,
+            )
+            _discard(folder)
+        _save(self.tracklets(progress=progress), folder)
+        loaded = _load(folder)
+        if isinstance(loaded, str):
+            raise OSError(f"the synthetic frames cache {folder} was written but does not read back: {loaded}.")
+        return loaded
 
     def cache_key(self) -> str:
         """A short hash of everything that decides the pictures."""
@@ -984,21 +998,27 @@ def _remove_leftovers(parent: Path) -> None:
     remove_stale(parent.glob("synthetic-*.tmp*"))
 
 
+ARRAYS = ("frames", "visibility", "flow_truth", "degradation")  # one .npy file each, all tracklets stacked
+
+
 def _save(tracklets: list[Tracklet], folder: Path) -> None:
-    """Write tracklets as one frames.npy (all frames stacked) plus index.json into a temporary folder,
-    renamed into place when complete; a failed write removes it and says why."""
+    """Write tracklets as one .npy per array (all frames stacked) plus index.json (their lengths and each
+    file's size and CRC-32) into a temporary folder made exclusively, renamed into place when complete;
+    a failed write removes it and says why."""
     _remove_leftovers(folder.parent)
-    tmp = folder.with_name(f"{folder.name}.{temp_tag()}")
+    tmp = None
     try:
-        tmp.mkdir(parents=True, exist_ok=True)
-        np.save(tmp / "frames.npy", np.concatenate([tr.frames for tr in tracklets]))
-        np.save(tmp / "visibility.npy", np.concatenate([tr.visibility for tr in tracklets]))
-        np.save(tmp / "flow_truth.npy", np.concatenate([tr.flow_truth for tr in tracklets]))
-        np.save(tmp / "degradation.npy", np.concatenate([tr.degradation for tr in tracklets]))
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temp_folder(folder)
+        for name in ARRAYS:
+            np.save(tmp / f"{name}.npy", np.concatenate([getattr(tr, name) for tr in tracklets]))
+        files = {f"{name}.npy": file_record(tmp / f"{name}.npy") for name in ARRAYS}
         index = [dict(pid=tr.pid, camid=tr.camid, length=len(tr), meta=tr.meta) for tr in tracklets]
-        (tmp / "index.json").write_text(json.dumps(index))
+        (tmp / "index.json").write_text(json.dumps(dict(tracklets=index, files=files)))
+        os.chmod(tmp, 0o755)  # a cache may be shared; mkdtemp makes folders private
     except BaseException as e:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(e, OSError):
             raise write_error(folder, e, "the synthetic frames cache") from e
         raise
@@ -1006,15 +1026,46 @@ def _save(tracklets: list[Tracklet], folder: Path) -> None:
         tmp.rename(folder)
     except OSError:  # another process finished first: keep theirs
         shutil.rmtree(tmp, ignore_errors=True)
+        return
+    for name in ARRAYS:
+        trust(folder / f"{name}.npy")
 
 
-def _load(folder: Path) -> list[Tracklet]:
+def _discard(folder: Path) -> None:
+    """Remove a damaged cache folder (or a link in its place, not what it points to)."""
+    if folder.is_symlink() or not folder.is_dir():
+        folder.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _load(folder: Path) -> list[Tracklet] | str:
+    """The cached tracklets, or what is wrong with the cache (in words) when it fails its checks."""
     _remove_leftovers(folder.parent)
-    frames = np.load(folder / "frames.npy", mmap_mode="r")
-    vis, flow = np.load(folder / "visibility.npy"), np.load(folder / "flow_truth.npy")
-    flags = np.load(folder / "degradation.npy")
+    if folder.is_symlink():
+        return "it is a symbolic link, not a folder reidlib wrote"
+    try:
+        index = json.loads((folder / "index.json").read_text())
+    except (OSError, ValueError) as e:
+        return f"its index.json cannot be read ({type(e).__name__})"
+    if not isinstance(index, dict) or not isinstance(index.get("files"), dict) or "tracklets" not in index:
+        return "its index.json records no sizes and checksums (written by an older reidlib, or edited)"
+    for name in ARRAYS:
+        why = problem(folder / f"{name}.npy", index["files"].get(f"{name}.npy"))
+        if why is not None:
+            return f"{name}.npy: {why}"
+    try:
+        frames = np.load(folder / "frames.npy", mmap_mode="r")
+        vis, flow = np.load(folder / "visibility.npy"), np.load(folder / "flow_truth.npy")
+        flags = np.load(folder / "degradation.npy")
+        items = index["tracklets"]
+        total = sum(int(item["length"]) for item in items)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        return f"its files do not read as reidlib wrote them ({type(e).__name__})"
+    if not (total == len(frames) == len(vis) == len(flow) == len(flags)):
+        return f"index.json lists {total} frames, the arrays hold {[len(frames), len(vis), len(flow), len(flags)]}"
     out, start = [], 0
-    for item in json.loads((folder / "index.json").read_text()):
+    for item in items:
         end = start + item["length"]
         out.append(
             Tracklet(
@@ -1028,9 +1079,4 @@ def _load(folder: Path) -> list[Tracklet]:
             )
         )
         start = end
-    if start != len(frames):
-        raise ValueError(
-            f"The synthetic cache {folder} is inconsistent: index.json lists {start} frames, "
-            f"frames.npy has {len(frames)}. Delete that folder and it will be rebuilt."
-        )
     return out

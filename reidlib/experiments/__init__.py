@@ -5,7 +5,8 @@
 * :func:`run_split` trains and tests one split; :func:`evaluate_splits` the protocol over
   splits (mean ± std); :func:`collect` merges splits run as separate jobs;
   :func:`run_on_devices` spreads them over GPUs; :func:`evaluate_checkpoint` tests a trained model;
-* :mod:`.shipped`: the recipe of the weights that ship with reidlib, and :func:`pretrained`.
+* :mod:`.shipped`: the recipe of the weights that ship with reidlib, and :func:`pretrained`;
+* :mod:`.reproduce`: chapter 12's tables on real data, in chunks that resume after a lost session.
 """
 
 from ..training import SCHEDULES, TrainConfig, schedule

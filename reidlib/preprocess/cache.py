@@ -3,7 +3,8 @@
 The file is named by a key that hashes the dataset's identity and every preprocessing
 parameter, so changing either builds a new file and never reuses a stale one. Values
 are stored as float16 (half the disk and load time of float32, relative rounding error
-below 5e-4) and handed out as float32.
+below 5e-4) and handed out as float32. Its index records the file's size, shape and CRC-32
+(:mod:`reidlib.data.integrity`): a damaged cache is rebuilt with a warning, never served.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -18,8 +20,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..data.integrity import CacheRebuiltWarning, ChecksumWriter, problem, trust
 from ..data.sampling import load_frames
-from ..data.tempfiles import remove_stale, temp_tag, write_error
+from ..data.tempfiles import remove_stale, temp_file, write_error
 from .flow import flow_settings
 from .inputs import FLOW_CLIP, FLOW_SCALE, FRAME_SIZE, channels, crop_and_flip, prepare_sequence
 
@@ -164,49 +167,117 @@ def preprocess_dataset(
     name = "".join(ch if ch.isalnum() else "_" for ch in str(getattr(dataset, "name", "tracklets")))
     path = cache_root(cache_dir) / f"{name}-{key}"
     remove_stale(path.parent.glob("*.tmp[0-9]*"))  # parts left by builds that were killed
-    if not path.with_suffix(".json").exists():
-        _build(path, tracklets, params, progress)
+    if path.with_suffix(".json").exists() or path.with_suffix(".json").is_symlink():
+        why = _damage(path, params, tracklets)
+        if why is None:
+            return PreprocessedDataset(path, tracklets, params)
+        warnings.warn(
+            f"the preprocessing cache {path.with_suffix('.npy')} is damaged: {why}. Rebuilding it.",
+            CacheRebuiltWarning,
+            stacklevel=2,
+        )
+        for suffix in (".json", ".npy"):
+            path.with_suffix(suffix).unlink(missing_ok=True)
+    _build(path, tracklets, params, progress)
     return PreprocessedDataset(path, tracklets, params)
 
 
-def _build(path: Path, tracklets: list, params: dict, progress: bool) -> None:
-    """Write ``path``.npy (all frames) then ``path``.json (the index: written last, it marks completion).
+def _index_of(tracklets: list) -> list[dict]:
+    return [dict(pid=t.pid, camid=t.camid, length=len(t)) for t in tracklets]
 
-    Each is written to a temporary file (tagged with this process) and renamed into place; a failed
-    write removes its temporary file and says why."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+
+def _damage(path: Path, params: dict, tracklets: list) -> str | None:
+    """What is wrong with the cache ``path``.npy and its index ``path``.json for these tracklets and
+    parameters, in words (None: nothing; it may be served)."""
+    index_file = path.with_suffix(".json")
+    if index_file.is_symlink():
+        return f"its index {index_file.name} is a symbolic link"
+    try:
+        index = json.loads(index_file.read_text())
+    except (OSError, ValueError) as e:
+        return f"its index {index_file.name} cannot be read ({type(e).__name__})"
+    if not isinstance(index, dict) or index.get("params") != json.loads(json.dumps(params)):
+        return "its index was written for other preprocessing parameters"
+    if index.get("tracklets") != _index_of(tracklets):
+        return "its index lists other tracklets or lengths than the dataset's"
+    file = index.get("file")
+    why = problem(path.with_suffix(".npy"), file)
+    if why is not None:
+        return why
+    expected = [sum(len(t) for t in tracklets), channels(params["use_flow"]), *FRAME_SIZE]
+    if file.get("shape") != expected or file.get("dtype") != "float16":
+        return f"its index records {file.get('dtype')} {file.get('shape')}, where {expected} float16 are needed"
+    try:
+        data = np.load(path.with_suffix(".npy"), mmap_mode="r")
+    except (OSError, ValueError) as e:
+        return f"numpy cannot read it ({type(e).__name__})"
+    if list(data.shape) != expected or data.dtype != np.float16:
+        return f"it holds {data.dtype} {list(data.shape)}, where {expected} float16 are needed"
+    return None
+
+
+def _build(path: Path, tracklets: list, params: dict, progress: bool) -> None:
+    """Write ``path``.npy (all frames) then ``path``.json (the index, with the file's size, shape and
+    CRC-32: written last, it marks completion).
+
+    Each is written to a temporary file created exclusively (tagged with this process) and renamed
+    into place; a failed write removes its temporary file and says why."""
     total, num_channels = sum(len(t) for t in tracklets), channels(params["use_flow"])
-    tmp, tmp_json = (path.with_name(f"{path.name}.{temp_tag()}{suffix}") for suffix in (".npy", ".json"))
-    header = dict(
-        descr=np.lib.format.dtype_to_descr(np.dtype(np.float16)),
-        fortran_order=False,
-        shape=(total, num_channels) + FRAME_SIZE,
-    )
+    shape = (total, num_channels) + FRAME_SIZE
+    header = dict(descr=np.lib.format.dtype_to_descr(np.dtype(np.float16)), fortran_order=False, shape=shape)
     desc = f"preprocessing ({params['flow_method'] if params['use_flow'] else 'no flow'})"
-    index = [dict(pid=t.pid, camid=t.camid, length=len(t)) for t in tracklets]
+    temps: list[Path] = []
     reading = False  # True while a tracklet's frames are read: their errors are not failed writes
     try:
-        with open(tmp, "wb") as f:  # an .npy file written front to back: header, then each tracklet's frames
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = temp_file(path, ".npy")
+        temps.append(tmp)
+        with os.fdopen(fd, "wb") as raw:  # an .npy file written front to back: header, then each tracklet's frames
+            f = ChecksumWriter(raw)
             np.lib.format.write_array_header_1_0(f, header)
             for t in tqdm(tracklets, desc=desc, disable=not progress, unit="tracklet"):
                 reading = True
-                x = prepare_sequence(
-                    load_frames(t),
-                    params["flow_method"],
-                    params["use_flow"],
-                    params["flow_scale"],
-                    params["flow_clip"],
-                    **params["flow_kw"],
-                )
+                try:
+                    x = prepare_sequence(
+                        load_frames(t),
+                        params["flow_method"],
+                        params["use_flow"],
+                        params["flow_scale"],
+                        params["flow_clip"],
+                        **params["flow_kw"],
+                    ).astype(np.float16)  # (T, C, 64, 48)
+                except ValueError as e:
+                    raise ValueError(f"cannot preprocess {_where(t)}: {e}") from None
+                if not np.isfinite(x).all():
+                    raise ValueError(
+                        f"preprocessing {_where(t)} gave values that are not finite (NaN or beyond float16's range); "
+                        "check its frames (a corrupt image?) and the flow settings."
+                    )
                 reading = False
-                x.astype(np.float16).tofile(f)  # (T, C, 64, 48)
+                f.write(np.ascontiguousarray(x))
+            raw.flush()
+            os.fsync(raw.fileno())
+        file = {**f.record, "shape": list(shape), "dtype": "float16"}
+        os.chmod(tmp, 0o644)  # a cache may be shared; mkstemp makes files private
         os.replace(tmp, path.with_suffix(".npy"))
-        tmp_json.write_text(json.dumps(dict(params=params, tracklets=index)))
+        trust(path.with_suffix(".npy"))
+        fd, tmp_json = temp_file(path, ".json")
+        temps.append(tmp_json)
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(dict(params=params, tracklets=_index_of(tracklets), file=file)))
+        os.chmod(tmp_json, 0o644)
         os.replace(tmp_json, path.with_suffix(".json"))
     except OSError as e:
         if reading:
             raise
         raise write_error(path.with_suffix(".npy"), e, "the preprocessing cache") from e
     finally:
-        tmp.unlink(missing_ok=True)  # only left behind when the build failed
-        tmp_json.unlink(missing_ok=True)
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)  # only left behind when the build failed
+
+
+def _where(tracklet) -> str:
+    """A tracklet in words, with the folder of its frames when they are files: what an error must name."""
+    frames = tracklet.frames
+    folder = f", frames in {Path(frames[0]).parent}" if len(frames) and not isinstance(frames, np.ndarray) else ""
+    return f"the tracklet of person {tracklet.pid}, camera {tracklet.camid} ({len(tracklet)} frame(s){folder})"

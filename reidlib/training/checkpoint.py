@@ -1,12 +1,14 @@
-"""Checkpoints: written atomically, loaded without running code, checked against the model on load.
+"""Checkpoints: written atomically, loaded without running code, verified and checked against the model on load.
 
 A training checkpoint holds the model, optimiser, scheduler, RNG states, history and
 configuration, so that a run can resume exactly. It is written to a temporary file in
 the same folder and then renamed over the old one: a run killed while saving leaves
 the last good checkpoint untouched. Everything in it is a tensor or a plain value
 (numbers, strings, lists, dicts), so it loads with ``torch.load(weights_only=True)``,
-which refuses any other object instead of running its code. An exported checkpoint
-(:func:`export_weights`) keeps only the float32 model weights and how to rebuild the model.
+which refuses any other object instead of running its code; before that, every entry of the
+zip archive is checked against its stored CRC-32, so damaged bytes are refused, not loaded.
+An exported checkpoint (:func:`export_weights`) keeps only the float32 model weights and how
+to rebuild the model.
 """
 
 from __future__ import annotations
@@ -116,10 +118,15 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return path
 
 
+# The files a run folder holds (written by train, run_split, save_config): their old untagged temporaries go too.
+RUN_FILES = ("checkpoint.pt", "history.json", "config.yaml", "results.json", "results.md")
+
+
 def clean_stale_temps(folder: str | os.PathLike) -> list[Path]:
-    """Remove the temporary files (``.NAME.*.tmp``) that writes killed before they finished left in
-    ``folder``; those of processes still running are kept. Returns the removed paths."""
-    return remove_stale(temp_files(folder))
+    """Remove the temporary files (``.NAME.tmp<pid>-<host>.<random>.tmp``) that writes killed before they
+    finished left in ``folder``; those of processes still running, and files of other names, are kept.
+    Returns the removed paths."""
+    return remove_stale(temp_files(folder, legacy_names=RUN_FILES))
 
 
 _PLAIN = (type(None), bool, int, float, str)
@@ -188,6 +195,9 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
             f"{path} is not a checkpoint: expected a zip archive written by torch.save (reidlib's "
             f"format); found {_describe(path)}. {_REDO}"
         )
+    damaged = _crc_failure(path)
+    if damaged:
+        raise ValueError(f"{path} is damaged: {damaged}. {_REDO}")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
@@ -223,6 +233,17 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
             f"{FORMAT_VERSION}. Upgrade reidlib."
         )
     return ckpt
+
+
+def _crc_failure(path: Path) -> str | None:
+    """Why the zip archive ``path`` fails its own check (each entry's stored CRC-32 against its bytes), or
+    None. torch.load does not check them: without this, one flipped bit in a tensor loads silently."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            bad = z.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+        return f"its zip structure cannot be read ({type(e).__name__}: {str(e)[:200]})"
+    return None if bad is None else f"the bytes of its entry {bad!r} do not match their stored CRC-32"
 
 
 _REDO = (

@@ -187,6 +187,7 @@ def train(
     progress: bool = True,
     validate: Callable[[nn.Module], float] | None = None,
     on_step: Callable[[int, int, dict], None] | None = None,
+    on_start: Callable[[], None] | None = None,
     **overrides,
 ) -> dict:
     """Train ``model`` on split ``split`` of ``dataset`` -> the history (a dict of per-epoch lists).
@@ -213,6 +214,9 @@ def train(
             recorded in the history (for monitoring; the caller decides on which persons).
         on_step: called as ``on_step(epoch, step, parts)`` after every optimiser step, with this
             rank's loss terms ``parts`` (0-d tensors on the device: reading them waits for it).
+        on_start: called once on the main rank when every check has passed (a resumed run's
+            included) and before anything is written to ``out_dir``: a caller's own files go there
+            only for a run that will go ahead (``run_split`` writes ``config.yaml`` this way).
 
     Training stops with a ``FloatingPointError`` (and writes nothing more) when the loss or
     the weights stop being finite, or when the loss grows past ``diverge_factor`` times that
@@ -288,9 +292,8 @@ def train(
     created = distributed.setup(dev) if world_size > 1 else False
     main = rank == 0
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        if main:
-            clean_stale_temps(out)  # the parts of writes that a killed run left behind
+        if out.exists() and not out.is_dir():
+            raise NotADirectoryError(f"out_dir {out} is a file; expected a folder for the run. Choose another path.")
         if resume and (out / CHECKPOINT).exists():
             ckpt = load_checkpoint(out / CHECKPOINT, model, optimizer, scheduler, scaler)
             _check_same_run(ckpt, cfg, run, out / CHECKPOINT)
@@ -301,8 +304,13 @@ def train(
                 f"{out / CHECKPOINT} exists: pass resume=True to continue that run, or choose "
                 "another out_dir (or delete it) to start afresh."
             )
+        if main:  # every check has passed: from here on the run writes
+            out.mkdir(parents=True, exist_ok=True)
+            clean_stale_temps(out)  # the parts of writes that a killed run left behind
     elif resume:
         raise ValueError("resume=True needs out_dir=, the folder of the run to continue.")
+    if on_start is not None and main:
+        on_start()
     if start == 0:
         torch.manual_seed(cfg.seed)  # dropout draws from torch's global generator
     net = distributed.SiameseForward(model)
