@@ -149,3 +149,13 @@ def test_the_shipped_heads_are_the_paper_mean_pooling_and_the_best_other_attenti
     best = verdicts.best_attention(table, exclude=(ablation.PAPER,))
     heads = [ablation.METHODS[m].model.head for m in (ablation.PAPER, ablation.BASELINE, best)]
     assert list(SHIPPED_HEADS) == heads, f"the end-to-end ablation's best attention head besides the paper's is {best}"
+
+
+def test_a_decided_difference_names_a_bootstrap_that_disagrees():
+    c = {"t": dict(diff=3.0, se=1.0, low=1.0, high=5.0, p=0.01, n=10, unit="splits", method="t"), "decision": 1}
+    assert "bootstrap" not in verdicts.relation(c, "a", "b")
+    c["bootstrap"] = dict(low=-0.5, high=6.0)
+    text = verdicts.relation(c, "a", "b")
+    assert text.startswith("a beats b (+3.0 points, 95% CI 1.0 to 5.0; the bootstrap over persons gives -0.5 to 6.0")
+    c["bootstrap"] = dict(low=0.4, high=6.0)
+    assert "bootstrap" not in verdicts.relation(c, "a", "b")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from ..experiments import ablation
 from ..experiments import lab as lab_results
 from ..experiments.compare import correct_family, difference
-from ..stats import Difference, interval_text
+from ..stats import Difference, interval_text, shown
 
 PROTOCOLS = ("lab", "end_to_end")
 # How a sentence names a method (the table labels carry formulas and commas).
@@ -79,9 +79,18 @@ def _undecided_clause(c: dict) -> str:
 
 
 def relation(c: dict, a: str, b: str) -> str:
-    """ "a beats b (+4.0 points, 95% CI 2.4 to 5.6)", with the design's power when it cannot tell."""
+    """ "a beats b (+4.0 points, 95% CI 2.4 to 5.6)", with the design's power when it cannot tell, and the
+    person bootstrap's interval when it disagrees with a decided difference."""
     d = c.get("decision", 0)
-    return f"{a} {RELATION[d]} {b} ({interval(c)}{'' if d else _undecided_clause(c)})"
+    return f"{a} {RELATION[d]} {b} ({interval(c)}{_decided_clause(c) if d else _undecided_clause(c)})"
+
+
+def _decided_clause(c: dict) -> str:
+    """The bootstrap over persons when its interval, as printed, holds 0 while the t interval does not."""
+    boot = c.get("bootstrap")
+    if boot is None or not (shown(boot["low"]) <= 0 <= shown(boot["high"])):
+        return ""
+    return f"; the bootstrap over persons gives {boot['low']:.1f} to {boot['high']:.1f}, which holds 0"
 
 
 # ----------------------------------------------------------------------------- the facts of a protocol
@@ -196,7 +205,7 @@ def _plain(f: Facts) -> str:
         elif d2 > 0 and d > 0:
             first += ", also when each video's summary is scaled to the same length"
         elif d2 > 0:
-            first += f", but more often than averaging {scaled}"
+            first += f", but more often than averaging does {scaled}"
         else:
             first += f", but averaging does better {scaled}" if d > 0 else f", and averaging does better still {scaled}"
     if f.acts is None:
