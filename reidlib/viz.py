@@ -288,7 +288,7 @@ def image_grid(
     cell = width / cols
     extra = 0.35 if titles is not None else 0.1
     fig, axes = plt.subplots(
-        rows, cols, figsize=(width, rows * (cell * aspect + extra) + (0.4 if title else 0)), squeeze=False
+        rows, cols, figsize=(width, rows * (0.82 * cell * aspect + extra) + (0.4 if title else 0)), squeeze=False
     )
     for k, ax in enumerate(axes.flat):
         ax.set_xticks([])
@@ -298,7 +298,7 @@ def image_grid(
         if k >= n:
             continue
         x = imgs[k]
-        ax.imshow(x, cmap=cmaps[k] if x.ndim == 2 else None, vmin=lows[k], vmax=highs[k])
+        ax.imshow(x, **(dict(cmap=cmaps[k], vmin=lows[k], vmax=highs[k]) if x.ndim == 2 else {}))
         if titles is not None:
             ax.set_title(titles[k], fontsize=fontsize)
     for r, label in enumerate(row_labels or []):
