@@ -359,11 +359,12 @@ def flow_regions(render, t: int, margin: int = 5, erode: int = 7) -> tuple[np.nd
     return torso, background & inner
 
 
-def filter_grid(weights, channel_names: Sequence[str], *, columns: int = 8, title: str = ""):
+def filter_grid(weights, channel_names: Sequence[str], *, columns: int = 16, title: str = ""):
     """First-layer filters (F, C, k, k) -> a Figure: one column per filter, one row per input channel.
 
-    Filters wrap into blocks of ``columns``; every block repeats the channel names. Red is
-    positive, blue negative, on one symmetric scale for all filters.
+    Filters wrap into blocks of ``columns``; every block repeats the channel names, and each
+    filter is titled with its number. Red is positive, blue negative, on one symmetric scale
+    for all filters.
     """
     w = weights.detach().cpu().numpy() if hasattr(weights, "detach") else np.asarray(weights)
     if w.ndim != 4 or w.shape[1] != len(channel_names):
@@ -373,19 +374,21 @@ def filter_grid(weights, channel_names: Sequence[str], *, columns: int = 8, titl
         )
     f, c = w.shape[:2]
     cols = min(columns, f)
-    blocks = -(-f // cols)
     vmax = float(np.abs(w).max()) or 1.0
-    images, labels = [], []
-    for b in range(blocks):
+    images, titles = [], []
+    for first in range(0, f, cols):
         for ch in range(c):
-            for j in range(cols):
-                k = b * cols + j
+            for k in range(first, first + cols):
                 images.append(w[k, ch] if k < f else np.full(w.shape[2:], np.nan))
-        labels += list(channel_names)
-    titles = []
-    for b in range(blocks):
-        for ch in range(c):
-            titles += [f"filter {b * cols + j}" if ch == 0 and b * cols + j < f else "" for j in range(cols)]
+                titles.append(str(k) if ch == 0 and k < f else "")
     return image_grid(
-        images, titles, columns=cols, row_labels=labels, cmap="RdBu_r", vmin=-vmax, vmax=vmax, title=title, fontsize=8
+        images,
+        titles,
+        columns=cols,
+        row_labels=list(channel_names) * (-(-f // cols)),
+        cmap="RdBu_r",
+        vmin=-vmax,
+        vmax=vmax,
+        title=title,
+        fontsize=8,
     )

@@ -136,6 +136,7 @@ def test_filter_grid_puts_each_filter_slice_at_its_channel_row():
     np.testing.assert_array_equal(np.asarray(axes[3].images[0].get_array()), w[1, 1])
     np.testing.assert_array_equal(np.asarray(axes[4].images[0].get_array()), w[2, 0])
     assert [axes[k].get_ylabel() for k in (0, 2, 4, 6)] == ["Y", "flow", "Y", "flow"]
+    assert [axes[k].get_title() for k in range(8)] == ["0", "1", "", "", "2", "", "", ""]
     assert axes[0].images[0].get_clim() == (-float(w.abs().max()), float(w.abs().max()))
     plt.close(fig)
     with pytest.raises(ValueError, match=r"one name per input channel; found shape \(3, 2, 3, 3\) and 1"):
