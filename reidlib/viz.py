@@ -4,6 +4,7 @@ Colours are safe for colour-blind readers: scores use ``cividis`` (dark blue = l
 high; it reads the same in grey), lines and marks use the Okabe-Ito palette, and no figure
 tells two things apart by red against green alone.
 
+* :func:`use_palette`: the palette below for every line and bar of a chapter's figures.
 * :func:`image_grid` (chapters 2-4): images in a grid, axes off, with titles and row labels.
 * :func:`ranking_figure` (chapter 1): a query and its nearest gallery videos, true matches marked.
 * :func:`flow_regions` (chapter 3): where a synthetic frame pair's true flow is known.
@@ -44,6 +45,12 @@ OKABE_ITO = {
 }
 LINE_COLOURS = tuple(OKABE_ITO[c] for c in ("blue", "orange", "bluish green", "vermillion", "reddish purple"))
 MATCH_COLOUR = OKABE_ITO["bluish green"]  # the true match in a ranking
+
+
+def use_palette() -> None:
+    """Draw the lines and bars of later figures in :data:`LINE_COLOURS` (matplotlib's default
+    cycle puts red next to green). A chapter calls it once, after its imports."""
+    plt.rcParams["axes.prop_cycle"] = plt.cycler(color=list(LINE_COLOURS))
 
 
 def _as_1d(x, name: str) -> np.ndarray:

@@ -149,3 +149,15 @@ def test_attention_timeline_gives_each_line_its_own_palette_colour():
     lines = {line.get_label(): line.get_color() for line in fig.axes[0].lines}
     assert lines == {"a": viz.LINE_COLOURS[0], "true visibility v": "k", "b": viz.LINE_COLOURS[1]}
     plt.close(fig)
+
+
+def test_use_palette_sets_the_colour_cycle_of_new_figures():
+    old = plt.rcParams["axes.prop_cycle"]
+    try:
+        viz.use_palette()
+        fig, ax = plt.subplots()
+        lines = [ax.plot([0, 1])[0] for _ in viz.LINE_COLOURS]
+        assert [line.get_color() for line in lines] == list(viz.LINE_COLOURS)
+        plt.close(fig)
+    finally:
+        plt.rcParams["axes.prop_cycle"] = old
