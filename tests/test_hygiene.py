@@ -87,7 +87,8 @@ def test_a_twin_out_of_sync_or_missing_is_caught_and_sync_mends_it(fake_book):
     assert any("ch01_problem.ipynb and ch01_problem.md differ from cell" in p for p in problems), problems
     nbtools.sync(nb, root)  # the edited text is newer: it wins
     assert nbtools.check_notebook(nb, root) == []
-    assert "## 1.2 Query, gallery and ranking" in "".join("".join(c["source"]) for c in json.loads(nb.read_text())["cells"])
+    cells = json.loads(nb.read_text())["cells"]
+    assert "## 1.2 Query, gallery and ranking" in "".join("".join(c["source"]) for c in cells)
     md.unlink()
     assert any("no text twin ch01_problem.md" in p for p in nbtools.check_notebook(nb, root))
 

@@ -1,12 +1,14 @@
 """The licences and the citation file agree with each other, with pyproject.toml, _config.yml, the
 README and the results files they describe."""
 
+import hashlib
 import json
 import re
 from importlib.metadata import metadata
 
 import yaml
 
+from tools import browser_check
 from tools.nbtools import ROOT, repository_url
 
 
@@ -43,3 +45,13 @@ def test_the_readme_counts_the_runs_of_the_ablation_file():
     found = re.search(r"makes (\d+) training runs, (\d+) methods x (\d+) conditions x (\d+) splits", readme)
     assert found, "README no longer states the ablation's runs in the tested words"
     assert [int(g) for g in found.groups()] == [runs, *methods, len(results["conditions"]), len(results["splits"])]
+
+
+def test_the_vendored_mathjax_is_the_npm_release_it_says():
+    """tests/fixtures/mathjax holds npm's mathjax@3.2.2 files, unchanged (SHA256SUMS lists them)."""
+    folder = browser_check.MATHJAX.parents[1]
+    listed = [line.split(maxsplit=1) for line in (folder / "SHA256SUMS").read_text().splitlines()]
+    assert any(name == "es5/tex-chtml.js" for _, name in listed)
+    assert (folder / "LICENSE").read_text().startswith("\n                                 Apache License")
+    for digest, name in listed:
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name
