@@ -113,13 +113,15 @@ def test_good_pages_pass_every_check(checked):
         ),
         (
             "book/math_typo",
-            r"MathJax error: Missing close brace \(in the TeX '.*frac\{a\}\{b.*'\)"
-            r"(?s:.*)MathJax error: Undefined control sequence \\alpah",
+            r"(?s)(?=.*MathJax error: Missing argument for \\frac \(in the TeX ' ?\\\\frac\{a\} ?'\))"
+            r"(?=.*MathJax error: Undefined control sequence \\alpah)"
+            r"(?=.*MathJax typeset 2 of the page's 3 equations)"
+            r"(?=.*raw TeX delimiters \['\\\\\[', '\\\\\]'\] left in the text: '.*frac\{a\}\{b)",
         ),
         (
             "book/raw_math",
-            r"raw TeX delimiters left in the text: '.*\$\$ x\^2 \$\$"
-            r"(?s:.*)raw TeX delimiters left in the text: '.*\\\(y",
+            r"raw TeX delimiters \['\\\\\(', '\\\\\)', '\$\$'\] left in the text: "
+            r"'Escaped dollars leave \$\$ x\^2 \$\$",
         ),
     ],
 )

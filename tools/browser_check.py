@@ -101,10 +101,9 @@ const raw = () => {
   const found = [], walk = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
   for (let n = walk.nextNode(); n; n = walk.nextNode()) {
     if (n.parentElement && n.parentElement.closest(skip)) continue;
-    for (const d of ['\\(', '\\)', '\\[', '\\]', '$$']) {
-      const i = n.textContent.indexOf(d);
-      if (i >= 0) found.push(n.textContent.slice(Math.max(0, i - 30), i + 40).replace(/\s+/g, ' ').trim());
-    }
+    const text = n.textContent, ds = ['\\(', '\\)', '\\[', '\\]', '$$'].filter(d => text.includes(d));
+    const i = ds.length ? Math.min(...ds.map(d => text.indexOf(d))) : -1;
+    if (i >= 0) found.push([ds, text.slice(Math.max(0, i - 30), i + 50).replace(/\s+/g, ' ').trim()]);
   }
   return found;
 };
@@ -145,7 +144,7 @@ def check_math(driver, mathjax: Path = MATHJAX) -> list[str]:
     problems += [f"MathJax error: {msg} (in the TeX {tex!r})" for tex, msg in m["errors"]]
     if not m["error"] and m["typeset"] < m["math"]:
         problems.append(f"MathJax typeset {m['typeset']} of the page's {m['math']} equations")
-    problems += [f"raw TeX delimiters left in the text: {snippet!r}" for snippet in m["raw"]]
+    problems += [f"raw TeX delimiters {ds} left in the text: {snippet!r}" for ds, snippet in m["raw"]]
     return problems
 
 
