@@ -1,7 +1,16 @@
-"""Figures for the attention chapters: frames framed by their attention scores, scores vs visibility.
+"""The book's figures, so that a chapter's cell shows the idea and not the matplotlib plumbing.
 
-* :func:`attention_strip`: the frames of a sequence, each with a border coloured by its
-  score (as the paper's Figure 4), optionally captioned with the true visibility.
+Colours are safe for colour-blind readers: scores use ``cividis`` (dark blue = low, yellow =
+high; it reads the same in grey), lines and marks use the Okabe-Ito palette, and no figure
+tells two things apart by red against green alone.
+
+* :func:`use_palette`: the palette below for every line and bar of a chapter's figures.
+* :func:`image_grid` (chapters 2-4): images in a grid, axes off, with titles and row labels.
+* :func:`ranking_figure` (chapter 1): a query and its nearest gallery videos, true matches marked.
+* :func:`flow_regions` (chapter 3): where a synthetic frame pair's true flow is known.
+* :func:`filter_grid` (chapter 4): the first-layer filters of a CNN, one row per input channel.
+* :func:`attention_strip` (chapter 10): the frames of a sequence, each with a border coloured
+  by its score (as the paper's Figure 4), optionally captioned with the true visibility.
 * :func:`attention_timeline`: scores over time, with the visibility curve and marked frames.
 * :func:`attention_vs_visibility`: a scatter of scores against visibility with the correlations
   of :func:`reidlib.evaluation.attention_visibility`.
@@ -13,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import cv2
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import colormaps
@@ -20,7 +30,27 @@ from matplotlib.colors import Normalize
 
 from .evaluation import attention_visibility
 
-CMAP = "RdYlGn"  # red = low score (distrusted), green = high score (trusted)
+CMAP = "cividis"  # scores: dark blue = low (distrusted), yellow = high (trusted); safe for colour blindness
+CMAP_WORDS = ("dark blue", "yellow")  # how prose names the low and the high end of CMAP
+# Okabe & Ito's palette: eight colours that colour-blind readers tell apart.
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "bluish green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7",
+}
+LINE_COLOURS = tuple(OKABE_ITO[c] for c in ("blue", "orange", "bluish green", "vermillion", "reddish purple"))
+MATCH_COLOUR = OKABE_ITO["bluish green"]  # the true match in a ranking
+
+
+def use_palette() -> None:
+    """Draw the lines and bars of later figures in :data:`LINE_COLOURS` (matplotlib's default
+    cycle puts red next to green). A chapter calls it once, after its imports."""
+    plt.rcParams["axes.prop_cycle"] = plt.cycler(color=list(LINE_COLOURS))
 
 
 def _as_1d(x, name: str) -> np.ndarray:
@@ -145,12 +175,14 @@ def attention_timeline(
         if not 0 <= i < len(s):
             raise IndexError(f"marked frame {i} is outside the sequence of {len(s)} frames.")
         ax.axvspan(i - 0.5, i + 0.5, color="0.85", lw=0)
-    ax.plot(t, s, "o-", ms=3, label=label)
+    colour = LINE_COLOURS[sum(line.get_label() != "true visibility v" for line in ax.lines) % len(LINE_COLOURS)]
+    ax.plot(t, s, "o-", ms=3, color=colour, label=label)
     if visibility is not None:
         v = _as_1d(visibility, "visibility")
         if len(v) != len(s):
             raise ValueError(f"visibility has {len(v)} values but scores have {len(s)}; expected one per frame.")
-        ax.plot(t, v, "k--", lw=1, label="true visibility v")
+        if "true visibility v" not in [line.get_label() for line in ax.lines]:
+            ax.plot(t, v, "k--", lw=1, label="true visibility v")
     ax.set(xlabel="frame", ylim=(-0.05, 1.05), xlim=(-0.5, len(s) - 0.5))
     ax.legend(loc="lower left", fontsize=8)
     if title:
@@ -175,7 +207,7 @@ def attention_vs_visibility(scores: Sequence, visibility: Sequence, *, ax=None, 
         [_as_1d(getattr(x, "visibility", x), "visibility") for x in ([visibility] if single else visibility)]
     )
     fig, ax = plt.subplots(figsize=(4.5, 3.6)) if ax is None else (ax.figure, ax)
-    ax.scatter(v, s, s=8, alpha=0.4, edgecolors="none")
+    ax.scatter(v, s, s=8, alpha=0.4, edgecolors="none", color=OKABE_ITO["blue"])
     ax.set(xlabel="true visibility v (share of the person in view)", ylabel="attention score λ", xlim=(-0.05, 1.05))
     ax.set_title(
         title or f"{corr['frames']} frames: Pearson r = {corr['pearson']:.2f}, Spearman ρ = {corr['spearman']:.2f}",
@@ -214,3 +246,156 @@ def paste_occluder(
     out = frames.copy()
     out[idx, r0:r1, c0:c1] = c.astype(np.uint8)
     return out
+
+
+def _as_image(x) -> np.ndarray:
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    x = np.asarray(x)
+    if x.ndim not in (2, 3) or (x.ndim == 3 and x.shape[-1] not in (3, 4)):
+        raise ValueError(
+            f"an image must be (H, W) or (H, W, 3); found shape {x.shape}. "
+            "Pass one frame or one channel at a time (e.g. frames[t] or x[t, 0])."
+        )
+    return x
+
+
+def image_grid(
+    images: Sequence,
+    titles: Sequence[str] | None = None,
+    *,
+    columns: int | None = None,
+    row_labels: Sequence[str] | None = None,
+    cmap=None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    width: float = 7.5,
+    title: str = "",
+    fontsize: int = 9,
+):
+    """Images, each (H, W) or (H, W, 3), in a grid of ``columns`` (default: one row) -> a Figure.
+
+    ``cmap``, ``vmin`` and ``vmax`` apply to single-channel images; each may also be a list with
+    one entry per image. ``row_labels`` name the rows; the figure is ``width`` inches wide (7.5:
+    a page width, so that the text stays readable) and as tall as the images need.
+    """
+    imgs = [_as_image(x) for x in images]
+    if not imgs:
+        raise ValueError("image_grid got no images; pass at least one (H, W) or (H, W, 3) array.")
+    n = len(imgs)
+    cols = n if columns is None else max(1, min(int(columns), n))
+    rows = -(-n // cols)
+    per = lambda x: list(x) if isinstance(x, (list, tuple)) else [x] * n  # noqa: E731
+    cmaps, lows, highs = per(cmap), per(vmin), per(vmax)
+    if titles is not None and len(titles) != n or any(len(v) != n for v in (cmaps, lows, highs)):
+        raise ValueError(f"image_grid needs one title (and cmap, vmin, vmax when lists) per image: {n} images.")
+    if row_labels is not None and len(row_labels) != rows:
+        raise ValueError(f"row_labels must name each of the {rows} rows; found {len(row_labels)} labels.")
+    aspect = max(x.shape[0] / x.shape[1] for x in imgs)
+    cell = width / cols
+    extra = 0.35 if titles is not None else 0.1
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(width, rows * (0.82 * cell * aspect + extra) + (0.4 if title else 0)), squeeze=False
+    )
+    for k, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for side in ax.spines.values():
+            side.set_visible(False)
+        if k >= n:
+            continue
+        x = imgs[k]
+        ax.imshow(x, **(dict(cmap=cmaps[k], vmin=lows[k], vmax=highs[k]) if x.ndim == 2 else {}))
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=fontsize)
+    for r, label in enumerate(row_labels or []):
+        axes[r, 0].set_ylabel(label, fontsize=fontsize)
+    if title:
+        fig.suptitle(title, fontsize=fontsize + 1)
+    fig.tight_layout()
+    return fig
+
+
+def ranking_figure(query, ranked, distances, matches, *, title: str = "", labels: Sequence[str] | None = None):
+    """A query image (H, W, 3) and the gallery images ``ranked`` (K, H, W, 3), nearest first -> a Figure.
+
+    ``distances`` (K,) caption each gallery image; ``matches`` (K,) bool marks the true matches
+    with a thick border and the words "same person" (not colour alone). ``labels`` (K,) replace
+    the default captions' first line ("rank k").
+    """
+    ranked = _check_frames(ranked, "ranked")
+    query = _check_frames(np.asarray(query)[None], "query")[0]
+    d, m = _as_1d(distances, "distances"), np.asarray(matches, dtype=bool).reshape(-1)
+    if not len(d) == len(m) == len(ranked):
+        raise ValueError(
+            f"ranking_figure needs one distance and one match flag per gallery image: {len(ranked)} images, "
+            f"{len(d)} distances, {len(m)} flags."
+        )
+    names = [f"rank {k + 1}" for k in range(len(ranked))] if labels is None else list(labels)
+    pad = 6
+    grey = np.array(colormaps["Greys"](0.35)[:3])
+    green = np.array(plt.matplotlib.colors.to_rgb(MATCH_COLOUR))
+    white = np.ones(3)
+
+    def tile(frame, hit):  # the same size for all: a thick coloured border, or a thin grey one in white
+        return add_border(frame, green, pad) if hit else add_border(add_border(frame, grey, 2), white, pad - 2)
+
+    tiles = [add_border(query, white, pad)] + [tile(f, hit) for f, hit in zip(ranked, m)]
+    captions = ["query\n(camera 1)"] + [
+        f"{name}\nd = {dist:.2f}" + ("\nsame person" if hit else "") for name, dist, hit in zip(names, d, m)
+    ]
+    return image_grid(tiles, captions, width=min(7.5, 1.1 * len(tiles)), title=title)
+
+
+def flow_regions(render, t: int, margin: int = 5, erode: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    """Where the true flow from frame t-1 to t of a synthetic rendering is known -> (torso, background).
+
+    ``render`` is :meth:`reidlib.data.SyntheticReID.render`'s result. ``torso`` (H, W) bool: the
+    torso (a rigid part, moving by ``render.flow_truth[t]``) fully covers the pixel in both frames.
+    ``background`` (H, W) bool: the person is absent from both frames within ``erode`` // 2 pixels
+    and the pixel is at least ``margin`` pixels from the border (the scene moves by
+    ``render.meta["background_flow"]``). Chapter 3 measures flow errors on them.
+    """
+    if not 1 <= t < len(render.frames):
+        raise IndexError(f"t must be in [1, {len(render.frames)}) to have a previous frame; found {t}.")
+    torso = (render.torso[t - 1] > 0.99) & (render.torso[t] > 0.99)
+    empty = ((render.person[t - 1] == 0) & (render.person[t] == 0)).astype(np.uint8)
+    background = cv2.erode(empty, np.ones((erode, erode), np.uint8)) > 0
+    inner = np.zeros_like(background)
+    inner[margin:-margin, margin:-margin] = True
+    return torso, background & inner
+
+
+def filter_grid(weights, channel_names: Sequence[str], *, columns: int = 16, title: str = ""):
+    """First-layer filters (F, C, k, k) -> a Figure: one column per filter, one row per input channel.
+
+    Filters wrap into blocks of ``columns``; every block repeats the channel names, and each
+    filter is titled with its number. Red is positive, blue negative, on one symmetric scale
+    for all filters.
+    """
+    w = weights.detach().cpu().numpy() if hasattr(weights, "detach") else np.asarray(weights)
+    if w.ndim != 4 or w.shape[1] != len(channel_names):
+        raise ValueError(
+            f"filter_grid expects filters (F, C, k, k) with one name per input channel; found shape {w.shape} "
+            f"and {len(channel_names)} names."
+        )
+    f, c = w.shape[:2]
+    cols = min(columns, f)
+    vmax = float(np.abs(w).max()) or 1.0
+    images, titles = [], []
+    for first in range(0, f, cols):
+        for ch in range(c):
+            for k in range(first, first + cols):
+                images.append(w[k, ch] if k < f else np.full(w.shape[2:], np.nan))
+                titles.append(str(k) if ch == 0 and k < f else "")
+    return image_grid(
+        images,
+        titles,
+        columns=cols,
+        row_labels=list(channel_names) * (-(-f // cols)),
+        cmap="RdBu_r",
+        vmin=-vmax,
+        vmax=vmax,
+        title=title,
+        fontsize=8,
+    )

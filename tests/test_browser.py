@@ -27,6 +27,8 @@ PAGES = [
     "book/js_error",
     "book/hidden_explorer",
     "book/two_titles",
+    "book/math_typo",
+    "book/raw_math",
 ]
 
 pytestmark = pytest.mark.skipif(
@@ -109,6 +111,18 @@ def test_good_pages_pass_every_check(checked):
             "book/two_titles",
             r"expected one h1 title, found 2(?s:.*)'A heading three levels down' is an h4 right after an h1",
         ),
+        (
+            "book/math_typo",
+            r"(?s)(?=.*MathJax error: Missing argument for \\frac \(in the TeX ' ?\\\\frac\{a\} ?'\))"
+            r"(?=.*MathJax error: Undefined control sequence \\alpah)"
+            r"(?=.*MathJax typeset 2 of the page's 3 equations)"
+            r"(?=.*raw TeX delimiters \['\\\\\[', '\\\\\]'\] left in the text: '.*frac\{a\}\{b)",
+        ),
+        (
+            "book/raw_math",
+            r"raw TeX delimiters \['\\\\\(', '\\\\\)', '\$\$'\] left in the text: "
+            r"'Escaped dollars leave \$\$ x\^2 \$\$",
+        ),
     ],
 )
 def test_each_faulty_page_fails_for_its_fault(checked, page, expected):
@@ -141,3 +155,27 @@ def test_explorer_has_static_view_and_stored_widget_state(checked):
     assert "reid-widgets.js" in page and "embed-amd.js" not in page and "require.min.js" not in page
     # offline, the widget loader gave up quietly (no JavaScript error: the page passed) and the static view stays
     assert checked[5]["widgets"] == {"book/good.html": "static"}
+
+
+def test_the_good_page_is_typeset_by_the_local_mathjax(checked):
+    """Offline, the check's own MathJax typesets the good page's equation without an error."""
+    html = checked[1]
+    driver = browser_check.make_driver()
+    try:
+        driver.get((html / "book" / "good.html").resolve().as_uri())
+        assert browser_check.check_math(driver) == []
+        assert driver.execute_script("return document.querySelectorAll('mjx-container').length") == 1
+        assert driver.execute_script("return document.querySelectorAll('mjx-merror').length") == 0
+    finally:
+        driver.quit()
+
+
+def test_a_missing_mathjax_copy_is_a_problem_not_a_pass(checked, tmp_path):
+    html = checked[1]
+    driver = browser_check.make_driver()
+    try:
+        driver.get((html / "book" / "good.html").resolve().as_uri())
+        found = browser_check.check_math(driver, tmp_path / "tex-chtml.js")
+    finally:
+        driver.quit()
+    assert len(found) == 1 and "MathJax copy of the check is missing" in found[0]

@@ -20,7 +20,9 @@ def test_score_colours_follow_the_colormap_and_clip():
     np.testing.assert_allclose(got[:3], [cmap(0.0)[:3], cmap(0.5)[:3], cmap(1.0)[:3]])
     np.testing.assert_allclose(got[3], got[2])  # above vmax -> the top colour
     np.testing.assert_allclose(got[4], got[0])  # below vmin -> the bottom colour
-    assert got[0, 0] > got[0, 1] and got[2, 1] > got[2, 0]  # low = red, high = green
+    assert got[0, 2] > got[0, 0] and got[2, 0] > got[2, 2]  # low = dark blue, high = yellow
+    grey = got @ [0.299, 0.587, 0.114]
+    assert np.all(np.diff(grey[:3]) > 0.2)  # readable without colour: brightness rises with the score
     np.testing.assert_allclose(viz.score_colours([2.0], vmin=1.0, vmax=3.0), [cmap(0.5)[:3]])
     with pytest.raises(ValueError, match="vmin < vmax"):
         viz.score_colours([0.5], vmin=1, vmax=1)

@@ -1,10 +1,13 @@
-"""Open every page of the built HTML book in headless Chromium and check what a reader sees.
+r"""Open every page of the built HTML book in headless Chromium and check what a reader sees.
 
 For each page: no JavaScript error from the book's own files (errors of CDN scripts are
 listed, not counted: the check runs offline, with every network host blocked); every image
 loaded; no cell output shows a traceback or an error; every figure is an image (not
 missing, not a ``<Figure ...>`` text); every explorer has a visible static
-rendering with loaded images; the TeX of the math is in the page; no figure, stylesheet or
+rendering with loaded images; every equation is typeset without a TeX error, and no raw
+``\(``, ``\[`` or ``$$`` is left in the page's text (the book's MathJax comes from a CDN,
+which the offline check cannot reach, so the check loads MathJax 3 from
+``tests/fixtures/mathjax``, with undefined macros made errors); no figure, stylesheet or
 script comes from the network except MathJax; one ``h1`` and no skipped heading level; and
 the sidebar lists the chapters of ``_toc.yml`` in order, under their titles. A screenshot
 of each page goes to ``--screenshots``. The link and Colab checks of
@@ -51,6 +54,7 @@ ALLOWED_SCRIPTS = (
     "https://cdn.jsdelivr.net/npm/@jupyter-widgets/html-manager@",
 )
 STATIC_CLASS = "reid-explorer-static"  # reidlib.widgets.STATIC_CLASS
+MATHJAX = ROOT / "tests" / "fixtures" / "mathjax" / "es5" / "tex-chtml.js"  # npm's mathjax@3.2.2
 SCREENSHOT_MAX_HEIGHT = 16000  # px; longer pages are cut
 
 # One probe per page, run in the browser after every image has settled.
@@ -85,6 +89,63 @@ return {
   widgets: document.documentElement.dataset.reidWidgets || null,
 };
 """.replace("__STATIC__", STATIC_CLASS)
+
+
+# Typeset the page's math with a local MathJax, then report its TeX errors and any raw delimiters
+# left in the text (outside code and typeset math). Called with the script's file URL.
+MATH_PROBE = r"""
+const src = arguments[0], done = arguments[arguments.length - 1];
+const article = document.querySelector('article.bd-article') || document.body;
+const skip = 'pre, code, script, style, textarea, mjx-container, .cell_input, .highlight';
+const raw = () => {
+  const found = [], walk = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    if (n.parentElement && n.parentElement.closest(skip)) continue;
+    const text = n.textContent, ds = ['\\(', '\\)', '\\[', '\\]', '$$'].filter(d => text.includes(d));
+    const i = ds.length ? Math.min(...ds.map(d => text.indexOf(d))) : -1;
+    if (i >= 0) found.push([ds, text.slice(Math.max(0, i - 30), i + 50).replace(/\s+/g, ' ').trim()]);
+  }
+  return found;
+};
+const report = error => {
+  const doc = window.MathJax && MathJax.startup && MathJax.startup.document, errors = [];
+  for (const m of doc ? doc.math : []) {
+    const e = m.typesetRoot && m.typesetRoot.querySelector('mjx-merror');
+    if (e) errors.push([m.math, e.getAttribute('data-mjx-error') || e.textContent]);
+  }
+  done({error: error, errors: errors, raw: raw(), math: article.querySelectorAll('.math').length,
+        typeset: doc ? Array.from(doc.math).length : 0});
+};
+if (!article.querySelector('.math')) { report(null); return; }
+if (window.MathJax && MathJax.startup) {  // the CDN's copy loaded (online): wait for it
+  MathJax.startup.promise.then(() => report(null), e => report(String(e)));
+  return;
+}
+const page = window.MathJax || {};  // the page's configuration; undefined macros become errors
+window.MathJax = Object.assign({}, page, {tex: Object.assign({}, page.tex, {packages: {'[-]': ['noundefined']}})});
+const script = document.createElement('script');
+script.src = src;
+script.onerror = () => report('the local MathJax did not load: ' + src);
+script.onload = () => MathJax.startup.promise.then(() => report(null), e => report(String(e)));
+document.head.appendChild(script);
+"""
+
+
+def check_math(driver, mathjax: Path = MATHJAX) -> list[str]:
+    """Typeset the loaded page's math with the MathJax at ``mathjax`` -> its problems (none: it passes)."""
+    if not mathjax.is_file():
+        return [
+            f"the MathJax copy of the check is missing ({mathjax}); restore tests/fixtures/mathjax "
+            "(its README says how to fetch it with npm)"
+        ]
+    driver.set_script_timeout(60)
+    m = driver.execute_async_script(MATH_PROBE, mathjax.resolve().as_uri())
+    problems = [f"MathJax failed: {m['error']}"] if m["error"] else []
+    problems += [f"MathJax error: {msg} (in the TeX {tex!r})" for tex, msg in m["errors"]]
+    if not m["error"] and m["typeset"] < m["math"]:
+        problems.append(f"MathJax typeset {m['typeset']} of the page's {m['math']} equations")
+    problems += [f"raw TeX delimiters {ds} left in the text: {snippet!r}" for ds, snippet in m["raw"]]
+    return problems
 
 
 @dataclass
@@ -163,6 +224,7 @@ def check_page(driver, html_dir: Path, page: Path, screenshot: Path | None, sett
         "     || !['loading', undefined].includes(document.documentElement.dataset.reidWidgets))"
     ):
         time.sleep(0.05)
+    math_problems = check_math(driver)
     p = driver.execute_script(PROBE)
 
     for entry in driver.get_log("browser"):
@@ -194,6 +256,7 @@ def check_page(driver, html_dir: Path, page: Path, screenshot: Path | None, sett
                 f"(visible={e['visible']}, {e['shown']} of {e['images']} images shown)"
             )
     res.problems += [f"math without TeX: {m!r}" for m in p["math"] if not m]
+    res.problems += math_problems
     for tag, url in p["assets"]:
         if not (tag == "script" and url.startswith(ALLOWED_SCRIPTS)):
             res.problems.append(f"<{tag}> depends on the network: {url}")

@@ -209,12 +209,35 @@ def _check_motion(title: str, flow: np.ndarray, d, margin: int, tol: float) -> N
     )
 
 
+def _zero_share(flow: np.ndarray, margin: int) -> float:
+    """The share of pixels, away from the border, whose flow is exactly zero (the guard's answer)."""
+    return float(np.mean(np.all(flow[margin:-margin, margin:-margin] == 0, axis=-1)))
+
+
+def _footprint(title: str, fn, window: int) -> tuple[int, int, int, int]:
+    """How far (up, down, left, right, in pixels) a change of one pixel of ``next`` moves the flow."""
+    prev, next = shifted_textures(48, 48, 0.3, -0.2, seed=15)
+    y0, x0 = 24, 24
+    bumped = next.copy()
+    bumped[y0, x0] += 0.05
+    change = np.abs(_flow_of(title, fn, prev, bumped, window, 1e-5) - _flow_of(title, fn, prev, next, window, 1e-5))
+    rows, cols = np.nonzero(change.max(-1) > 1e-6)
+    if rows.size == 0:
+        return 0, 0, 0, 0
+    return int(y0 - rows.min()), int(rows.max() - y0), int(x0 - cols.min()), int(cols.max() - x0)
+
+
 def check_dense_lk(dense_lucas_kanade) -> bool:
     """Check ``dense_lucas_kanade(prev, next, window, min_eig) -> flow (H, W, 2)`` (single step).
 
-    On smooth textures moved by known sub-pixel shifts, the median end-point error away from
-    the borders must be at most 0.1 px; identical frames give zero flow; flat frames give
-    finite zeros.
+    The flow of a pixel is the solution of the 2x2 normal equations built from the *means* of
+    the gradient products over the ``window`` x ``window`` box centred on it, and 0 where the
+    smallest eigenvalue of that matrix is not above ``min_eig``. Checked: smooth textures moved
+    by known sub-pixel shifts (median end-point error away from the borders at most 0.1 px);
+    identical frames give zero flow; flat frames, stripes (an edge everywhere) and a texture too
+    faint for the guard give zeros; a larger ``min_eig`` guards more; and a change of one pixel
+    of ``next`` moves the flow of the pixels whose window holds it, and of no others (the
+    window's size, give or take the 2 pixels that a gradient filter may reach).
     """
     title = "dense_lucas_kanade"
     for d, seed in [((0.4, -0.3), 11), ((-0.7, 0.2), 12), ((0.1, 0.8), 13)]:
@@ -238,7 +261,45 @@ def check_dense_lk(dense_lucas_kanade) -> bool:
             f"values up to {np.abs(moved).max():.3g}",
             "where the smallest eigenvalue is <= min_eig, return u = v = 0",
         )
-    return passed(title, "Sub-pixel shifts are recovered in sign and size, and flat images stay at zero.")
+    for window in (3, 7):
+        r = window // 2
+        reach = _footprint(title, dense_lucas_kanade, window)
+        if not all(r <= k <= r + 2 for k in reach):
+            fail(
+                title,
+                f"with window={window}, one changed pixel of next moves the flow {r} to {r + 2} pixels away",
+                f"{max(reach)} pixels away (up, down, left, right: {reach})",
+                f"the window is window x window pixels centred on each pixel: {r} on each side for window={window}",
+            )
+    # Diagonal stripes: every window sees one edge direction, M is singular (the aperture problem).
+    y, x = np.mgrid[0:40, 0:40].astype(np.float32)
+    stripes = [0.5 + 0.3 * np.sin(2 * np.pi * (x + y - 0.5 * k) / 12) for k in (0, 1)]
+    edge = _flow_of(title, dense_lucas_kanade, stripes[0], stripes[1], 9, 1e-5)
+    if _zero_share(edge, 6) < 0.95:
+        fail(
+            title,
+            "zero flow on stripes, where every window sees a single edge direction",
+            f"non-zero flow on {1 - _zero_share(edge, 6):.0%} of the pixels",
+            "guard on the SMALLEST eigenvalue of M, (a + c)/2 - sqrt(((a - c)/2)^2 + b^2), not on a + c or the largest",
+        )
+    # The guard compares the smallest eigenvalue of the window MEANS with min_eig. Here it is
+    # 3e-4 to 3e-3 (full contrast), 3e-5 to 3e-4 (contrast 0.3) and 3e-7 to 3e-6 (contrast 0.03).
+    prev, next = shifted_textures(64, 48, 0.4, -0.3, seed=11)
+    faint = [0.5 + c * (f - 0.5) for c in (0.3, 0.03) for f in (prev, next)]
+    _check_motion(title, _flow_of(title, dense_lucas_kanade, faint[0], faint[1], 9, 1e-5), (0.4, -0.3), 10, 0.1)
+    for (p, n, min_eig), what in [
+        ((faint[2], faint[3], 1e-5), "a texture so faint that every window is below min_eig = 1e-5"),
+        ((prev, next, 1e-2), "a texture whose windows are all below min_eig = 0.01"),
+    ]:
+        flow = _flow_of(title, dense_lucas_kanade, p, n, 9, min_eig)
+        if _zero_share(flow, 10) < 0.95:
+            fail(
+                title,
+                f"zero flow on {what}",
+                f"non-zero flow on {1 - _zero_share(flow, 10):.0%} of the pixels",
+                "use the min_eig you are given, on the eigenvalue of the window MEANS (divide by window * window)",
+            )
+    return passed(title, "Sub-pixel shifts are recovered in sign and size, and the guard keeps flat windows at zero.")
 
 
 def check_lk_pyramid(pyramid_lucas_kanade) -> bool:
