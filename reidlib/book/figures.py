@@ -1,7 +1,8 @@
 """Figures of the ablation (chapter 11), drawn from the summaries of its results files.
 
-Colours are the Okabe-Ito palette, which readers with any common colour-vision deficiency can tell
-apart; protocols also differ by marker, so the figures read in greyscale too.
+Colours are the Okabe-Ito series of :mod:`reidlib.diagrams.palette`, which readers with any common
+colour-vision deficiency can tell apart; protocols also differ by marker, so the figures read in
+greyscale too.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..diagrams.palette import MARKERS
+from ..diagrams.palette import SERIES as OKABE_ITO
 from .verdicts import spoken
-
-OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
-MARKERS = ("o", "s", "^", "D")
 
 
 def gain_chart(tables: dict[str, dict], methods: list[str], baseline: str = "mean", ax=None):
