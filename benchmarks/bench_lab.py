@@ -164,7 +164,8 @@ def results_section(results: dict) -> str:
         f"`{results['command']}`. Results file: `reidlib/results/lab.json` (the chapters read it).",
         "",
         f"Backbone: the frame CNN of the shipped `{design['backbone']['head']}` model, trained on "
-        f"{design['backbone']['trained_on']}, frozen. Each head (with a per-frame linear adapter and the identity "
+        f"{design['backbone']['trained_on']} (degraded videos), frozen; the same backbone serves the degraded and the "
+        "clean videos. Each head (with a per-frame linear adapter and the identity "
         f"classifier) is trained with Eq. 4 and Adam until the stopping rule {design['config']['rule']} ends it; "
         f"{design['splits']} splits of the population's persons into halves. Columns: rank-1 and mAP, mean ± std "
         "over splits; Δ R1, the paired difference to mean pooling with its 95% Student-t interval over splits "
