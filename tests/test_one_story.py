@@ -159,3 +159,11 @@ def test_a_decided_difference_names_a_bootstrap_that_disagrees():
     assert text.startswith("a beats b (+3.0 points, 95% CI 1.0 to 5.0; the bootstrap over persons gives -0.5 to 6.0")
     c["bootstrap"] = dict(low=0.4, high=6.0)
     assert "bootstrap" not in verdicts.relation(c, "a", "b")
+
+
+def test_an_undecided_difference_gives_the_right_reason():
+    t = dict(diff=2.5, se=1.2, low=0.04, high=4.96, p=0.04, n=10, unit="splits", method="t")
+    edge = {"t": t, "decision": 0, "holm_p": 0.04, "family": 1, "mde": 3.3}
+    assert "the design detects 3.3 points" in verdicts.relation(edge, "a", "b")  # printed as 0.0 to 5.0
+    holm = {"t": dict(t, low=0.4), "decision": 0, "holm_p": 0.2, "family": 5, "mde": 3.3}
+    assert "not significant after Holm's correction for 5 comparisons" in verdicts.relation(holm, "a", "b")

@@ -71,7 +71,7 @@ def interval(c: dict, what: str = "points") -> str:
 def _undecided_clause(c: dict) -> str:
     """Why a difference is undecided when its interval alone would decide it, or what the design could see."""
     t = c["t"]
-    if math.isfinite(t["low"]) and (t["low"] > 0 or t["high"] < 0) and c.get("holm_p") is not None:
+    if math.isfinite(t["low"]) and (shown(t["low"]) > 0 or shown(t["high"]) < 0) and c.get("holm_p") is not None:
         return f"; not significant after Holm's correction for {c['family']} comparisons"
     if c.get("mde") is not None and math.isfinite(c["mde"]):
         return f"; the design detects {c['mde']:.1f} points"
