@@ -35,7 +35,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from results_md import write_section
+from results_md import provenance, write_section
 
 import reidlib
 from reidlib.book import verdicts
@@ -314,17 +314,12 @@ def results_section(results: dict) -> str:
     lines = [
         "## The ablation of the temporal heads, end to end (bench_accuracy.py)",
         "",
-        f"Machine: {results['machine']}, torch {results['torch']}, {results['date']}. Command: `{results['command']}`. "
-        "Results file: `reidlib/results/accuracy.json` (the chapters read it).",
+        provenance(results, "reidlib/results/accuracy.json"),
         "",
         f"A fixed budget, the same for every method: synthetic `{b['data']}` ({b['persons']} persons, "
         f"{b['test_persons']} per test split), {len(results['splits'])} splits, {b['epochs']} epochs of the "
         f"`{b['schedule']}` schedule ({b['batch_size']} pairs a step, lr {b['lr']}). These runs are not converged: "
-        "the training loss is still falling when they stop. Columns: rank-1 and mAP, mean ± std over splits; Δ R1, "
-        "the paired difference to mean pooling with its 95% Student-t interval over splits (↑/↓ where it stays "
-        "decided after Holm's correction over the table's comparisons); the 95% interval of the bootstrap over "
-        "persons (splits share persons, so the t interval is optimistic); the share of the oracle's gap closed "
-        "with its bootstrap interval; Spearman of the scores with the true visibility within each video.",
+        f"the training loss is still falling when they stop. {verdicts.COLUMNS}",
         "",
     ]
     for condition, cond in results["conditions"].items():

@@ -32,7 +32,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from results_md import write_section
+from results_md import provenance, write_section
 
 from reidlib.book import verdicts
 from reidlib.experiments import lab
@@ -160,19 +160,13 @@ def results_section(results: dict) -> str:
     lines = [
         "## The lab: temporal heads on frozen frame features (bench_lab.py)",
         "",
-        f"Machine: {results['machine']}, torch {results['torch']}, {results['date']}. Command: "
-        f"`{results['command']}`. Results file: `reidlib/results/lab.json` (the chapters read it).",
+        provenance(results, "reidlib/results/lab.json"),
         "",
         f"Backbone: the frame CNN of the shipped `{design['backbone']['head']}` model, trained on "
         f"{design['backbone']['trained_on']} (degraded videos), frozen; the same backbone serves the degraded and the "
         "clean videos. Each head (with a per-frame linear adapter and the identity "
         f"classifier) is trained with Eq. 4 and Adam until the stopping rule {design['config']['rule']} ends it; "
-        f"{design['splits']} splits of the population's persons into halves. Columns: rank-1 and mAP, mean ± std "
-        "over splits; Δ R1, the paired difference to mean pooling with its 95% Student-t interval over splits "
-        "(↑/↓ where it stays decided after Holm's correction over the table's comparisons); the 95% interval of "
-        "the bootstrap over persons (splits share persons, so the t interval is optimistic); the share of the "
-        "oracle's gap closed with its bootstrap interval; Spearman of the scores with the true visibility "
-        "within each video.",
+        f"{design['splits']} splits of the population's persons into halves. {verdicts.COLUMNS}",
         "",
     ]
     for name, pop in results["populations"].items():

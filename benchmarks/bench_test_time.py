@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 import torch
-from results_md import write_section
+from results_md import provenance, write_section
 
 from reidlib import stats
 from reidlib.evaluation import frame_features, lambda_ablation
@@ -66,8 +66,9 @@ def section(results: dict) -> str:
     lines = [
         "## Test-time ablation of the shipped models (bench_test_time.py)",
         "",
-        f"Machine: {results['machine']}, torch {results['torch']}, {results['date']}. Command: `{results['command']}`. "
-        "Results file: `reidlib/results/test_time.json`. Rank-1 (%) of each shipped model on its test split "
+        provenance(results, "reidlib/results/test_time.json"),
+        "",
+        "Rank-1 (%) of each shipped model on its test split "
         "(150 persons of synthetic `standard`) when its head pools the same frame features with its own lambda, "
         "a constant, a shuffled lambda or the true visibility (each with the same total weight), without and with "
         "L2 normalisation. The row the model was trained with is in bold.",

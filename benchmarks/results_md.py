@@ -20,3 +20,11 @@ def write_section(name: str, text: str, path: Path = RESULTS_MD) -> str:
         new = old.rstrip() + "\n\n" + block + "\n"
     path.write_text(new)
     return block
+
+
+def provenance(results: dict, path: str) -> str:
+    """Where, with what and how a results file was made: the line under a section's heading."""
+    return (
+        f"Machine: {results['machine']}, torch {results['torch']}, {results['date']}. Command: "
+        f"`{results['command']}`. Results file: `{path}` (the chapters read it)."
+    )

@@ -322,6 +322,16 @@ def _mean_std(s: dict | None, digits: int = 1) -> str:
     return "" if s is None else f"{s['mean']:.{digits}f} ± {s['std']:.{digits}f}"
 
 
+# What the columns of table_rows mean, for the text under a table.
+COLUMNS = (
+    "Columns: rank-1 and mAP, mean ± std over splits; Δ R1, the paired difference to mean pooling with its 95% "
+    "Student-t interval over splits (↑/↓ where it stays decided after Holm's correction over the table's "
+    "comparisons); the 95% interval of the bootstrap over persons (splits share persons, so the t interval is "
+    "optimistic); the share of the oracle's gap closed with its bootstrap interval; Spearman of the scores with "
+    "the true visibility within each video."
+)
+
+
 def table_rows(table: dict, methods=None, baseline: str = ablation.BASELINE) -> list[dict]:
     """Rows of an ablation table: rank-1 and mAP (mean ± std over splits), the paired rank-1 difference to
     ``baseline`` with its 95% t interval over splits (↑/↓: decided after Holm's correction), the person

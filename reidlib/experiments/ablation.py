@@ -92,20 +92,25 @@ METHODS.update(
 ATTENTION = ("sigmoid_sum", "sigmoid_mean", PAPER, "paper_no_l2", "softmax", "rnn_attention")  # heads with scores
 
 
-def load(path: str | os.PathLike | None = None) -> dict:
-    """The ablation's results file (default: the one shipped with reidlib)."""
-    path = Path(path or ACCURACY)
+def read_results(path: str | os.PathLike, script: str) -> dict:
+    """A results file that ``benchmarks/<script>`` writes; an error that says so when it is missing."""
+    path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
-            f"no ablation results at {path}. They are made by `python benchmarks/bench_accuracy.py` "
-            "(see its docstring) and shipped in reidlib/results/."
+            f"no results at {path}. They are made by `python benchmarks/{script}` (see its docstring) and shipped "
+            "in reidlib/results/."
         )
     return json.loads(path.read_text())
 
 
+def load(path: str | os.PathLike | None = None) -> dict:
+    """The end-to-end ablation's results file (default: the one shipped with reidlib)."""
+    return read_results(path or ACCURACY, "bench_accuracy.py")
+
+
 def load_budget(path: str | os.PathLike | None = None) -> dict:
     """The budget study: rank-1 of mean pooling, with L2, and the paper's model after more epochs."""
-    return load(path or BUDGET)
+    return read_results(path or BUDGET, "bench_accuracy.py --budget-report")
 
 
 def runs(results: dict, condition: str, method: str, key: str = "rank1") -> np.ndarray:

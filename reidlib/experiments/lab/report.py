@@ -46,13 +46,7 @@ def save_results(results: dict, path: str | os.PathLike = RESULTS) -> Path:
 
 def load(path: str | os.PathLike | None = None) -> dict:
     """The lab's results file (default: the one shipped with reidlib)."""
-    path = Path(path or RESULTS)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"no lab results at {path}. They are made by `python benchmarks/bench_lab.py` (see its docstring) "
-            "and shipped in reidlib/results/."
-        )
-    return json.loads(path.read_text())
+    return ablation.read_results(path or RESULTS, "bench_lab.py")
 
 
 def table(results: dict, condition: str = "degraded", protocol: str = "raw", population: str = "primary") -> dict:
