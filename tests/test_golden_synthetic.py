@@ -5,9 +5,9 @@
 flow_truth, area, hidden, degradation) and of its meta, for every tracklet of the `tiny` and `quick`
 presets (degraded and clean, seeds 0 and 1), the first persons of `standard` (degraded and clean),
 persons 300-301 of ``SyntheticReID(num_ids=600)``, a generator with every degradation switched on, and
-one with three cameras and smaller frames; also the cache key of every preset and the files of the
-`tiny` frames cache as written to disk (names and bytes). Caches of long experiments are found by
-these keys and read from these files.
+one with three cameras and smaller frames; also the cache key of every preset, and the files of the
+`tiny` frames cache and of its preprocessing cache as written to disk (names and bytes). Caches of long
+experiments are found by these keys and read from these files.
 
 Bits depend on the machine's numerical libraries: the checksums are compared exactly on a machine like
 the one that wrote them; elsewhere each rendering's meta and flags must match exactly and its mean
@@ -117,8 +117,12 @@ def cache_keys() -> dict:
 
 
 def store_files(cache_dir: Path) -> dict:
-    """The files of the `tiny` frames cache as the generator writes them: relative path -> SHA-256."""
-    SyntheticReID(**PRESETS["tiny"], seed=0).tracklets(cache_dir=cache_dir)
+    """The files of the `tiny` frames cache as the generator writes them, and of its preprocessing cache:
+    relative path -> SHA-256."""
+    from reidlib.data import load_dataset
+    from reidlib.preprocess import preprocess_dataset
+
+    preprocess_dataset(load_dataset("synthetic", preset="tiny", cache_dir=cache_dir), cache_dir, progress=False)
     files = sorted(p for p in cache_dir.rglob("*") if p.is_file())
     return {str(p.relative_to(cache_dir)): sha256(p.read_bytes()) for p in files}
 
