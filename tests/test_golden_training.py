@@ -122,9 +122,9 @@ def padded_inputs(ds, data) -> str:
 
 def collate_pairs(pairs, data):
     """The step inputs of a list of pairs, visibility included: x, mask, same, labels, visibility."""
-    from reidlib.training.loop import _batch
+    from reidlib.training.recipes import SiameseRecipe
 
-    return _batch(pairs, data, torch.device("cpu"), visibility=True)
+    return SiameseRecipe.collate(pairs, data, visibility=True)
 
 
 def compute(ds, data, tmp: Path) -> dict:
