@@ -25,7 +25,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..models import model_device
-from ..preprocess import channels, preprocess_dataset
+from ..preprocess import PreprocessedDataset, channels, preprocess_dataset
 from . import distributed
 from .checkpoint import (
     atomic_write_text,
@@ -37,6 +37,8 @@ from .checkpoint import (
     set_rng_state,
 )
 from .config import TrainConfig, schedule
+from .pairs import PairSampler
+from .pk import PKSampler
 from .recipes import RECIPES, Batch, Recipe
 
 CHECKPOINT = "checkpoint.pt"
@@ -94,8 +96,8 @@ class _Run:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     scaler: torch.amp.GradScaler
-    sampler: object
-    data: object  # the preprocessed dataset
+    sampler: PairSampler | PKSampler
+    data: PreprocessedDataset
     device: torch.device
     visibility: bool  # the batches carry the true visibility (the oracle head pools with it)
     identity: dict  # what defines the run besides cfg: a resumed run must match it
@@ -183,11 +185,7 @@ def train(
     _open_out_dir(run, out_dir, resume)
     if on_start is not None and run.main:
         on_start()
-    _start(run)
-    steps = len(run.recipe.batches(run.sampler, run.start))
-    run.bar = tqdm(
-        total=(cfg.epochs - run.start) * steps, disable=not progress or not run.main, desc="training", unit="step"
-    )
+    _start(run, progress)
     for epoch in range(run.start, cfg.epochs):
         t0 = time.perf_counter()
         totals = _train_epoch(run, epoch, on_step)
@@ -308,8 +306,8 @@ def _open_out_dir(run: _Run, out_dir, resume: bool) -> None:
         clean_stale_temps(out)  # the parts of writes that a killed run left behind
 
 
-def _start(run: _Run) -> None:
-    """Seed a fresh run's dropout, and wrap the model's forward pass for DDP and torch.compile."""
+def _start(run: _Run, progress: bool) -> None:
+    """Seed a fresh run's dropout, wrap the model's forward pass for DDP and torch.compile, open the progress bar."""
     if run.start == 0:
         torch.manual_seed(run.cfg.seed)  # dropout draws from torch's global generator
     run.net = distributed.TrainingForward(run.model)
@@ -318,6 +316,9 @@ def _start(run: _Run) -> None:
         run.net = nn.parallel.DistributedDataParallel(run.net, device_ids=[dev.index] if dev.type == "cuda" else None)
     if run.cfg.compile:  # CUDA graphs on a GPU (the step's shapes are fixed: window and batch size)
         run.net = torch.compile(run.net, mode="reduce-overhead" if dev.type == "cuda" else "default")
+    steps = len(run.recipe.batches(run.sampler, run.start))  # an epoch's batches depend on (seed, epoch) only
+    total = (run.cfg.epochs - run.start) * steps
+    run.bar = tqdm(total=total, disable=not progress or not run.main, desc="training", unit="step")
 
 
 def _train_epoch(run: _Run, epoch: int, on_step: Callable[[int, int, dict], None] | None) -> list[float]:

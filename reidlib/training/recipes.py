@@ -18,6 +18,7 @@ the sampler of the training tracklets, for the batches of each epoch, for the te
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import NamedTuple
 
 import numpy as np
@@ -65,7 +66,7 @@ def stack_windows(windows: list[torch.Tensor], labels, same=None, visibility: li
     return Batch(x, None if equal else mask, same, torch.as_tensor(labels), vis)
 
 
-class Recipe:
+class Recipe(ABC):
     """How a training step draws its batch and scores it; ``cfg`` holds the recipe's settings.
 
     ``parts`` names the loss terms that the history records per epoch ("total" first); an item of a
@@ -81,23 +82,23 @@ class Recipe:
     def __init__(self, cfg: TrainConfig):
         self.cfg = cfg
 
+    @abstractmethod
     def sampler(self, tracklets: list) -> PairSampler | PKSampler:
         """The sampler of the training tracklets; its ``pids[i]`` is class ``i``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def batches(self, sampler, epoch: int) -> list:
         """The batches of ``epoch`` in training order, each a sequence of items."""
-        raise NotImplementedError
 
     @staticmethod
+    @abstractmethod
     def collate(items, data, visibility: bool = False) -> Batch:
         """The tensors of one batch (on the cpu), with the true visibility when asked for."""
-        raise NotImplementedError
 
+    @abstractmethod
     def loss(self, features: torch.Tensor, logits: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, dict]:
         """The loss of a step and its terms (0-d tensors, named by ``parts``) from the distance features
         (n, D) and the identity logits (n, classes) of the batch's n windows."""
-        raise NotImplementedError
 
 
 class SiameseRecipe(Recipe):
@@ -114,16 +115,12 @@ class SiameseRecipe(Recipe):
 
     @staticmethod
     def collate(pairs: list[Pair], data, visibility: bool = False) -> Batch:
-        rngs = [np.random.default_rng(p.aug_seed) for p in pairs]  # one stream per pair: first, then second window
-        firsts = [data.input(p.first, train=True, rng=rng, indices=p.idx1) for p, rng in zip(pairs, rngs)]
-        seconds = [data.input(p.second, train=True, rng=rng, indices=p.idx2) for p, rng in zip(pairs, rngs)]
-        vis = None
-        if visibility:
-            vis = [window_visibility(p.first, p.idx1) for p in pairs] + [
-                window_visibility(p.second, p.idx2) for p in pairs
-            ]
+        windows = [(p.first, p.idx1) for p in pairs] + [(p.second, p.idx2) for p in pairs]
+        rngs = [np.random.default_rng(p.aug_seed) for p in pairs] * 2  # a pair's crops: first window, then second
+        x = [data.input(t, train=True, rng=rng, indices=idx) for (t, idx), rng in zip(windows, rngs)]
+        vis = [window_visibility(t, idx) for t, idx in windows] if visibility else None
         labels = [p.label1 for p in pairs] + [p.label2 for p in pairs]
-        return stack_windows(firsts + seconds, labels, [p.same for p in pairs], vis)
+        return stack_windows(x, labels, [p.same for p in pairs], vis)
 
     def loss(self, features: torch.Tensor, logits: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, dict]:
         h, cfg = len(features) // 2, self.cfg  # first windows: rows [0, h), second windows: rows [h, 2h)
