@@ -94,30 +94,26 @@ class SyntheticReID:
 
     def _set_degradations(self, **settings) -> None:
         """Check and keep each degradation's rate (a share of tracklets) and run length (lo, hi frames)."""
-        for d in ALL:
-            rate = settings[d.rate]
+        for degradation in ALL:
+            name, rate = degradation.rate, settings[degradation.rate]
             if not 0.0 <= float(rate) <= 1.0:
-                raise ValueError(f"{d.rate} is the share of tracklets it affects, in [0, 1]; found {rate}.")
-            setattr(self, d.rate, float(rate))
-        for d in ALL:
-            if getattr(self, d.rate) > 0 and self.num_ids < d.min_persons:
+                raise ValueError(f"{name} is the share of tracklets it affects, in [0, 1]; found {rate}.")
+            if float(rate) > 0 and self.num_ids < degradation.min_persons:
                 raise ValueError(
-                    f"{d.rate}={getattr(self, d.rate)} needs another person to pass in front; found "
-                    f"num_ids={self.num_ids}. Ask for at least {d.min_persons} persons, or set {d.rate}=0."
+                    f"{name}={rate} needs another person to pass in front; found num_ids={self.num_ids}. "
+                    f"Ask for at least {degradation.min_persons} persons, or set {name}=0."
                 )
-        for d in ALL:
-            if d.run_length is not None:
-                run = settings[d.run_length]
-                if len(run) != 2 or not 1 <= int(run[0]) <= int(run[1]):
-                    raise ValueError(
-                        f"{d.run_length} must be (lo, hi) frames with 1 <= lo <= hi; found {run}, e.g. (8, 24)."
-                    )
-                setattr(self, d.run_length, tuple(int(v) for v in run))
+            setattr(self, name, float(rate))
+        for name in (degradation.run_length for degradation in ALL if degradation.run_length is not None):
+            run = settings[name]
+            if len(run) != 2 or not 1 <= int(run[0]) <= int(run[1]):
+                raise ValueError(f"{name} must be (lo, hi) frames with 1 <= lo <= hi; found {run}, e.g. (8, 24).")
+            setattr(self, name, tuple(int(v) for v in run))
 
     def _degradation_args(self) -> dict:
         """The degradations' settings but the first rate, by argument name."""
-        names = [name for d in ALL for name in (d.rate, d.run_length) if name not in (None, FIRST_RATE)]
-        return {name: getattr(self, name) for name in names}
+        names = (name for degradation in ALL for name in (degradation.rate, degradation.run_length))
+        return {name: getattr(self, name) for name in names if name not in (None, FIRST_RATE)}
 
     def __repr__(self) -> str:
         extra = "".join(f", {k}={v}" for k, v in self._degradation_args().items())
@@ -128,7 +124,7 @@ class SyntheticReID:
 
     def rng(self, *key: int) -> np.random.Generator:
         """The random stream of ``key``: (0, pid) a person, (1, camid) a camera, (2, pid, camid) a tracklet's
-        walk and exposure, (d.stream, pid, camid) degradation d's drawing on that tracklet."""
+        walk and exposure, (stream, pid, camid) the drawing of the degradation with that stream on that tracklet."""
         return np.random.default_rng([self.seed, GENERATOR_VERSION, *key])
 
     def _check(self, pid: int, camid: int = 0) -> None:
