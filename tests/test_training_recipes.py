@@ -14,15 +14,17 @@ from reidlib.experiments import ExperimentConfig, ModelConfig, load_config, save
 from reidlib.experiments.run import claim_run_folder
 from reidlib.experiments.shipped import recorded_experiment
 from reidlib.training import schedule
-from reidlib.training.config import RECIPE_NAMES
 from reidlib.training.loop import new_history
 from reidlib.training.recipes import RECIPES, Batch, SiameseRecipe, TripletRecipe
 
 WEIGHTS = Path(reidlib.__file__).parent / "weights"
 
 
-def test_every_recipe_is_named_in_the_config_and_shapes_the_history():
-    assert tuple(RECIPES) == RECIPE_NAMES and RECIPES["siamese"] is SiameseRecipe
+def test_every_recipe_is_a_setting_and_shapes_the_history():
+    assert {name: RECIPES[name](schedule("demo", recipe=name)).name for name in RECIPES} == {
+        "siamese": "siamese",
+        "triplet": "triplet",
+    }
     assert set(new_history("siamese")) - set(new_history("triplet")) == {"id1", "hinge", "id2"}
     assert set(new_history("triplet")) - set(new_history("siamese")) == {"id", "triplet"}
     assert all(r.parts[0] == "total" for r in RECIPES.values())

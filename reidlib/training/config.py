@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
 
-# The training recipes (reidlib.training.recipes), and the recipe that each value of the settings it
-# replaced names: configs, checkpoints and records written before recipes say sampler= and loss=.
-RECIPE_NAMES = ("siamese", "triplet")
+from .recipes import RECIPES
+
+# The recipe that each value of the settings it replaced names: configs, checkpoints and records
+# written before recipes (reidlib.training.recipes) say sampler= and loss=.
 OLD_NAMES = {"sampler": {"pairs": "siamese", "pk": "triplet"}, "loss": {"siamese": "siamese", "triplet": "triplet"}}
 
 
@@ -37,8 +38,9 @@ class TrainConfig:
         save_every: Epochs between checkpoints, when the run has an output folder (always at the end).
         log_every: Steps between progress updates; the only points (with epoch ends) where the
             loop waits for the device to read the loss.
-        diverge_factor: Stop with an error when an epoch's mean loss exceeds this multiple of the
-            first epoch's (a diverged run); None: off. Non-finite losses and weights always stop it.
+        diverge_factor: Stop with an error when the mean loss since the last check (every log_every steps,
+            and each epoch's end) exceeds this multiple of the loss of the run's first step (a diverged run);
+            None: off. Non-finite losses and weights always stop it.
         amp: Automatic mixed precision (CUDA only).
         workers: DataLoader worker processes that prepare the batches (0: in the training process).
         compile: Run the Siamese forward pass and its backward through torch.compile; on CUDA in mode
@@ -108,7 +110,7 @@ class TrainConfig:
             ("clip_norm", self.clip_norm is None or self.clip_norm > 0),
             ("diverge_factor", self.diverge_factor is None or self.diverge_factor > 1),
             ("milestones", list(self.milestones) == sorted(set(self.milestones))),
-            ("recipe", self.recipe in RECIPE_NAMES),
+            ("recipe", self.recipe in RECIPES),
             ("pk_persons", self.pk_persons >= 2),
             ("pk_windows", self.pk_windows >= 2),
             ("triplet_margin", self.triplet_margin > 0),
@@ -119,7 +121,7 @@ class TrainConfig:
             raise ValueError(
                 f"invalid training setting(s) {bad} in {self}: epochs, batch_size, window, log_every >= 1; "
                 "lr, margin, gamma, clip_*, triplet_margin > 0; diverge_factor > 1; val_every, save_every, workers, "
-                f"id_weight >= 0; milestones increasing; pk_persons, pk_windows >= 2; recipe in {list(RECIPE_NAMES)}."
+                f"id_weight >= 0; milestones increasing; pk_persons, pk_windows >= 2; recipe in {list(RECIPES)}."
             )
 
     def to_dict(self) -> dict:
@@ -146,7 +148,7 @@ def recipe_named(recipe: str, **old: str | None) -> str:
         if value not in OLD_NAMES[key]:
             raise ValueError(
                 f"{key}={value!r} is not one of {list(OLD_NAMES[key])}. The setting is now recipe= (one of "
-                f"{list(RECIPE_NAMES)}); {key} is its old name: {OLD_NAMES[key]}."
+                f"{list(RECIPES)}); {key} is its old name: {OLD_NAMES[key]}."
             )
     named = {OLD_NAMES[k][v] for k, v in given.items()}
     if len(named) > 1:

@@ -13,13 +13,13 @@ the sampler of the training tracklets, for the batches of each epoch, for the te
   identity cross-entropy of every window.
 
 ``RECIPES[cfg.recipe](cfg)`` is the recipe of a config; a new recipe is one more subclass of
-:class:`Recipe`, named in :data:`RECIPES` (and in ``reidlib.training.config.RECIPE_NAMES``).
+:class:`Recipe`, named in :data:`RECIPES`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import torch
@@ -27,9 +27,11 @@ import torch.nn.functional as F
 
 from ..losses import batch_hard_triplet, siamese_loss
 from ..models import pad_sequences
-from .config import TrainConfig
 from .pairs import Pair, PairSampler
 from .pk import PKBatch, PKSampler
+
+if TYPE_CHECKING:
+    from .config import TrainConfig
 
 
 class Batch(NamedTuple):
