@@ -25,12 +25,12 @@ def _pair_loss(model, ds, data) -> float:
 
     from reidlib.losses import siamese_loss
     from reidlib.training import PairSampler
-    from reidlib.training.loop import _batch
+    from reidlib.training.recipes import SiameseRecipe
 
     pairs = PairSampler(ds.split(0)[0], seed=0).epoch(0)
     model.eval()
     with torch.no_grad():
-        x, mask, same, labels, _ = _batch(pairs, data, next(model.parameters()).device)
+        x, mask, same, labels, _ = SiameseRecipe.collate(pairs, data).to(next(model.parameters()).device)
         f, raw, _ = model.encode(x, mask)
         b = len(pairs)
         loss, _ = siamese_loss(

@@ -100,7 +100,7 @@ def test_experiments_rerank_when_asked(four_cams, tmp_path):
     _, m, data = four_cams
     config = ExperimentConfig(
         model=ModelConfig(head="mean", backbone="resnet18", backbone_options={"width": 4}, dropout=0.0),
-        train=schedule("demo", epochs=1, window=4, sampler="pk", loss="triplet", pk_persons=2, pk_windows=2),
+        train=schedule("demo", epochs=1, window=4, recipe="triplet", pk_persons=2, pk_windows=2),
         rerank=dict(k1=6, k2=2),
     )
     res = run_split(config, 0, data=Data(m, data), progress=False, details=True, out_dir=tmp_path)
@@ -109,7 +109,7 @@ def test_experiments_rerank_when_asked(four_cams, tmp_path):
     assert res["rank1"] == rank_features(*args, rerank={"k1": 6, "k2": 2})["rank1"]
     assert evaluate(res["model"], m, 0, data=data)["rerank"] is None
     saved, _ = load_config(tmp_path)
-    assert saved == config and saved.train.sampler == "pk" and saved.rerank == {"k1": 6, "k2": 2}
+    assert saved == config and saved.train.recipe == "triplet" and saved.rerank == {"k1": 6, "k2": 2}
     save_config(config, tmp_path / "again")
     with pytest.raises(ValueError, match=r"rerank must be None \(off\) or a dict of options"):
         ExperimentConfig(rerank={"k3": 1})
@@ -131,7 +131,7 @@ def test_the_command_line_trains_the_modern_recipe_and_reranks(tmp_path):
     results = json.loads((out / "results.json").read_text())
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert results["rerank"] == {"k1": 3, "k2": 2} and config["rerank"] == {"k1": 3, "k2": 2}
-    assert config["train"]["sampler"] == "pk" and config["train"]["loss"] == "triplet"
+    assert config["train"]["recipe"] == "triplet" and "sampler" not in config["train"] and "loss" not in config["train"]
     history = json.loads((out / "history.json").read_text())
     assert "triplet" in history and "hinge" not in history
     bad = [a if a != "triplet" else "siamese" for a in args]

@@ -24,7 +24,8 @@ from reidlib.training import (
     train,
 )
 from reidlib.training import checkpoint as ckpt_mod
-from reidlib.training.loop import PairBatches, _batch
+from reidlib.training.loop import EpochBatches
+from reidlib.training.recipes import SiameseRecipe
 
 
 def fresh_model(ds, split=0, head="combined", seed=0):
@@ -74,7 +75,7 @@ def test_pair_sampler_rejects_unusable_persons(tiny):
 def test_batches_pad_unequal_lengths_with_a_mask(tiny):
     ds, data = tiny
     pairs = PairSampler(ds.split(0)[0], window=16, short="skip").epoch(0)[:4]
-    x, mask, same, labels, vis = _batch(pairs, data, torch.device("cpu"))
+    x, mask, same, labels, vis = SiameseRecipe.collate(pairs, data)
     lengths = [len(p.idx1) for p in pairs] + [len(p.idx2) for p in pairs]
     assert x.shape == (8, max(lengths), 5, 56, 40)
     assert labels.tolist() == [p.label1 for p in pairs] + [p.label2 for p in pairs]
@@ -135,9 +136,10 @@ def test_dataloader_workers_give_the_batches_and_weights_of_the_plain_loop(tiny)
     ds, data = tiny
     pairs = PairSampler(ds.split(0)[0], seed=0, window=6).epoch(0)
     batches = [pairs[i : i + 3] for i in range(0, len(pairs), 3)]
-    loader = torch.utils.data.DataLoader(PairBatches(batches, data, visibility=False), batch_size=None, num_workers=2)
+    epoch = EpochBatches(batches, data, SiameseRecipe.collate, visibility=False)
+    loader = torch.utils.data.DataLoader(epoch, batch_size=None, num_workers=2)
     for b, got in zip(batches, loader):
-        want = _batch(b, data, torch.device("cpu"))
+        want = SiameseRecipe.collate(b, data)
         for g, w in zip(got, want):
             assert (g is None and w is None) or torch.equal(g, w)
     weights = []

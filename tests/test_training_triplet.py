@@ -1,5 +1,5 @@
 """The modern recipe through the one training loop: PK batches, batch-hard triplet + identity loss
-(TrainConfig(sampler="pk", loss="triplet")), on the synthetic `tiny` data."""
+(TrainConfig(recipe="triplet")), on the synthetic `tiny` data."""
 
 import copy
 import json
@@ -11,9 +11,11 @@ import torch.nn.functional as F
 
 from reidlib.models import VideoReIDNet
 from reidlib.training import PKSampler, TrainConfig, read_checkpoint, schedule, train
-from reidlib.training.loop import PairBatches, _pk_batch, new_history
+from reidlib.training.config import current_names
+from reidlib.training.loop import EpochBatches, new_history
+from reidlib.training.recipes import TripletRecipe
 
-PK = dict(sampler="pk", loss="triplet", pk_persons=2, pk_windows=3, window=6)
+PK = dict(recipe="triplet", pk_persons=2, pk_windows=3, window=6)
 
 
 def fresh(ds, seed=0, backbone="paper"):
@@ -39,7 +41,7 @@ def pk_yardstick(model, ds, data) -> float:
     total = 0.0
     with torch.no_grad():
         for batch in PKSampler(ds.split(0)[0], 2, 3, window=6, seed=0).epoch(0):
-            x, mask, same, labels, _ = _pk_batch(batch, data, torch.device("cpu"))
+            x, mask, same, labels, _ = TripletRecipe.collate(batch, data)
             f, raw, _ = model.encode(x, mask)
             total += hand_triplet(f, labels, 0.3) + float(F.cross_entropy(model.identity_logits(raw), labels))
     return total
@@ -91,7 +93,7 @@ def test_each_step_is_the_triplet_loss_of_its_pk_batch(tiny):
 def test_pk_batch_inputs_are_the_sampled_windows(tiny):
     ds, data = tiny
     (batch, *_) = PKSampler(ds.split(0)[0], 2, 3, window=6, seed=1).epoch(0)
-    x, mask, same, labels, vis = _pk_batch(batch, data, torch.device("cpu"), visibility=True)
+    x, mask, same, labels, vis = TripletRecipe.collate(batch, data, visibility=True)
     assert x.shape == (6, 6, 5, 56, 40) and mask is None and same is None
     assert labels.tolist() == batch.labels.tolist()
     for i, (t, idx, seed) in enumerate(zip(batch.tracklets, batch.indices, batch.aug_seeds)):
@@ -133,9 +135,10 @@ def test_resume_after_a_kill_gives_the_same_weights(tiny, tmp_path):
 def test_dataloader_workers_give_the_weights_of_the_plain_loop(tiny):
     ds, data = tiny
     batches = PKSampler(ds.split(0)[0], 2, 3, window=6, seed=0).epoch(0)
-    loader = torch.utils.data.DataLoader(PairBatches(batches, data, visibility=False), batch_size=None, num_workers=1)
+    epoch = EpochBatches(batches, data, TripletRecipe.collate, visibility=False)
+    loader = torch.utils.data.DataLoader(epoch, batch_size=None, num_workers=1)
     for b, got in zip(batches, loader):
-        for g, w in zip(got, _pk_batch(b, data, torch.device("cpu"))):
+        for g, w in zip(got, TripletRecipe.collate(b, data)):
             assert (g is None and w is None) or torch.equal(g, w)
     weights = []
     for workers in (0, 1):
@@ -147,39 +150,73 @@ def test_dataloader_workers_give_the_weights_of_the_plain_loop(tiny):
 
 
 def test_old_checkpoints_resume_with_the_new_settings_at_their_defaults(tiny, tmp_path):
-    """A run saved before sampler/loss existed resumes: a missing setting had its default."""
+    """A run saved before the PK settings existed resumes: a missing setting had its default."""
     ds, data = tiny
     kw = dict(data=data, out_dir=tmp_path, progress=False, batch_size=2, window=6, val_every=0, save_every=1)
     train(fresh(ds), ds, 0, "demo", epochs=1, **kw)
     path = tmp_path / "checkpoint.pt"
     ckpt = torch.load(path, weights_only=False)
-    for k in ("sampler", "pk_persons", "pk_windows", "loss", "triplet_margin"):
+    for k in ("recipe", "pk_persons", "pk_windows", "triplet_margin"):
         del ckpt["config"][k]
     torch.save(ckpt, path)
     history = train(fresh(ds), ds, 0, "demo", epochs=2, resume=True, **kw)
     assert history["epoch"] == [0, 1]
-    with pytest.raises(ValueError, match=r"settings differ \(sampler: 'pairs' -> 'pk'.*loss: 'siamese' -> 'triplet'"):
+    with pytest.raises(ValueError, match=r"settings differ \(recipe: 'siamese' -> 'triplet'"):
         train(fresh(ds), ds, 0, "demo", epochs=3, resume=True, **{**kw, **PK})
+
+
+@pytest.mark.parametrize("recipe, sampler, loss", [("siamese", "pairs", "siamese"), ("triplet", "pk", "triplet")])
+def test_checkpoints_that_name_the_recipe_by_sampler_and_loss_resume(tiny, tmp_path, recipe, sampler, loss):
+    """Checkpoints written before recipes hold sampler= and loss= instead of recipe=: they resume as that
+    recipe, and a run of the other recipe is refused."""
+    ds, data = tiny
+    kw = dict(data=data, out_dir=tmp_path, progress=False, batch_size=2, val_every=0, save_every=1, **PK)
+    kw["recipe"] = recipe
+    train(fresh(ds), ds, 0, "demo", epochs=1, **kw)
+    path = tmp_path / "checkpoint.pt"
+    ckpt = torch.load(path, weights_only=False)
+    del ckpt["config"]["recipe"]
+    ckpt["config"].update(sampler=sampler, loss=loss)
+    torch.save(ckpt, path)
+    assert train(fresh(ds), ds, 0, "demo", epochs=2, resume=True, **kw)["epoch"] == [0, 1]
+    other = "siamese" if recipe == "triplet" else "triplet"
+    with pytest.raises(ValueError, match=rf"settings differ \(recipe: '{recipe}' -> '{other}'\)"):
+        train(fresh(ds), ds, 0, "demo", epochs=3, resume=True, **{**kw, "recipe": other})
+
+
+def test_the_old_names_of_the_recipe_still_configure_it():
+    """sampler= and loss= (configs, records and command lines written before recipes) name a recipe: each
+    alone, or both when they agree; the config keeps only recipe."""
+    triplet = schedule("short", recipe="triplet")
+    assert TrainConfig(sampler="pk", loss="triplet") == TrainConfig(recipe="triplet") != TrainConfig()
+    assert schedule("short", sampler="pk") == schedule("short", loss="triplet") == triplet
+    assert schedule(triplet, sampler="pairs", loss="siamese") == schedule("short")  # the old names decide
+    assert TrainConfig(sampler="pk").sampler is None and "sampler" not in triplet.to_dict()
+    assert TrainConfig.from_dict({**schedule("short").to_dict(), "sampler": "pk", "loss": "triplet"}) == triplet
+    assert current_names({"lr": 0.1, "sampler": "pk", "loss": "triplet"}) == {"lr": 0.1, "recipe": "triplet"}
+    assert current_names({"lr": 0.1, "recipe": "triplet"}) == {"lr": 0.1, "recipe": "triplet"}
 
 
 def test_bad_combinations_are_explained(tiny, monkeypatch):
     ds, data = tiny
-    with pytest.raises(ValueError, match=r"loss='triplet' needs sampler='pk'; found sampler='pairs'"):
-        TrainConfig(loss="triplet")
-    with pytest.raises(ValueError, match=r"loss='siamese' needs sampler='pairs'; found sampler='pk'"):
-        schedule("short", sampler="pk")
-    with pytest.raises(ValueError, match=r"\['sampler'\].*sampler in \['pairs', 'pk'\]"):
+    with pytest.raises(ValueError, match=r"sampler='pk' and loss='siamese' name different recipes"):
+        TrainConfig(sampler="pk", loss="siamese")
+    with pytest.raises(ValueError, match=r"sampler='pk' and loss='siamese' name different recipes"):
+        current_names({"sampler": "pk", "loss": "siamese"})
+    with pytest.raises(ValueError, match=r"sampler='triplets' is not one of \['pairs', 'pk'\].*now recipe="):
         TrainConfig(sampler="triplets")
-    with pytest.raises(ValueError, match=r"\['loss'\].*loss in \['siamese', 'triplet'\]"):
+    with pytest.raises(ValueError, match=r"loss='contrastive' is not one of \['siamese', 'triplet'\]"):
         TrainConfig(loss="contrastive")
+    with pytest.raises(ValueError, match=r"\['recipe'\].*recipe in \['siamese', 'triplet'\]"):
+        TrainConfig(recipe="contrastive")
     with pytest.raises(ValueError, match=r"\['pk_windows'\].*pk_persons, pk_windows >= 2"):
-        TrainConfig(sampler="pk", loss="triplet", pk_windows=1)
+        TrainConfig(recipe="triplet", pk_windows=1)
     with pytest.raises(ValueError, match=r"\['pk_persons', 'triplet_margin'\]"):
-        TrainConfig(sampler="pk", loss="triplet", pk_persons=1, triplet_margin=0)
+        TrainConfig(recipe="triplet", pk_persons=1, triplet_margin=0)
     assert TrainConfig.from_dict(schedule("short", **PK).to_dict()) == schedule("short", **PK)
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "0")
-    with pytest.raises(ValueError, match=r"sampler='pk' trains in one process; this is one of 2"):
+    with pytest.raises(ValueError, match=r"recipe='triplet' trains in one process; this is one of 2"):
         train(fresh(ds), ds, 0, "demo", data=data, progress=False, epochs=1, **PK)
 
 

@@ -1,5 +1,5 @@
-"""Training (chapter 8): Siamese pairs, the paper's schedules, the training loop and checkpoints;
-PK batches for the batch-hard triplet loss (chapter 13).
+"""Training (chapter 8): recipes (the paper's Siamese pairs with Eq. 4; PK batches with the batch-hard
+triplet loss, chapter 13), the paper's schedules, the training loop and checkpoints.
 
 Experiments (seed, build, train, evaluate) and the shipped weights are one layer up:
 :mod:`reidlib.experiments`.
@@ -20,6 +20,7 @@ from .config import SCHEDULES, TrainConfig, schedule
 from .loop import CHECKPOINT, HISTORY, new_history, train
 from .pairs import Pair, PairSampler
 from .pk import PKBatch, PKSampler
+from .recipes import RECIPES, Batch, Recipe, SiameseRecipe, TripletRecipe
 
 __all__ = [
     "Pair",
@@ -27,6 +28,11 @@ __all__ = [
     "SCHEDULES",
     "PKBatch",
     "PKSampler",
+    "Batch",
+    "Recipe",
+    "RECIPES",
+    "SiameseRecipe",
+    "TripletRecipe",
     "TrainConfig",
     "schedule",
     "train",

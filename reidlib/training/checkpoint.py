@@ -20,6 +20,7 @@ import random
 import re
 import zipfile
 from collections import OrderedDict
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ import reidlib
 
 from ..data.tempfiles import atomic_file, remove_stale, temp_files, write_error
 from ..models import VideoReIDNet
+from .config import RUNTIME_FIELDS, TrainConfig, current_names
 
 FORMAT = "reidlib-checkpoint"
 FORMAT_VERSION = 2  # 2: RNG states as tensors and lists (version 1 pickled numpy's state)
@@ -300,6 +302,39 @@ def load_weights(model: nn.Module, state: dict, source: str = "the checkpoint") 
         )
         raise ValueError("\n".join(lines))
     model.load_state_dict(state)
+
+
+def check_same_run(ckpt: dict, cfg: TrainConfig, run: dict, path: Path) -> None:
+    """Resuming from checkpoint ``ckpt`` (read from ``path``) is only exact with the same run: the same
+    training settings ``cfg`` (``epochs`` may grow) and the same data, split and model (``run``, the
+    entries ``train`` saved beside the weights). Name every difference in one ValueError."""
+    # a setting added after the checkpoint was written had its default value then
+    old = {**{f.name: f.default for f in fields(TrainConfig)}, **current_names(ckpt.get("config", {}))}
+    diff = [
+        f"{k}: {old.get(k)!r} -> {v!r}" for k, v in cfg.to_dict().items() if k not in RUNTIME_FIELDS and old.get(k) != v
+    ]
+    for k, v in run.items():
+        if ckpt.get(k) != v:
+            if isinstance(v, dict) and isinstance(ckpt.get(k), dict):
+                diff += [
+                    f"{k}.{f}: {ckpt[k].get(f)!r} -> {v.get(f)!r}"
+                    for f in sorted(set(v) | set(ckpt[k]))
+                    if ckpt[k].get(f) != v.get(f)
+                ]
+            else:
+                diff.append(f"{k}: {_short(ckpt.get(k))} -> {_short(v)}")
+    if diff:
+        raise ValueError(
+            f"cannot resume from {path}: the run's settings differ ({'; '.join(diff)}). Resume with the "
+            "same settings, or start a new run in another out_dir."
+        )
+    if ckpt["epoch"] > cfg.epochs:
+        raise ValueError(f"{path} is already at epoch {ckpt['epoch']}, past epochs={cfg.epochs}.")
+
+
+def _short(value, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def load_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer=None, scheduler=None, scaler=None) -> dict:

@@ -8,6 +8,7 @@ pairs (:func:`share`), and DDP averages the gradients after every backward pass.
 rank's loss is scaled so that this average is exactly the gradient of the mean loss over
 the whole global batch, also when the shares are unequal; the update is the one a single
 process makes with the same ``batch_size`` (up to floating-point rounding, and dropout).
+The "triplet" recipe's PK batches are never split: it trains in one process.
 """
 
 from __future__ import annotations
@@ -89,9 +90,10 @@ def epoch_seed(seed: int, epoch: int, rank: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(epoch), int(rank)]).generate_state(1)[0])
 
 
-class SiameseForward(nn.Module):
-    """One module for DDP to wrap: x (2B, T, C, 56, 40), mask, visibility (both (2B, T) or None)
-    -> (features for the distance (2B, D), identity logits (2B, classes)); see VideoReIDNet.encode."""
+class TrainingForward(nn.Module):
+    """The forward pass of a training step, one module for DDP and torch.compile to wrap: x (n, T, C, 56, 40),
+    mask, visibility (both (n, T) or None) -> (features for the distance (n, D), identity logits (n, classes));
+    see VideoReIDNet.encode."""
 
     def __init__(self, model: nn.Module):
         super().__init__()
