@@ -178,8 +178,8 @@ SHORTCUTS = {  # reidlib standing in for an answer: the grading copy refuses eve
         "p2_minp": "import importlib, reidlib.evaluation.metrics as M\nimportlib.reload(M)\n\n"
         "def mean_inp(d, qp, gp, query_camids=None, gallery_camids=None, junk_pid=-1):\n"
         "    return M.mean_average_precision(d, qp, gp, query_camids, gallery_camids)",
-        "p3_paired": "from reidlib.experiments import ablation\n\ndef paired_difference(a, b, confidence=0.95):\n"
-        "    m, se = ablation.paired(a, b)\n    return m, m - 2 * se, m + 2 * se",
+        "p3_paired": "from reidlib.stats import paired_t\n\ndef paired_difference(a, b, confidence=0.95):\n"
+        "    d = paired_t(a, b, confidence)\n    return d.diff, d.low, d.high",
     },
 }
 

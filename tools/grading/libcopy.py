@@ -2,7 +2,7 @@
 
 A notebook's setup cell imports reidlib (``from reidlib.evaluation import cmc as reference_cmc``), and
 the graded parts ask for code that reidlib already holds in some form (``cmc``, ``rank_metrics``,
-``MaxPool``, ``masked_activation``, ``ablation.paired`` ...). While a notebook is graded it therefore
+``MaxPool``, ``masked_activation``, ``reidlib.stats.paired_t`` ...). While a notebook is graded it therefore
 imports a copy written here, module by module from reidlib's source:
 
 * the names on the assignment's allow-list (``course/assignments.toml``) keep their source, with the
