@@ -26,11 +26,10 @@ import torch
 import yaml
 
 import reidlib
+from reidlib._io import CacheRebuiltWarning, folder_lock, temp_tag, write_error
 from reidlib.cli import main
 from reidlib.data import download as dl
 from reidlib.data import load_dataset
-from reidlib.data.integrity import CacheRebuiltWarning
-from reidlib.data.tempfiles import folder_lock, temp_tag, write_error
 from reidlib.evaluation import cmc, distance_matrix
 from reidlib.experiments import DataConfig
 from reidlib.experiments.run import evaluation_folder

@@ -10,8 +10,8 @@ import time
 import numpy as np
 import pytest
 
+from reidlib._io import HOST
 from reidlib.data import SyntheticReID
-from reidlib.data.tempfiles import HOST
 from reidlib.preprocess import preprocess_dataset
 
 GEN = "SyntheticReID(num_ids=2, seq_len=(3, 4), size=(32, 16), seed=1)"

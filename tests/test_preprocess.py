@@ -8,8 +8,8 @@ import pytest
 import torch
 
 import reidlib.preprocess as P
+from reidlib._io import CacheRebuiltWarning
 from reidlib.data import Tracklet, load_dataset
-from reidlib.data.integrity import CacheRebuiltWarning
 from reidlib.preprocess import cache as cache_module
 
 # ----------------------------------------------------------------------------- colour

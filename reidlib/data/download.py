@@ -38,7 +38,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .tempfiles import remove_stale, temp_file, temp_folder, write_error
+from .._io import remove_stale, temp_file, temp_folder, write_error
 
 PathLike = str | os.PathLike
 GiB = 1 << 30

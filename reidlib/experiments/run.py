@@ -30,12 +30,12 @@ from torch import nn
 
 import reidlib
 
+from .._io import LOCK, atomic_write_text, folder_lock, temp_files
 from ..data import VideoReIDDataset, load_dataset
-from ..data.tempfiles import LOCK, folder_lock, temp_files
 from ..evaluation import evaluate, evaluate_tracklets, format_table, summarize
-from ..models import VideoReIDNet, load_imagenet_weights
+from ..models import VideoReIDNet, load_imagenet_weights, load_model
 from ..preprocess import PreprocessedDataset, cache_root, channels, preprocess_dataset
-from ..training import CHECKPOINT, HISTORY, atomic_write_text, load_model, train
+from ..training import CHECKPOINT, HISTORY, train
 from ..training.checkpoint import RUN_FILES
 from ..training.config import RUNTIME_FIELDS
 from ..training.distributed import is_main, rank_device
@@ -219,7 +219,7 @@ def claim_run_folder(
     as ``train`` would). A folder that holds a run of another configuration, or other files, is refused
     unless ``overwrite``: then reidlib's files of the old run (``RUN_FILES`` and ``split<i>/`` runs) are
     removed before the block and the user's other files are left alone. A second process gets a
-    :class:`~reidlib.data.tempfiles.FolderBusyError`.
+    :class:`~reidlib._io.FolderBusyError`.
     """
     out = Path(out)
     check_writable_place(out)

@@ -21,10 +21,11 @@ from torch import nn
 
 import reidlib
 
+from .._io import file_sha256
 from ..data import PRESETS, SyntheticReID, make_splits
 from ..evaluation import METRICS, evaluate_tracklets
-from ..training import CHECKPOINT, SCHEDULES, export_weights, load_model
-from ..training.checkpoint import file_sha256
+from ..models import export_weights, load_model
+from ..training import CHECKPOINT, SCHEDULES
 from .config import DataConfig, ExperimentConfig, ModelConfig
 from .run import load_data, run_split
 

@@ -59,16 +59,6 @@ def check_mask(mask: torch.Tensor, who: str = "this module") -> None:
         )
 
 
-def check_sequence(
-    features: torch.Tensor, mask: torch.Tensor | None, who: str = "this module"
-) -> tuple[torch.Tensor | None, torch.Tensor]:
-    """:func:`sequence_lengths` and, for a mask, :func:`check_mask` -> (mask or None, lengths (B,))."""
-    mask, lengths = sequence_lengths(features, mask, who)
-    if mask is not None:
-        check_mask(mask, who)
-    return mask, lengths
-
-
 def masked_activation(alpha: torch.Tensor, mask: torch.Tensor | None, activation: str) -> torch.Tensor:
     """Unnormalised scores alpha (B, N) -> weights (B, N), 0 at padded frames.
 

@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..._io import remove_stale, temp_tag
 from ...data import PRESETS, SyntheticReID, make_splits
 from ...data.synthetic import GENERATOR_VERSION, RENDER_VERSION
-from ...data.tempfiles import remove_stale, temp_tag
 from ...preprocess import cache_root, make_input
 from ..shipped import pretrained, recorded_experiment, weights_path
 
