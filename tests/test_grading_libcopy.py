@@ -28,8 +28,9 @@ SHORTCUTS = [
     "reidlib.models.masked_activation",
     "reidlib.models.pooling.weighted_mean",
     "reidlib.models.pooling.masked_mean",
-    "reidlib.experiments.ablation.paired",
-    "reidlib.exercises.ch09._paired_truth",
+    "reidlib.experiments.compare.difference",
+    "reidlib.stats.paired_t",
+    "reidlib.book.exercises.ch09._paired_truth",
     "reidlib.preprocess.lucas_kanade",
     "reidlib.preprocess.compute_flow",
 ]

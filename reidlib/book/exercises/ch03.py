@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..preprocess.flow import shifted_textures
+from ...preprocess.flow import shifted_textures
 from ._core import as_numpy, call, close, fail, passed
 
 

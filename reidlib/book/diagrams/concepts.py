@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
-from .palette import BAD, MARKERS, PALETTE, PERSONS, SAME, WRONG
+from ..palette import BAD, MARKERS, PALETTE, PERSONS, SAME, WRONG
 
 LIGHT = "#E8E8E8"
 
@@ -53,7 +53,7 @@ def fcn_1d(num_frames: int = 20, alpha=(1.5, -1.5, 0.5, 2.0, 1.0)) -> plt.Figure
     _blank(ax, (-1, n + 15), (-3.2, 9.3), aspect="auto")
     right = n + f + 0.5  # where the labels start
     rows = [  # (y, cell width, label, colour)
-        (8.0, 1, "frame features $z_i$: N frames x 128 channels", PALETTE["sky"]),
+        (8.0, 1, "frame features $z_i$: N frames x 128 channels", PALETTE["sky blue"]),
         (6.8, 1, "temporal conv, window $w_1 = 5$ (64 channels) + ReLU", LIGHT),
         (5.6, 2, "max-pool 2: N/2 cells", LIGHT),
         (4.4, 2, "temporal conv, window $w_2 = 3$ + ReLU", LIGHT),
@@ -114,9 +114,9 @@ def siamese_pipeline() -> plt.Figure:
         for j in range(4):  # a stack of frames
             ax.add_patch(Rectangle((0.3 + 0.25 * j, y + 0.25 * j), 1.2, 1.6, facecolor="white", edgecolor="black"))
         ax.text(1.2, y - 0.45, f"video $V_{k}$", ha="center", fontsize=9)
-        _box(ax, 3.0, y, 2.6, 2.1, "frame CNN\n(ch. 4)\nper frame", PALETTE["sky"])
+        _box(ax, 3.0, y, 2.6, 2.1, "frame CNN\n(ch. 4)\nper frame", PALETTE["sky blue"])
         _box(ax, 6.6, y, 2.6, 2.1, "$z_1, ..., z_N$\n(N x 128)", "white")
-        _box(ax, 10.2, y, 3.2, 2.1, "FCN attention\n+ mean pooling\n(ch. 5-6)", PALETTE["sky"])
+        _box(ax, 10.2, y, 3.2, 2.1, "FCN attention\n+ mean pooling\n(ch. 5-6)", PALETTE["sky blue"])
         _box(ax, 14.4, y + 0.4, 1.6, 1.3, f"$F_{k}$", PALETTE["yellow"])
         _box(ax, 17.0, y + 0.4, 2.0, 1.3, f"$F_{k} / \\|F_{k}\\|$", PALETTE["yellow"])
         cls_y = y + 2.5 if k == 1 else y - 1.05

@@ -11,9 +11,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import ListedColormap
 
-from .palette import BAD, PALETTE, SAME, SERIES, WRONG
+from ..palette import BAD, PALETTE, SAME, SERIES, WRONG
 
-CLASSES = ListedColormap(["#202020", PALETTE["orange"], PALETTE["sky"]])  # background, lying, standing (ch. 5)
+CLASSES = ListedColormap(["#202020", PALETTE["orange"], PALETTE["sky blue"]])  # background, lying, standing (ch. 5)
 
 
 def _np(x) -> np.ndarray:
@@ -153,7 +153,7 @@ def training_curves(history: Mapping[str, Sequence[float]], per_step=None, chanc
     epochs = len(history["epoch"])
     x_epoch = np.array(history["epoch"]) + 1.0  # each epoch's mean, at its end
     terms = [("total", "loss", "black"), ("id1", "id1", SAME), ("hinge", "hinge", PALETTE["vermillion"])]
-    terms.append(("id2", "id2", PALETTE["sky"]))
+    terms.append(("id2", "id2", PALETTE["sky blue"]))
     for name, key, colour in terms:
         if per_step is not None:
             steps = np.asarray(per_step[name])
