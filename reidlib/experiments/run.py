@@ -340,7 +340,8 @@ def check_splits(splits, num_splits: int) -> list[int]:
 
 
 def summary_of(results: list[dict]) -> dict:
-    """Mean ± std of split results, with what they were run with."""
+    """An experiment's record: :func:`reidlib.evaluation.summarize` of its splits' results (mean ± std), the
+    results themselves, and what they were run with (head, config, train and test data)."""
     r = results[0]
     return {
         **summarize(results),
