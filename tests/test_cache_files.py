@@ -118,6 +118,7 @@ preprocess_dataset({GEN}.tracklets(), cache_dir={str(tmp_path)!r}, progress=Fals
     assert not left.exists() and not [p for p in (tmp_path / "preprocess").iterdir() if ".tmp" in p.name]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="file size limits are POSIX")
 def test_a_real_write_limit_while_preprocessing_gives_a_clear_error_and_no_leftovers(tmp_path):
     script = f"""

@@ -160,6 +160,7 @@ def test_a_full_disk_while_saving_keeps_the_old_checkpoint(tmp_path, monkeypatch
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="file size limits are POSIX")
 def test_a_real_write_limit_gives_the_clear_error(tmp_path):
     """torch.save past RLIMIT_FSIZE fails inside torch's zip writer, as on a full disk."""
@@ -214,6 +215,7 @@ def test_clean_stale_temps_removes_only_the_leftovers_of_ended_writers(tmp_path,
     )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="kill -9 is POSIX")
 def test_a_writer_killed_mid_save_leaves_a_temp_that_the_next_start_removes(tmp_path):
     script = f"""

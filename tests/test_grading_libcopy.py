@@ -13,6 +13,8 @@ import pytest
 
 from tools.grading import libcopy, masters
 
+pytestmark = pytest.mark.course  # the course's grading: left out of make test-fast
+
 # What an answer could borrow from reidlib instead of being written (the class of issue 25 used these).
 SHORTCUTS = [
     "reidlib.evaluation.cmc",

@@ -329,9 +329,10 @@ def ranking_figure(query, ranked, distances, matches, *, title: str = "", labels
     def tile(frame, hit):  # the same size for all: a thick coloured border, or a thin grey one in white
         return add_border(frame, green, pad) if hit else add_border(add_border(frame, grey, 2), white, pad - 2)
 
-    tiles = [add_border(query, white, pad)] + [tile(f, hit) for f, hit in zip(ranked, m)]
+    tiles = [add_border(query, white, pad)] + [tile(f, hit) for f, hit in zip(ranked, m, strict=True)]
     captions = ["query\n(camera 1)"] + [
-        f"{name}\nd = {dist:.2f}" + ("\nsame person" if hit else "") for name, dist, hit in zip(names, d, m)
+        f"{name}\nd = {dist:.2f}" + ("\nsame person" if hit else "")
+        for name, dist, hit in zip(names, d, m, strict=True)
     ]
     return image_grid(tiles, captions, width=min(7.5, 1.1 * len(tiles)), title=title)
 

@@ -3,6 +3,8 @@ camera. MARS itself is read by :mod:`reidlib.data.loaders.mars` (re-exported her
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
 from .dataset import VideoReIDDataset
@@ -39,7 +41,7 @@ def mars_like(dataset: VideoReIDDataset, split: int = 0, pieces: int = 2, seed: 
     for t in dataset.tracklets:
         bounds = np.linspace(0, len(t), pieces + 1).round().astype(int)
         chosen = int(rng.integers(pieces))
-        for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        for i, (a, b) in enumerate(pairwise(bounds)):
             if t.pid in test and i == chosen:
                 query.append(len(tracklets))
             tracklets.append(

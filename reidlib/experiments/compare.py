@@ -99,7 +99,7 @@ def correct_family(comparisons: dict) -> None:
     """Holm's correction over a family of comparisons, and each one's decision, in place."""
     names = list(comparisons)
     adjusted = stats.holm([comparisons[n]["t"]["p"] for n in names])
-    for n, p in zip(names, adjusted):
+    for n, p in zip(names, adjusted, strict=True):
         comparisons[n]["holm_p"] = None if np.isnan(p) else float(p)
         comparisons[n]["family"] = len(names)
         comparisons[n]["decision"] = decision(comparisons[n], comparisons[n]["holm_p"])

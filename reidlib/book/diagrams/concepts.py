@@ -79,7 +79,7 @@ def fcn_1d(num_frames: int = 20, alpha=(1.5, -1.5, 0.5, 2.0, 1.0)) -> plt.Figure
     values = np.r_[alpha[0], alpha, alpha[-1]]
     y0, scale = -0.2, 0.5
     total = np.zeros_like(x)
-    for c, (centre, a) in enumerate(zip(centres, values)):
+    for c, (centre, a) in enumerate(zip(centres, values, strict=True)):
         tent = a * _tent(x, centre, f)
         total += tent
         edge = c in (0, len(values) - 1)
@@ -180,7 +180,7 @@ def pair_sampling(persons: int = 6, seed: int = 5) -> plt.Figure:
     right.axis("off")
     window = 16
     videos = ((52, "person 2, camera 1", SAME), (40, "person 2, camera 2", SAME), (11, "person 4, camera 1", WRONG))
-    for y, (length, name, colour) in zip((7.6, 3.9, 0.2), videos):
+    for y, (length, name, colour) in zip((7.6, 3.9, 0.2), videos, strict=True):
         for t in range(length):
             right.add_patch(Rectangle((t, y), 1, 1.8, facecolor="white", edgecolor="#BBBBBB", lw=0.5))
         start = int(rng.integers(length - window + 1)) if length > window else 0
@@ -235,7 +235,7 @@ def cmc_concept(first_ranks=(1, 2, 4), gallery_size: int = 4) -> plt.Figure:
     curve = [(np.asarray(first_ranks) <= k).mean() for k in ranks]
     right.step(ranks, curve, where="post", color=SAME, lw=2)
     right.plot(ranks, curve, "o", color=SAME)
-    for k, c in zip(ranks, curve):
+    for k, c in zip(ranks, curve, strict=True):
         right.annotate(
             f"{int(round(c * q))}/{q}", (k, c), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8
         )

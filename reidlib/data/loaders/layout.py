@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,7 @@ def sorted_frames(folder: PathLike) -> list[Path]:
             f"found {others}. Re-extract the dataset archive, or delete the empty folder."
         )
     numbered = sorted((frame_number(p), p.name, p) for p in files)
-    same = [(a, b) for a, b in zip(numbered, numbered[1:]) if a[0] == b[0]]
+    same = [(a, b) for a, b in pairwise(numbered) if a[0] == b[0]]
     if same:
         (n, _, first), (_, _, second) = same[0]
         more = f" ({len(same)} such pairs in all)" if len(same) > 1 else ""

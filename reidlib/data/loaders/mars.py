@@ -54,7 +54,7 @@ def load_mars(root: str | os.PathLike | None = None) -> VideoReIDDataset:
 
     tracklets, query = [], []
     for s in INFO:
-        for r, ((_, _, pid, cam), paths) in enumerate(zip(rows[s], frames[s])):
+        for r, ((_, _, pid, cam), paths) in enumerate(zip(rows[s], frames[s], strict=True)):
             if pid == JUNK:
                 continue
             if s == "test" and r in query_rows:
@@ -148,7 +148,7 @@ def _frame_paths(top: Path, s: str, rows: np.ndarray) -> list[list[str]]:
     names_file, mat, _ = INFO[s]
     names = [n.strip() for n in (top / "info" / names_file).read_text().splitlines() if n.strip()]
     parsed = [NAME.fullmatch(n) for n in names]
-    bad = [n for n, m in zip(names, parsed) if m is None]
+    bad = [n for n, m in zip(names, parsed, strict=True) if m is None]
     if bad:
         raise ValueError(
             f"{top / 'info' / names_file}: {len(bad)} names are not MARS frame names "
@@ -167,7 +167,8 @@ def _frame_paths(top: Path, s: str, rows: np.ndarray) -> list[list[str]]:
     name_cam = np.array([int(m[2]) for m in parsed])
     lengths = last - first + 1
     row_of = np.repeat(np.arange(len(rows)), lengths)  # the info row of every frame of every tracklet
-    name_row = np.concatenate([np.arange(a - 1, b) for a, b in zip(first, last)])  # its row of the names file
+    # the row of the names file of every frame of every tracklet
+    name_row = np.concatenate([np.arange(a - 1, b) for a, b in zip(first, last, strict=True)])
     wrong = (name_pid[name_row] != rows[row_of, 2]) | (name_cam[name_row] != rows[row_of, 3])
     if wrong.any():
         k = int(np.flatnonzero(wrong)[0])
@@ -187,7 +188,7 @@ def _frame_paths(top: Path, s: str, rows: np.ndarray) -> list[list[str]]:
             f"{[f'{n[:4]}/{n}' for n in missing[:3]]}. Extract bbox_{s}.zip completely into {folder}."
         )
     paths = [os.path.join(folder, n[:4], n) for n in names]  # strings: MARS has 1.2 million frames
-    return [paths[a - 1 : b] for a, b in zip(first, last)]
+    return [paths[a - 1 : b] for a, b in zip(first, last, strict=True)]
 
 
 def _read_query(path: Path, num_test: int) -> set[int]:
