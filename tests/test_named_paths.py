@@ -1,5 +1,5 @@
 """Every repository path named in the docs, docstrings and comments exists: a moved or renamed file
-leaves no stale pointer behind (``reidlib/training/shipped.py`` after it moved to experiments/).
+leaves no stale pointer behind (as the Makefile once named training/shipped.py, which had moved).
 
 A repository path is a token such as ``reidlib/data/loaders/mars.py``, ``benchmarks/bench_*.py`` or
 ``docs/`` whose first part is a top-level entry of the repository, or a bare ``NAME.md`` / ``NAME.toml``.
@@ -42,7 +42,8 @@ BARE = re.compile(r"(?<![\w./$@~<>{}-])([A-Za-z_][\w-]*\.(?:md|toml|cfg|cff))(?!
 def _tracked() -> list[str]:
     """The repository's files: git's list in a checkout, else every file outside build and cache folders."""
     try:
-        out = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True)
+        git = ["git", "ls-files", "--cached", "--others", "--exclude-standard"]  # new files count before git add
+        out = subprocess.run(git, cwd=ROOT, capture_output=True, text=True, check=True)
         return [f for f in out.stdout.splitlines() if f]
     except (OSError, subprocess.CalledProcessError):
         found = []

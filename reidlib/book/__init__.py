@@ -1,4 +1,4 @@
-"""The book's helpers: what the chapters show, computed from the library and its results files.
+"""The book's helpers: what every chapter shows, computed from the library and its results files.
 
 A leaf: nothing in the core library imports it (the import-linter contract in ``pyproject.toml``).
 

@@ -1,4 +1,4 @@
-"""Interactive explorers that also render without a kernel.
+"""Interactive explorers that also render without a kernel (chapters 2-10).
 
 Every explorer in the book is made by :func:`explorer`. It shows two things:
 

@@ -1,4 +1,4 @@
-"""A video re-ID dataset: tracklets, the persons they show, and train/test splits."""
+"""A video re-ID dataset: tracklets, the persons they show, and train/test splits (chapter 2)."""
 
 from __future__ import annotations
 

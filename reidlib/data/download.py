@@ -1,4 +1,4 @@
-"""Fetch and unpack the real datasets: where each one comes from and where it must end up.
+"""Fetch and unpack the real datasets: where each one comes from and where it must end up (chapters 2 and 12).
 
 None of the datasets may be redistributed, so the book never ships them. :func:`prepare`
 puts a dataset where :func:`reidlib.data.load_dataset` looks for it: it does nothing if the

@@ -1,4 +1,4 @@
-"""Which frames a model sees: random training windows, and reading frames from disk.
+"""Which frames a model sees: random training windows, and reading frames from disk (chapter 2).
 
 Training uses windows of ``length`` (16) consecutive frames from a random start, so
 every epoch shows a different part of each video; testing uses all the frames.

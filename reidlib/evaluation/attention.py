@@ -1,4 +1,4 @@
-"""Does attention follow visibility? Correlations of attention scores with the synthetic truth."""
+"""Does attention follow visibility? Correlations of attention scores with the synthetic truth (chapter 10)."""
 
 from __future__ import annotations
 

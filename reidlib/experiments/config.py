@@ -1,4 +1,4 @@
-"""One configuration for every experiment: data, model and training settings, saved as config.yaml.
+"""One configuration for every experiment: data, model and training settings, saved as config.yaml (chapter 8).
 
 :class:`ExperimentConfig` holds a :class:`DataConfig`, a :class:`ModelConfig` and a
 :class:`~reidlib.training.TrainConfig`; every option of the command line is one of their

@@ -1,4 +1,4 @@
-"""Running experiments: the one place where a model is seeded, built, trained and evaluated.
+"""Running experiments: the one place where a model is seeded, built, trained and evaluated (chapters 8 and 9).
 
 :func:`run_split` does it for one split (and writes the run folder); :func:`evaluate_splits`
 repeats it over splits (the paper's protocol: mean ± std over 10 random person splits);

@@ -1,4 +1,5 @@
-"""Weights shipped with reidlib, so that later chapters show trained models without training.
+"""Weights shipped with reidlib, so that later chapters show trained models without training (chapters 1, 4, 7-10
+and 13).
 
 ``make weights`` (= ``python -m reidlib weights``) runs :data:`RECIPE` for each head of
 :data:`SHIPPED_HEADS` (split 0 of the synthetic ``standard`` data, the ``short`` schedule)

@@ -1,4 +1,4 @@
-"""Padding masks for batches of sequences of different lengths, and the masked attention activation.
+"""Padding masks for batches of sequences of different lengths, and the masked attention activation (chapter 6).
 
 A batch of B sequences padded to N frames carries a bool mask (B, N): True marks a real
 frame. Real frames come first (right padding), so each row is described by its length.

@@ -1,4 +1,4 @@
-"""Preprocess a whole dataset once: colour + flow for every frame, in one memory-mapped file.
+"""Preprocess a whole dataset once: colour + flow for every frame, in one memory-mapped file (chapter 3).
 
 The file is named by a key that hashes the dataset's identity and every preprocessing
 parameter, so changing either builds a new file and never reuses a stale one. Values

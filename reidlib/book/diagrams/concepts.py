@@ -1,4 +1,4 @@
-"""Concept figures: each draws one idea of a chapter, before the code that implements it.
+"""Concept figures: each draws one idea of a chapter (5, 7, 9 and 13), before the code that implements it.
 
 Every function returns a matplotlib Figure; the chapters show it with ``plt.show()``.
 """

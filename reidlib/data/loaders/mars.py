@@ -1,4 +1,5 @@
-"""MARS (Zheng et al., ECCV 2016): 1,261 persons, 6 cameras, about 20,000 tracklets, read in its official layout.
+"""MARS (Zheng et al., ECCV 2016; chapter 13): 1,261 persons, 6 cameras, about 20,000 tracklets, read in its
+official layout.
 
 Layout under the data root::
 

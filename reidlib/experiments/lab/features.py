@@ -1,4 +1,4 @@
-"""The lab's data: frame features of persons the frozen frame CNN never saw, computed once and cached.
+"""The lab's data: frame features of persons the frozen frame CNN never saw, computed once and cached (chapter 11).
 
 The backbone is the frame CNN of a shipped model (default: mean pooling's, trained on 150 of
 the persons 0-299 of the synthetic ``standard`` benchmark). The lab's persons come from a

@@ -1,4 +1,5 @@
-"""Training a temporal head on frozen frame features, with the paper's losses, until its loss stops improving.
+"""Training a temporal head on frozen frame features, with the paper's losses, until its loss stops improving
+(chapter 11).
 
 What trains: a per-frame linear adapter D -> D (started as the identity, so every head starts from the
 backbone's own features), the head, and the identity classifier. Every head, mean pooling and the
