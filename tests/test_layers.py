@@ -18,6 +18,7 @@ CORE = ["reidlib.cli", "reidlib.experiments", "reidlib.experiments.lab", "reidli
 BOOK = ("reidlib.book", "reidlib.viz", "reidlib.widgets", "reidlib.exercises", "reidlib.diagrams")
 
 
+@pytest.mark.slow
 def test_the_core_never_loads_the_book():
     imports = "; ".join(f"import {m}" for m in CORE)
     code = f"import sys; {imports}; print(sorted(m for m in sys.modules if m.startswith({BOOK!r})))"
