@@ -10,11 +10,12 @@ JOBS   ?= 2
 export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup sync lint book book-strict test test-unit test-notebooks test-browser bench weights assignments teacher sandbox grade clean
+.PHONY: help setup sync lint book book-strict test test-fast test-unit test-notebooks test-browser bench weights assignments teacher sandbox grade clean
 
 help:
 	@echo "make book          build the HTML book (quick profile) -> _build/html/index.html"
-	@echo "make test          lint, unit tests + every notebook under nbval (quick profile)"
+	@echo "make test          lint, unit tests + every notebook under nbval (quick profile); not the browser tests"
+	@echo "make test-fast     the unit tests to run on every change (not slow, course, browser or gpu): < 2 min"
 	@echo "make sync          pair every notebook with its MyST text twin (the newer side wins)"
 	@echo "make lint          ruff (lint + format check) and the layering contract (import-linter)"
 	@echo "make test-browser  open every page of the built book in headless Chromium"
@@ -60,13 +61,20 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
+# The test tiers are pytest marks (pyproject.toml): slow, course, browser, gpu. `make test` runs all but the
+# browser tests, which need the built book (`make test-browser`, after `make book-strict`).
 test: $(STAMP) lint
 	@echo ">>> test: unit tests and every notebook under nbval (REIDLIB_PROFILE=quick, $(JOBS) workers)"
 	REIDLIB_PROFILE=quick OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests book --ignore=book/assignments \
-		--nbval-lax --nbval-cell-timeout=600 -n $(JOBS) --dist loadscope -p no:cacheprovider
+		-m "not browser" --nbval-lax --nbval-cell-timeout=600 -n $(JOBS) --dist loadscope -p no:cacheprovider
+
+# What a contributor runs on every change: the unit tests that take well under a second each.
+test-fast: $(STAMP)
+	REIDLIB_PROFILE=quick OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests -m "not slow and not course and not browser and not gpu" \
+		-n $(JOBS) -q -p no:cacheprovider
 
 test-unit: $(STAMP)
-	REIDLIB_PROFILE=quick $(BIN)/python -m pytest tests -n $(JOBS) -p no:cacheprovider
+	REIDLIB_PROFILE=quick $(BIN)/python -m pytest tests -m "not browser" -n $(JOBS) -p no:cacheprovider
 
 test-notebooks: $(STAMP)
 	REIDLIB_PROFILE=quick OMP_NUM_THREADS=1 $(BIN)/python -m pytest book --ignore=book/assignments --nbval-lax \
@@ -82,8 +90,7 @@ test-browser: $(STAMP)
 	fi
 	@test -f _build/html/index.html || { echo "test-browser: no book in _build/html; run make book-strict first"; exit 1; }
 	$(BIN)/python tools/browser_check.py _build/html --screenshots _build/screenshots
-	REIDLIB_PROFILE=quick OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests/test_browser.py tests/test_links.py \
-		tests/test_colab.py "tests/test_course.py::test_no_solution_in_the_built_book" -q -p no:cacheprovider
+	REIDLIB_PROFILE=quick OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests -m browser -q -p no:cacheprovider
 
 # The course: the masters are sealed in course/sealed/ and opened with the course secret
 # ($$REIDLIB_COURSE_SECRET_FILE, else ../shared/course-secret.txt). `otter assign` makes the student
@@ -120,7 +127,7 @@ bench: $(STAMP)
 # Train the shipped models (paper's "combined", "mean", "rnn_attention") on synthetic data -> reidlib/weights/.
 # Runs resume from runs/weights/ when interrupted; delete that folder to train afresh.
 weights: $(STAMP)
-	@echo ">>> weights: training the shipped models (see reidlib/training/shipped.py for the recipe)"
+	@echo ">>> weights: training the shipped models (see reidlib/experiments/shipped.py for the recipe)"
 	$(BIN)/python -m reidlib weights --work runs/weights
 
 clean:

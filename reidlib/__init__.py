@@ -1,8 +1,11 @@
 """reidlib: video-based person re-identification with convolutional temporal attention.
 
 The library of the book: each subpackage belongs to a chapter (``data`` to chapter 2,
-``preprocess`` to chapter 3, ``models`` to chapters 4-6, ...). This top level holds
-only what every chapter needs: the run profile and the device.
+``preprocess`` to chapter 3, ``models`` to chapters 4-6, ...), and the folders are the layers of
+docs/architecture.md: ``_io`` and ``stats`` at the base, then ``data``, ``preprocess``, ``models``,
+``losses``, ``training`` and ``evaluation``, ``experiments``; ``book`` (the chapters' figures, checks
+and verdicts) and ``cli`` on top. This top level holds only what every chapter needs: the run profile
+and the device.
 """
 
 from __future__ import annotations

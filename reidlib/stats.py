@@ -51,6 +51,16 @@ class Difference:
         return asdict(self)
 
 
+def mean_std(values) -> dict:
+    """``{"mean", "std"}`` of one number per run (split): the ``mean ± std`` of every table of runs, the
+    sample standard deviation (ddof=1; 0 for a single run). A std says how runs spread, not how well the
+    mean is known (that is the standard error, std / sqrt(n), of :func:`paired_t`)."""
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 1 or v.size == 0:
+        raise ValueError(f"mean_std needs one number per run, at least one; found shape {v.shape}.")
+    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0}
+
+
 def _as_pairs(a, b) -> np.ndarray:
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape or a.ndim != 1:

@@ -9,13 +9,20 @@ if str(ROOT) not in sys.path:  # lets tests import tools/ (not part of the packa
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """The synthetic `tiny` dataset and its preprocessed frames (cached in a temporary folder)."""
+def tiny_dataset():
+    """The synthetic `tiny` dataset (8 persons, seed 0), frames rendered in memory."""
     from reidlib.data import load_dataset
+
+    return load_dataset("synthetic", preset="tiny", seed=0)
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_dataset, tmp_path_factory):
+    """(``tiny_dataset``, its preprocessed frames), cached in a temporary folder: what ``train`` and
+    ``evaluate`` read."""
     from reidlib.preprocess import preprocess_dataset
 
-    ds = load_dataset("synthetic", preset="tiny", seed=0)
-    return ds, preprocess_dataset(ds, cache_dir=tmp_path_factory.mktemp("cache"), progress=False)
+    return tiny_dataset, preprocess_dataset(tiny_dataset, cache_dir=tmp_path_factory.mktemp("cache"), progress=False)
 
 
 def _pair_loss(model, ds, data) -> float:

@@ -26,11 +26,10 @@ import torch
 import yaml
 
 import reidlib
+from reidlib._io import CacheRebuiltWarning, folder_lock, temp_tag, write_error
 from reidlib.cli import main
 from reidlib.data import download as dl
 from reidlib.data import load_dataset
-from reidlib.data.integrity import CacheRebuiltWarning
-from reidlib.data.tempfiles import folder_lock, temp_tag, write_error
 from reidlib.evaluation import cmc, distance_matrix
 from reidlib.experiments import DataConfig
 from reidlib.experiments.run import evaluation_folder
@@ -220,7 +219,7 @@ def config_out_loses_to_the_command_line(c: Ctx) -> str:
 
 def billion_laughs(c: Ctx) -> str:
     lines = ["model:", "  head_options:", '    a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    lines += [f"    {b}: &{b} [{','.join([f'*{a}'] * 9)}]" for a, b in zip("abcdefgh", "bcdefghi")]
+    lines += [f"    {b}: &{b} [{','.join([f'*{a}'] * 9)}]" for a, b in zip("abcdefgh", "bcdefghi", strict=True)]
     cfg = c.tmp / "laughs.yaml"
     cfg.write_text("\n".join(lines) + "\n")
     t0 = time.perf_counter()
@@ -354,7 +353,7 @@ def zeroed_synthetic_cache(c: Ctx) -> str:
     _rewrite(frames, lambda b: b.__setitem__(slice(200, None), bytes(len(b) - 200)))
     msg = warning_of(lambda: load_dataset("synthetic", preset="tiny", seed=0, cache_dir=folder), CacheRebuiltWarning)
     got = load_dataset("synthetic", preset="tiny", seed=0, cache_dir=folder).tracklets
-    assert all(np.array_equal(t.frames, w) for t, w in zip(got, want))
+    assert all(np.array_equal(t.frames, w) for t, w in zip(got, want, strict=True))
     return msg
 
 
@@ -384,9 +383,9 @@ def string_pids(c: Ctx) -> str:
 def mars_fractional_index(c: Ctx) -> str:
     from scipy.io import loadmat, savemat
 
-    from tests.test_data_official import _fake_mars
+    from tests.test_data_official import fake_mars
 
-    top = _fake_mars(c.tmp)
+    top = fake_mars(c.tmp)
     path = top / "info" / "tracks_train_info.mat"
     m = loadmat(str(path))["track_train_info"].astype(float)
     m[0, 1] += 0.5
@@ -395,9 +394,9 @@ def mars_fractional_index(c: Ctx) -> str:
 
 
 def mars_corrupt_mat(c: Ctx) -> str:
-    from tests.test_data_official import _fake_mars
+    from tests.test_data_official import fake_mars
 
-    top = _fake_mars(c.tmp)
+    top = fake_mars(c.tmp)
     (top / "info" / "query_IDX.mat").write_bytes(b"MATLAB 5.0 MAT-file" + bytes(200))
     return error_of(lambda: load_dataset("mars", root=c.tmp))
 

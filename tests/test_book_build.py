@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import pytest
 import zmq
 import zmq.asyncio
 from jupyter_client.channels import AsyncZMQSocketChannel
@@ -45,6 +46,7 @@ async def reply_delay(timeout: float = 5.0) -> float:
         router.close(0)
 
 
+@pytest.mark.slow
 def test_without_the_bound_the_reply_waits_for_the_timeout():
     """The control, in a fresh process: the stack as installed misses the reply until the poll times out."""
     code = f"import asyncio, sys; sys.path[:0] = [{str(TESTS)!r}, {str(TESTS.parent)!r}]; "

@@ -31,10 +31,13 @@ PAGES = [
     "book/raw_math",
 ]
 
-pytestmark = pytest.mark.skipif(
-    not (Path(browser_check.CHROMIUM).is_file() and Path(browser_check.CHROMEDRIVER).is_file()),
-    reason="headless Chromium is not installed (make test-browser installs Debian's chromium and chromium-driver)",
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not (Path(browser_check.CHROMIUM).is_file() and Path(browser_check.CHROMEDRIVER).is_file()),
+        reason="headless Chromium is not installed (make test-browser installs Debian's chromium and chromium-driver)",
+    ),
+]
 
 
 def make_fixture_book(root: Path) -> Path:

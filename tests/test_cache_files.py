@@ -10,8 +10,8 @@ import time
 import numpy as np
 import pytest
 
+from reidlib._io import HOST
 from reidlib.data import SyntheticReID
-from reidlib.data.tempfiles import HOST
 from reidlib.preprocess import preprocess_dataset
 
 GEN = "SyntheticReID(num_ids=2, seq_len=(3, 4), size=(32, 16), seed=1)"
@@ -118,6 +118,7 @@ preprocess_dataset({GEN}.tracklets(), cache_dir={str(tmp_path)!r}, progress=Fals
     assert not left.exists() and not [p for p in (tmp_path / "preprocess").iterdir() if ".tmp" in p.name]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="file size limits are POSIX")
 def test_a_real_write_limit_while_preprocessing_gives_a_clear_error_and_no_leftovers(tmp_path):
     script = f"""

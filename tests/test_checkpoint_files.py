@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 import torch
 
-from reidlib.data.tempfiles import HOST
+from reidlib._io import HOST, atomic_write_text
 from reidlib.models import VideoReIDNet
+from reidlib.models.checkpoint_file import FORMAT
 from reidlib.training import checkpoint as ckpt_mod
 from reidlib.training import load_checkpoint, load_model, read_checkpoint, save_checkpoint
-from reidlib.training.checkpoint import FORMAT, atomic_write_text, clean_stale_temps, rng_state, set_rng_state
+from reidlib.training.checkpoint import clean_stale_temps, rng_state, set_rng_state
 
 
 def small_model():
@@ -159,6 +160,7 @@ def test_a_full_disk_while_saving_keeps_the_old_checkpoint(tmp_path, monkeypatch
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="file size limits are POSIX")
 def test_a_real_write_limit_gives_the_clear_error(tmp_path):
     """torch.save past RLIMIT_FSIZE fails inside torch's zip writer, as on a full disk."""
@@ -188,7 +190,7 @@ def test_atomic_write_text_replaces_whole_or_not_at_all(tmp_path, monkeypatch):
     def fsync_fails(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("reidlib.data.tempfiles.os.fsync", fsync_fails)
+    monkeypatch.setattr("reidlib._io.os.fsync", fsync_fails)
     with pytest.raises(OSError, match=r"could not write the file .*history\.json: no room to write: the disk is full"):
         atomic_write_text(path, '{"loss": [1.0, 0.5]}')
     assert path.read_text() == '{"loss": [1.0]}'
@@ -213,6 +215,7 @@ def test_clean_stale_temps_removes_only_the_leftovers_of_ended_writers(tmp_path,
     )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="kill -9 is POSIX")
 def test_a_writer_killed_mid_save_leaves_a_temp_that_the_next_start_removes(tmp_path):
     script = f"""

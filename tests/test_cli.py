@@ -87,6 +87,7 @@ def test_an_unusable_device_is_refused_before_any_work(tmp_path, capsys, monkeyp
     assert not (tmp_path / "c").exists()  # nothing was rendered
 
 
+@pytest.mark.slow
 def test_train_repeat_evaluate_experiment_on_tiny(tmp_path):
     cache, run_dir = tmp_path / "cache", tmp_path / "runs" / "t"
     out = run("train", *TINY, "--split", "1", "--out", str(run_dir), cache=cache)

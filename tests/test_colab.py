@@ -41,7 +41,7 @@ sys.exit(int(os.environ.get("FAKE_PIP_EXIT", "0")))
 """
 
 
-def _run_setup(source, tmp_path, monkeypatch, on_colab=True, missing=(), pip_exit=0):
+def run_setup(source, tmp_path, monkeypatch, on_colab=True, missing=(), pip_exit=0):
     """Run a setup cell as IPython would, with ``sys.executable`` a stand-in that logs each pip command
     (and exits with ``pip_exit``), and the modules ``missing`` not importable -> the logged commands."""
     fake = tmp_path / "python"
@@ -79,23 +79,23 @@ def test_every_notebook_starts_with_the_current_setup_cell(path):
 
 
 def test_the_setup_cell_does_nothing_off_colab(tmp_path, monkeypatch):
-    assert _run_setup(nbtools.setup_source(), tmp_path, monkeypatch, on_colab=False) == []
+    assert run_setup(nbtools.setup_source(), tmp_path, monkeypatch, on_colab=False) == []
 
 
 def test_on_colab_it_installs_reidlib_alone_when_every_dependency_is_there(tmp_path, monkeypatch):
-    commands = _run_setup(nbtools.setup_source(), tmp_path, monkeypatch)
+    commands = run_setup(nbtools.setup_source(), tmp_path, monkeypatch)
     assert commands == [["-m", "pip", "install", "-q", "--no-deps", REIDLIB]]  # Colab's cv2 and torch stay
 
 
 def test_on_colab_it_installs_only_the_missing_dependencies(tmp_path, monkeypatch):
-    commands = _run_setup(nbtools.setup_source(), tmp_path, monkeypatch, missing=("tqdm", "scipy"))
+    commands = run_setup(nbtools.setup_source(), tmp_path, monkeypatch, missing=("tqdm", "scipy"))
     want = [d for d in DEPENDENCIES if d.startswith(("tqdm", "scipy"))]
     assert commands == [["-m", "pip", "install", "-q", "--no-deps", REIDLIB], ["-m", "pip", "install", "-q", *want]]
     assert not any("opencv" in arg or "torch" in arg for c in commands for arg in c)  # cv2 and torch are there
 
 
 def test_without_cv2_it_installs_the_headless_opencv(tmp_path, monkeypatch):
-    commands = _run_setup(nbtools.setup_source(), tmp_path, monkeypatch, missing=("cv2",))
+    commands = run_setup(nbtools.setup_source(), tmp_path, monkeypatch, missing=("cv2",))
     assert commands[1] == ["-m", "pip", "install", "-q", next(d for d in DEPENDENCIES if d.startswith("opencv"))]
 
 
@@ -105,13 +105,13 @@ def test_a_failed_install_stops_the_notebook_with_pips_message(tmp_path, monkeyp
         match=r"(?s)Setup failed: pip could not install --no-deps reidlib @ .*"
         r"exit code 1.*Could not find a version.*run this cell again",
     ):
-        _run_setup(nbtools.setup_source(), tmp_path, monkeypatch, missing=("tqdm",), pip_exit=1)
+        run_setup(nbtools.setup_source(), tmp_path, monkeypatch, missing=("tqdm",), pip_exit=1)
     assert len((tmp_path / "pip.log").read_text().splitlines()) == 1  # nothing more was tried
 
 
 def test_an_install_that_leaves_reidlib_unimportable_stops_the_notebook(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="reidlib was installed but cannot be imported.*Restart the session"):
-        _run_setup(nbtools.setup_source(), tmp_path, monkeypatch, missing=("reidlib",))
+        run_setup(nbtools.setup_source(), tmp_path, monkeypatch, missing=("reidlib",))
 
 
 def test_the_setup_cell_is_formatted_and_lint_clean_as_a_notebook_cell():

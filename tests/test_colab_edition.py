@@ -8,7 +8,7 @@ import shutil
 import pytest
 from markdown_it import MarkdownIt
 
-from tests.test_colab import _run_setup
+from tests.test_colab import run_setup
 from tools import link_check, nbtools
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -33,7 +33,7 @@ def test_the_edition_installs_reidlib_at_the_build_commit(path, edition, tmp_pat
     rel = path.relative_to(nbtools.ROOT)
     setup = _cells(edition / rel, "code")[0]
     assert f"@{SHA}" in setup and f"@{BRANCH}" not in setup
-    commands = _run_setup(setup, tmp_path, monkeypatch)
+    commands = run_setup(setup, tmp_path, monkeypatch)
     assert commands[0] == ["-m", "pip", "install", "-q", "--no-deps", f"reidlib @ git+https://github.com/{REPO}@{SHA}"]
     links = re.findall(
         r"https://colab\.research\.google\.com/github/[^\s)]+", "\n".join(_cells(edition / rel, "markdown"))

@@ -39,7 +39,7 @@ def test_bootstrap_when_queries_are_recorded():
     qa = [rng.random(40) < 0.7 for _ in range(5)]
     qb = [rng.random(40) < 0.5 for _ in range(5)]
     c = difference(_runs([0] * 5, qa), _runs([0] * 5, qb))
-    d = np.concatenate([100.0 * (a.astype(float) - b) for a, b in zip(qa, qb)])
+    d = np.concatenate([100.0 * (a.astype(float) - b) for a, b in zip(qa, qb, strict=True)])
     assert c["bootstrap"]["diff"] == pytest.approx(d.mean())
     assert c["bootstrap"]["n"] == 40  # persons: the same 40 pids in every split
     assert c["t"]["diff"] == pytest.approx(d.mean())
@@ -76,7 +76,7 @@ def test_test_time_ablation_is_compared_on_the_trained_side():
     own = [[1, 1, 0, 1], [1, 0, 1, 1], [1, 1, 1, 0]]
     const = [[1, 0, 0, 1], [0, 0, 1, 1], [1, 0, 1, 0]]
     runs = _runs([0, 0, 0], own)
-    for r, o, c in zip(runs, own, const):
+    for r, o, c in zip(runs, own, const, strict=True):
         ranks = lambda hits: [1 if h else 2 for h in hits]
         r["ablation"] = {
             "own": {"l2": {"rank1": r["rank1"], "ranks": ranks(o)}, "raw": {"rank1": 0.0, "ranks": [2] * 4}},

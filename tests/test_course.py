@@ -31,6 +31,8 @@ import pytest
 from tools import nbtools
 from tools.grading import build, cli, masters, sandbox, sealed
 
+pytestmark = pytest.mark.course  # the course's grading: left out of make test-fast
+
 ROOT = masters.ROOT
 SEALED = masters.names(public=False)
 
@@ -301,6 +303,7 @@ def test_heads_tree_holds_no_solution(secrets_by_name):
     assert checked > 100
 
 
+@pytest.mark.browser
 def test_no_solution_in_the_built_book(secrets_by_name):
     html = ROOT / "_build" / "html"
     if not (html / "index.html").exists():

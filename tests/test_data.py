@@ -72,7 +72,7 @@ def test_drawing_only_inside_boxes_changes_nothing(monkeypatch):
         if module.__name__.startswith("reidlib.data.synthetic") and hasattr(module, "pixel_span"):
             monkeypatch.setattr(module, "pixel_span", lambda lo, hi, n, margin=2: slice(0, n))
     whole = [SyntheticReID(10, **kw).render(p, c) for p in range(10) for c in range(2)]
-    for a, b in zip(boxed, whole):
+    for a, b in zip(boxed, whole, strict=True):
         np.testing.assert_array_equal(a.frames, b.frames)
         np.testing.assert_array_equal(a.person, b.person)
         np.testing.assert_array_equal(a.occluder, b.occluder)
@@ -167,7 +167,7 @@ def test_cache_reads_back_the_same_tracklets(tmp_path):
     made = load_dataset("synthetic", preset="tiny", cache_dir=tmp_path)
     again = load_dataset("synthetic", preset="tiny", cache_dir=tmp_path)
     assert isinstance(again.tracklets[0].frames, np.memmap)
-    for a, b in zip(made.tracklets, again.tracklets):
+    for a, b in zip(made.tracklets, again.tracklets, strict=True):
         assert (a.pid, a.camid) == (b.pid, b.camid)
         np.testing.assert_array_equal(a.frames, b.frames)
         np.testing.assert_array_equal(a.visibility, b.visibility)
@@ -309,7 +309,7 @@ def test_drop_short_skips_with_a_counting_warning():
 
 def _write_frames(folder, frames, names):
     folder.mkdir(parents=True, exist_ok=True)
-    for f, n in zip(frames, names):
+    for f, n in zip(frames, names, strict=True):
         cv2.imwrite(str(folder / n), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
 
 

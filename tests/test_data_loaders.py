@@ -31,7 +31,7 @@ from reidlib.data import download as dl
 
 def _write_frames(folder, frames, names):
     folder.mkdir(parents=True, exist_ok=True)
-    for f, n in zip(frames, names):
+    for f, n in zip(frames, names, strict=True):
         assert cv2.imwrite(str(folder / n), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
 
 
@@ -293,7 +293,7 @@ def test_synthetic_export_reads_back_identical(tmp_path):
     back = load_dataset("ilidsvid", root=tmp_path)  # the splits file is there: no warning
     made = gen.dataset(num_splits=3)
     assert [(t.pid, t.camid) for t in back.tracklets] == [(t.pid, t.camid) for t in made.tracklets]
-    for a, b in zip(made.tracklets, back.tracklets):
+    for a, b in zip(made.tracklets, back.tracklets, strict=True):
         np.testing.assert_array_equal(load_frames(b), a.frames)  # PNG is lossless: every byte
     assert back.splits == made.splits and "official" in back.meta["protocol"]
     with pytest.raises(FileExistsError, match="exists already.*Choose an empty root"):

@@ -38,7 +38,7 @@ def _mars_name(pid, cam, tracklet, frame):
     return f"{'00-1' if pid == -1 else f'{pid:04d}'}C{cam}T{tracklet:04d}F{frame:03d}.jpg"
 
 
-def _fake_mars(root):
+def fake_mars(root):
     """The official MARS layout for MARS_TRACKS, in root/MARS; returns that folder."""
     top = root / "MARS"
     (top / "info").mkdir(parents=True)
@@ -59,7 +59,7 @@ def _fake_mars(root):
 
 
 def test_mars_official_query_and_gallery(tmp_path):
-    _fake_mars(tmp_path)
+    fake_mars(tmp_path)
     with pytest.warns(SkippedDataWarning, match=r"dropped 1 junk tracklets .*; 1 distractor tracklets \(person id 0\)"):
         ds = load_dataset("MARS", root=tmp_path)
     assert ds.name == "mars" and ds.num_splits == 1 and len(ds) == len(MARS_TRACKS) - 1
@@ -80,7 +80,7 @@ def test_mars_official_query_and_gallery(tmp_path):
 def test_mars_missing_parts_are_named(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"(?s)MARS/info.*given out on request.*MARS-evaluation"):
         load_dataset("mars", root=tmp_path)
-    top = _fake_mars(tmp_path)
+    top = fake_mars(tmp_path)
     shutil.rmtree(top / "bbox_test")
     (top / "info" / "query_IDX.mat").unlink()
     with pytest.raises(FileNotFoundError, match=r"missing \['bbox_test/', 'info/query_IDX.mat'\]"):
@@ -88,7 +88,7 @@ def test_mars_missing_parts_are_named(tmp_path):
 
 
 def test_mars_frame_missing_on_disk(tmp_path):
-    top = _fake_mars(tmp_path)
+    top = fake_mars(tmp_path)
     (top / "bbox_test" / "0004" / _mars_name(4, 5, 1, 2)).unlink()
     with pytest.raises(FileNotFoundError, match=r"1 of the 17 frames listed in test_name.txt .*0004/0004C5T0001F002"):
         load_dataset("mars", root=tmp_path)
@@ -101,7 +101,7 @@ def _edit_mat(path, key, edit):
 
 
 def test_mars_names_that_disagree_with_the_info_rows(tmp_path):
-    top = _fake_mars(tmp_path)
+    top = fake_mars(tmp_path)
     info = top / "info" / "tracks_test_info.mat"
     _edit_mat(info, "track_test_info", lambda m: m.__setitem__((1, 2), 4))  # row 2 says person 4
     with pytest.raises(ValueError, match=r"test tracklet 2 .*person 4, camera 1.* holds the frame 0003C1T0002F001"):
@@ -117,7 +117,7 @@ def test_mars_names_that_disagree_with_the_info_rows(tmp_path):
 
 
 def test_mars_bad_names_and_queries(tmp_path):
-    top = _fake_mars(tmp_path)
+    top = fake_mars(tmp_path)
     names = top / "info" / "train_name.txt"
     good = names.read_text()
     names.write_text(good.replace("0001C1T0001F002.jpg", "0001_c1_f2.jpg"))
@@ -155,7 +155,7 @@ PRID_LENGTHS = {1: (25, 25), 2: (30, 22), 3: (22, 40), 4: (21, 30), 5: (10, 30)}
 def _fake_prid(root):
     rng = np.random.default_rng(0)
     for p, lengths in PRID_LENGTHS.items():
-        for cam, n in zip(("cam_a", "cam_b"), lengths):
+        for cam, n in zip(("cam_a", "cam_b"), lengths, strict=True):
             folder = root / "prid_2011" / "multi_shot" / cam / f"person_{p:04d}"
             folder.mkdir(parents=True)
             for i in range(1, n + 1):
@@ -207,5 +207,5 @@ def test_mars_download_gives_the_instructions(tmp_path):
     with pytest.raises(dl.DownloadError, match=r"(?s)MARS has no public download link.*on request.*MARS/info"):
         dl.prepare("mars", tmp_path)
     assert not dl.is_ready("mars", tmp_path)
-    _fake_mars(tmp_path)
+    fake_mars(tmp_path)
     assert dl.prepare("mars", tmp_path) == tmp_path / "MARS"  # in place: nothing to do

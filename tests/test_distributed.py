@@ -119,6 +119,7 @@ def test_seeds_differ_by_rank_and_epoch():
     assert len(seeds) == 12 and distributed.epoch_seed(0, 1, 2) == distributed.epoch_seed(0, 1, 2)
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_train_like_one(tmp_path):
     ds, data = tiny(tmp_path / "cache")  # rendered and preprocessed once, read by the workers
     spawn(tmp_path)
@@ -292,6 +293,7 @@ def test_a_spread_split_runs_the_saved_experiment(tmp_path):
 TORCHRUN = shutil.which("torchrun", path=str(Path(sys.executable).parent))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(TORCHRUN is None, reason="torchrun is not installed beside this Python")
 def test_torchrun_command_line_trains_with_two_processes(tmp_path):
     run = tmp_path / "ddp"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from reidlib.data import SkippedDataWarning, Tracklet, VideoReIDDataset, load_dataset
+from reidlib.data import SkippedDataWarning, Tracklet, VideoReIDDataset
 from reidlib.evaluation import (
     attention_visibility,
     evaluate,
@@ -17,19 +17,18 @@ from reidlib.evaluation import (
 )
 from reidlib.experiments import DataConfig, ExperimentConfig, ModelConfig, evaluate_splits, schedule
 from reidlib.models import VideoReIDNet
-from reidlib.preprocess import mirror, preprocess_dataset
+from reidlib.preprocess import mirror
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    ds = load_dataset("synthetic", preset="tiny", seed=0)
-    data = preprocess_dataset(ds, cache_dir=tmp_path_factory.mktemp("cache"), progress=False)
+def tiny_model(tiny):
+    """conftest's ``tiny`` (dataset, preprocessed frames) and an untrained VideoReIDNet in eval mode."""
     torch.manual_seed(0)
-    return ds, data, VideoReIDNet(4).eval()
+    return (*tiny, VideoReIDNet(4).eval())
 
 
-def test_chunked_features_equal_one_pass(tiny):
-    ds, data, model = tiny
+def test_chunked_features_equal_one_pass(tiny_model):
+    ds, data, model = tiny_model
     tracklets = ds.split(0)[1]
     f_small, s_small = extract_features(model, tracklets, data, chunk=3)
     f_big, s_big = extract_features(model, tracklets, data, chunk=1000)
@@ -43,8 +42,8 @@ def test_chunked_features_equal_one_pass(tiny):
     assert model.training is False and f_small.shape == (len(tracklets), 128)
 
 
-def test_flip_augmentation_averages_the_mirror(tiny):
-    ds, data, model = tiny
+def test_flip_augmentation_averages_the_mirror(tiny_model):
+    ds, data, model = tiny_model
     t = ds.split(0)[1][0]
     x = data.input(t)
     flipped = mirror(x)
@@ -56,8 +55,8 @@ def test_flip_augmentation_averages_the_mirror(tiny):
     torch.testing.assert_close(f[0], want)
 
 
-def test_evaluate_reports_the_paper_metrics(tiny):
-    ds, data, model = tiny
+def test_evaluate_reports_the_paper_metrics(tiny_model):
+    ds, data, model = tiny_model
     r = evaluate(model, ds, 0, data=data, details=True)
     assert r["num_query"] == r["num_gallery"] == 4
     assert r["rank20"] == 100.0 and r["rank1"] <= r["rank5"] <= r["rank10"] <= r["rank20"]
@@ -67,8 +66,8 @@ def test_evaluate_reports_the_paper_metrics(tiny):
     assert r["distmat"].shape == (4, 4) and len(r["query_scores"]) == 4
 
 
-def test_split_with_a_person_missing_from_the_gallery(tiny):
-    ds, _, model = tiny
+def test_split_with_a_person_missing_from_the_gallery(tiny_model):
+    ds, _, model = tiny_model
     test_pid = ds.splits[0]["test"][0]
     kept = [t for t in ds.tracklets if not (t.pid == test_pid and t.camid == 1)]
     broken = VideoReIDDataset("broken", kept, ds.splits)
@@ -79,8 +78,9 @@ def test_split_with_a_person_missing_from_the_gallery(tiny):
     assert len(ranks) == 3 and r["rank1"] == pytest.approx(100 * np.mean(ranks == 1))
 
 
-def test_camera_aware_evaluation_ignores_the_query_camera(tiny):
-    ds, data, model = tiny
+@pytest.mark.slow
+def test_camera_aware_evaluation_ignores_the_query_camera(tiny_model):
+    ds, data, model = tiny_model
     _, query, gallery = ds.split(0)
     both = query + gallery  # the gallery also holds every query itself (same person, same camera)
     aware = evaluate_tracklets(model, query, both, data=data, details=True)
@@ -94,8 +94,8 @@ def test_camera_aware_evaluation_ignores_the_query_camera(tiny):
     assert aware["num_skipped"] == naive["num_skipped"] == 0
 
 
-def test_empty_query_set(tiny):
-    ds, _, model = tiny
+def test_empty_query_set(tiny_model):
+    ds, _, model = tiny_model
     test = set(ds.splits[0]["test"])
     no_queries = VideoReIDDataset(
         "noquery", [t for t in ds.tracklets if not (t.pid in test and t.camid == 0)], ds.splits
@@ -106,12 +106,13 @@ def test_empty_query_set(tiny):
         extract_features(model, [], None)
 
 
-def test_model_and_data_on_different_devices(tiny):
-    ds, data, model = tiny
+def test_model_and_data_on_different_devices(tiny_model):
+    ds, data, model = tiny_model
     with pytest.raises(RuntimeError, match="model is on cpu but device=meta"):
         extract_features(model, ds.split(0)[1], data, device="meta")
 
 
+@pytest.mark.slow
 def test_evaluate_splits_and_cross_dataset(tmp_path):
     config = ExperimentConfig(
         data=DataConfig(preset="tiny", cache_dir=str(tmp_path / "cache")),

@@ -420,7 +420,7 @@ def load_ckpt(path, model, opt):
 def _first_ranks(d, qp, gp, tie="against"):
     """1-based rank of each query's first right item: 1 + wrong items at distance <= (against), < (for)."""
     out = []
-    for row, q in zip(d, qp):
+    for row, q in zip(d, qp, strict=True):
         wrong, nearest = row[gp != q], row[gp == q].min()
         out.append(1 + int(((wrong <= nearest) if tie == "against" else (wrong < nearest)).sum()))
     return np.array(out)
@@ -433,7 +433,7 @@ def cmc(d, qp, gp, k, tie="against"):
 
 def mean_ap(d, qp, gp, tie="against"):
     aps = []
-    for row, q in zip(d, qp):
+    for row, q in zip(d, qp, strict=True):
         right, wrong = np.sort(row[gp == q]), row[gp != q]
         before = (wrong[None] <= right[:, None]) if tie == "against" else (wrong[None] < right[:, None])
         j = np.arange(1, len(right) + 1)
@@ -448,7 +448,7 @@ def _argsort_cmc(d, qp, gp, k, kind="stable"):
 
 def _argsort_ap(d, qp, gp):
     aps = []
-    for row, q in zip(d, qp):
+    for row, q in zip(d, qp, strict=True):
         ranks = np.flatnonzero(gp[np.argsort(row, kind="stable")] == q) + 1
         aps.append(np.mean(np.arange(1, len(ranks) + 1) / ranks))
     return float(np.mean(aps))
@@ -456,7 +456,7 @@ def _argsort_ap(d, qp, gp):
 
 def _micro_ap(d, qp, gp):
     precisions = []
-    for row, q in zip(d, qp):
+    for row, q in zip(d, qp, strict=True):
         right, wrong = np.sort(row[gp == q]), row[gp != q]
         j = np.arange(1, len(right) + 1)
         precisions += list(j / (j + (wrong[None] <= right[:, None]).sum(1)))
@@ -835,7 +835,7 @@ WRONG = {
         "ties counted for the model": lambda d, q, g, k: cmc(d, q, g, k, tie="for"),
         "ties with other right items counted": lambda d, q, g, k: (
             lambda first: np.array([(first <= r).mean() for r in range(1, k + 1)])
-        )(np.array([(row <= row[g == p].min()).sum() for row, p in zip(d, q)])),
+        )(np.array([(row <= row[g == p].min()).sum() for row, p in zip(d, q, strict=True)])),
     },
     "check_mean_average_precision": {
         "percentage": lambda d, q, g: 100 * mean_ap(d, q, g),
@@ -854,7 +854,7 @@ WRONG = {
             np.mean(
                 [
                     np.mean(np.arange(1, (g == p).sum() + 1) / (row[None] <= np.sort(row[g == p])[:, None]).sum(1))
-                    for row, p in zip(d, q)
+                    for row, p in zip(d, q, strict=True)
                 ]
             )
         ),

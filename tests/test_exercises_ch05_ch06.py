@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from reidlib.book.exercises.ch05 import measured_receptive_field
 from reidlib.exercises import (
     CheckFailed,
     check_bilinear_weight,
@@ -14,7 +15,6 @@ from reidlib.exercises import (
     check_masked_softmax,
     check_receptive_field,
 )
-from reidlib.exercises.ch05 import measured_receptive_field
 from reidlib.models import FCNTemporalAttention, init_interpolation_
 
 

@@ -362,7 +362,10 @@ def test_optimistic_ties_fail_with_a_hint():
 def test_ties_among_right_items_change_nothing():
     """Counting every item as near as a right one, right ones included, is one rank too pessimistic."""
     every_tied = lambda d, q, g, k: np.array(
-        [(np.array([(row <= row[g == p].min()).sum() for row, p in zip(d, q)]) <= r).mean() for r in range(1, k + 1)]
+        [
+            (np.array([(row <= row[g == p].min()).sum() for row, p in zip(d, q, strict=True)]) <= r).mean()
+            for r in range(1, k + 1)
+        ]
     )
     with pytest.raises(CheckFailed, match="a tie between two right items changes nothing"):
         check_cmc(every_tied)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from reidlib.book.exercises.ch11 import fcn_encoder_macs, lstm_attention_macs
 from reidlib.data import load_dataset
 from reidlib.exercises import (
     CheckFailed,
@@ -14,7 +15,6 @@ from reidlib.exercises import (
     check_pearson,
     check_training_hours,
 )
-from reidlib.exercises.ch11 import fcn_encoder_macs, lstm_attention_macs
 from reidlib.models import FCNTemporalAttention, RNNTemporalAttention, count_macs
 from reidlib.training import PairSampler
 
@@ -118,7 +118,7 @@ def test_ilidsvid_path_right_and_wrong(capsys):
 def test_ilidsvid_path_truth_is_read_back_by_the_loader(tmp_path):
     import cv2
 
-    from reidlib.exercises.ch12 import ilidsvid_frame_path
+    from reidlib.book.exercises.ch12 import ilidsvid_frame_path
 
     for pid in (1, 2, 3):
         for cam in (0, 1):
@@ -141,7 +141,7 @@ def test_training_hours_truth_counts_the_pair_sampler():
     ds = load_dataset("synthetic", preset="tiny", seed=0)
     train, _, _ = ds.split(0)
     sampler = PairSampler(train, seed=0)
-    from reidlib.exercises.ch12 import training_hours
+    from reidlib.book.exercises.ch12 import training_hours
 
     persons = len(sampler.pids)
     for batch in (1, 3):

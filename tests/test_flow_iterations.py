@@ -1,5 +1,7 @@
 """Iterative Lucas-Kanade: more iterations never make the flow worse, and one iteration is the single step."""
 
+from itertools import pairwise
+
 import cv2
 import numpy as np
 import pytest
@@ -20,7 +22,9 @@ def smooth_deformation(angle_deg, zoom, shift, h=64, w=48, seed=0):
     rng = np.random.default_rng(seed)
     freq = rng.normal(0, 1 / (4 * np.pi), (40, 2))  # cycles per pixel: a smooth texture (scale ~2 px)
     phase, amp = rng.uniform(0, 2 * np.pi, 40), rng.normal(0, 1, 40)
-    texture = lambda x, y: sum(a * np.cos(2 * np.pi * (f[0] * x + f[1] * y) + ph) for f, ph, a in zip(freq, phase, amp))
+    texture = lambda x, y: sum(
+        a * np.cos(2 * np.pi * (f[0] * x + f[1] * y) + ph) for f, ph, a in zip(freq, phase, amp, strict=True)
+    )
     th = np.deg2rad(angle_deg)
     A = zoom * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
     c, t = np.array([(w - 1) / 2, (h - 1) / 2]), np.asarray(shift, float)
@@ -49,6 +53,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("weights", ["gaussian", "box"])
 @pytest.mark.parametrize("case", CASES)
 def test_more_iterations_never_increase_the_error(case, weights):
@@ -57,7 +62,7 @@ def test_more_iterations_never_increase_the_error(case, weights):
         P.endpoint_error(P.lucas_kanade(prev, next, iterations=k, weights=weights), truth)[8:-8, 8:-8].mean()
         for k in range(1, 11)
     ]
-    grew = [(k + 1, round(b - a, 4)) for k, (a, b) in enumerate(zip(epe, epe[1:]), start=1) if b > a + WOBBLE]
+    grew = [(k + 1, round(b - a, 4)) for k, (a, b) in enumerate(pairwise(epe), start=1) if b > a + WOBBLE]
     assert not grew, (grew, np.round(epe, 4))  # grew by more than WOBBLE at these iterations
     motion = np.hypot(*np.broadcast_to(truth, prev.shape + (2,))[8:-8, 8:-8].reshape(-1, 2).T)
     if motion.max() > 1:

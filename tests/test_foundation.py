@@ -75,6 +75,7 @@ def test_devices_that_are_there_are_given_back(monkeypatch):
     assert rank_device("cuda:0") == torch.device("cuda", 0)
 
 
+@pytest.mark.slow
 def test_cli_info_runs():
     out = subprocess.run([sys.executable, "-m", "reidlib", "info"], capture_output=True, text=True, check=True)
     assert f"reidlib {reidlib.__version__}" in out.stdout

@@ -174,7 +174,7 @@ def test_a_run_is_bit_identical_to_its_golden_checksums(golden, now, name):
             else:
                 assert got["values"][key] == pytest.approx(value, rel=1e-4), key
         assert [s[:2] for s in got["steps"]] == [s[:2] for s in want_steps]
-        for (*_, terms), (*_, wanted) in zip(got["steps"], want_steps):
+        for (*_, terms), (*_, wanted) in zip(got["steps"], want_steps, strict=True):
             assert terms == pytest.approx(wanted, rel=1e-4)
 
 

@@ -15,7 +15,7 @@ from reidlib.models import VideoReIDNet
 from reidlib.training import load_model, train
 from reidlib.training.loop import CHECKPOINT
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
 CUDA = torch.device("cuda")
 
 
@@ -61,7 +61,7 @@ def test_cuda_features_and_scores_equal_the_cpu_ones(tiny, head):
     gpu_f, gpu_s = extract_features(model.to(CUDA), tracklets, data, chunk=5, flip=True)
     assert gpu_f.device.type == "cpu"  # features come back on the cpu, as documented
     torch.testing.assert_close(gpu_f, cpu_f, rtol=1e-2, atol=1e-3)  # cuDNN convolutions use TF32
-    for a, b in zip(gpu_s, cpu_s):
+    for a, b in zip(gpu_s, cpu_s, strict=True):
         if b is None:
             assert a is None
         else:

@@ -10,8 +10,11 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from tools import link_check, nbtools
+
+pytestmark = pytest.mark.course  # the course's grading: left out of make test-fast
 
 ROOT = nbtools.ROOT
 TAG = "course-2026-fall"

@@ -18,6 +18,8 @@ from tools.grading import libcopy, sandbox
 from tools.grading.checks import call
 from tools.grading.run import NotebookRun, RemoteFunction, SandboxGone
 
+pytestmark = pytest.mark.course  # the course's grading: left out of make test-fast
+
 ROOT = libcopy.ROOT
 QUICK = sandbox.Limits(cell_s=5, test_s=5, wall_s=60, memory_mb=2048, processes=32, file_mb=1, scratch_mb=16)
 

@@ -11,6 +11,8 @@ import pytest
 
 from tools.grading import sealed
 
+pytestmark = pytest.mark.course  # the course's grading: left out of make test-fast
+
 SECRET = b"a made-up course secret for the tests"
 MASTER = b"def cmc(distmat):\n    # BEGIN SOLUTION\n    return distmat.argsort(1)  # the answer\n"
 

@@ -6,7 +6,7 @@ import torch
 
 from reidlib.evaluation import rank_features
 from reidlib.experiments import lab
-from reidlib.experiments.lab.train import _Plateau
+from reidlib.experiments.lab.train import Plateau, batch_loss
 from reidlib.experiments.shipped import pretrained
 from reidlib.preprocess import make_input
 
@@ -26,6 +26,7 @@ def test_the_backbone_never_saw_the_lab_persons():
         lab.features.check_unseen(record, lab.Population(first=250, count=100))
 
 
+@pytest.mark.slow
 def test_cached_features_are_the_backbones_frame_features(feats):
     model, _ = pretrained("mean")
     gen = SMALL.generator("degraded")
@@ -38,15 +39,16 @@ def test_cached_features_are_the_backbones_frame_features(feats):
     assert [x.pid for x in feats.videos] == [p for p in SMALL.pids for _ in range(2)]
 
 
-def test_the_cache_is_read_back_not_rebuilt(feats, monkeypatch):
-    def refuse(*a, **k):
-        raise AssertionError("rebuilt")
-
-    monkeypatch.setattr(lab.features, "_build", refuse)
+@pytest.mark.slow
+def test_the_cache_is_read_back_not_rebuilt(feats):
+    stamps = lambda: {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in feats.folder.rglob("*") if p.is_file()}
+    before = stamps()
     again = lab.lab_features(SMALL, "degraded", cache_dir=feats.folder.parents[1], num_splits=2)
     assert torch.equal(again.z, feats.z)
+    assert stamps() == before  # no file of the cache was written again
 
 
+@pytest.mark.slow
 def test_an_untrained_mean_head_ranks_as_the_mean_of_the_frozen_features(feats):
     """The adapter starts as the identity: before training, mean pooling is the backbone's own mean pooling."""
     _, query, gallery = feats.split(0)
@@ -60,15 +62,16 @@ def test_an_untrained_mean_head_ranks_as_the_mean_of_the_frozen_features(feats):
 
 def test_plateau_rule_hand_computed():
     rule = lab.StopRule(patience=2, min_delta=0.1, decays=1, max_epochs=20)
-    p = _Plateau(rule)
+    p = Plateau(rule)
     # 10 -> 8 improves; 7.5 and 7.4 do not beat 8 by 10%: a plateau -> decay; then 7.1 < 7.2: improves;
     # 7.0, 6.9 are not 10% better than 7.1: plateau again -> stop.
     losses = [10, 8, 7.5, 7.4, 7.1, 7.0, 6.9]
     assert [p(e, x) for e, x in enumerate(losses)] == ["go", "go", "go", "decay", "go", "go", "stop"]
-    cap = _Plateau(lab.StopRule(max_epochs=3))
+    cap = Plateau(lab.StopRule(max_epochs=3))
     assert [cap(e, 10 - e) for e in range(3)] == ["go", "go", "stop"]
 
 
+@pytest.mark.slow
 def test_training_lowers_the_loss_and_follows_the_rule(feats):
     cfg = lab.LabConfig(rule=lab.StopRule(max_epochs=25))
     net, hist = lab.train_head(feats, 0, "combined", cfg)
@@ -77,6 +80,7 @@ def test_training_lowers_the_loss_and_follows_the_rule(feats):
     assert not net.training
 
 
+@pytest.mark.slow
 def test_run_method_records_and_repeats(feats):
     cfg = lab.LabConfig(rule=lab.StopRule(max_epochs=8))
     a = lab.run_method(feats, "paper", 1, cfg)
@@ -98,6 +102,7 @@ def test_margin_and_identity_weight_methods_change_the_config():
         lab.LabConfig(identity="bn")
 
 
+@pytest.mark.slow
 def test_explorations_change_only_what_they_say(feats):
     assert lab.lab_config("paper_5ep").rule.max_epochs == 5 and lab.lab_config("paper").rule.max_epochs == 300
     r = lab.run_method(feats, "sigmoid_mean_5ep", 0)
@@ -120,8 +125,8 @@ def test_a_quality_branch_scores_from_the_conv_features_only():
         lab.LabNet(3, "mean", quality=True)
 
 
+@pytest.mark.slow
 def test_the_smoothness_term_is_the_mean_squared_step_of_the_weights(feats):
-    from reidlib.experiments.lab.train import _step
     from reidlib.training import PairSampler
 
     train, _, _ = feats.split(0)
@@ -129,9 +134,9 @@ def test_the_smoothness_term_is_the_mean_squared_step_of_the_weights(feats):
     torch.manual_seed(0)
     net = lab.LabNet(3, "attention_mean")
     torch.manual_seed(1)
-    plain = _step(net, feats, batch, lab.LabConfig()).detach()
+    plain = batch_loss(net, feats, batch, lab.LabConfig()).detach()
     torch.manual_seed(1)
-    smooth = _step(net, feats, batch, lab.LabConfig(), smooth=1e4).detach()
+    smooth = batch_loss(net, feats, batch, lab.LabConfig(), smooth=1e4).detach()
     rows = torch.from_numpy(
         np.stack([p.first.start + p.idx1 for p in batch] + [p.second.start + p.idx2 for p in batch])
     )

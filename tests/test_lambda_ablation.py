@@ -20,6 +20,7 @@ def untrained(tiny):
     return ds, data, model, query, gallery, qz, gz
 
 
+@pytest.mark.slow
 def test_own_lambda_with_l2_is_the_models_evaluation(untrained):
     ds, data, model, query, gallery, qz, gz = untrained
     res = lambda_ablation(model.head, qz, gz, query, gallery)
@@ -29,6 +30,7 @@ def test_own_lambda_with_l2_is_the_models_evaluation(untrained):
     assert set(res) == {"own", "constant", "shuffled", "visibility"}
 
 
+@pytest.mark.slow
 def test_constant_lambda_of_a_weighted_mean_is_mean_pooling(untrained):
     _, _, _, query, gallery, qz, gz = untrained
     torch.manual_seed(1)
@@ -39,6 +41,7 @@ def test_constant_lambda_of_a_weighted_mean_is_mean_pooling(untrained):
     assert np.array_equal(res["constant"]["raw"]["ranks"], ref["ranks"])
 
 
+@pytest.mark.slow
 def test_constant_lambda_of_the_paper_with_l2_is_mean_pooling_with_l2(untrained):
     """(c sum z + mean z) / 2 = (c N + 1) / 2 x mean z: the same direction as the mean."""
     _, _, model, query, gallery, qz, gz = untrained
@@ -48,6 +51,7 @@ def test_constant_lambda_of_the_paper_with_l2_is_mean_pooling_with_l2(untrained)
     assert np.array_equal(res["constant"]["l2"]["ranks"], ref["ranks"])
 
 
+@pytest.mark.slow
 def test_the_oracles_own_lambda_is_the_visibility(untrained):
     _, _, _, query, gallery, qz, gz = untrained
     res = lambda_ablation(make_head("oracle"), qz, gz, query, gallery)
@@ -55,6 +59,7 @@ def test_the_oracles_own_lambda_is_the_visibility(untrained):
         assert np.array_equal(res["own"][side]["ranks"], res["visibility"][side]["ranks"])
 
 
+@pytest.mark.slow
 def test_mean_pooling_has_only_its_own_rows(untrained):
     _, _, _, query, gallery, qz, gz = untrained
     res = lambda_ablation(make_head("mean"), qz, gz, query, gallery)

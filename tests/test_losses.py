@@ -48,7 +48,7 @@ def test_siamese_loss_is_eq4():
             / 3
         )
 
-    d = [math.sqrt(sum((a - b) ** 2 for a, b in zip(f1[i].tolist(), f2[i].tolist()))) for i in range(3)]
+    d = [math.sqrt(sum((a - b) ** 2 for a, b in zip(f1[i].tolist(), f2[i].tolist(), strict=True))) for i in range(3)]
     hinge = (d[0] ** 2 / 2 + max(0.0, 2 - d[1]) ** 2 / 2 + d[2] ** 2 / 2) / 3
     want = {"id1": ce(l1, y1), "hinge": hinge, "id2": ce(l2, y2)}
     want["total"] = sum(want.values())

@@ -23,6 +23,7 @@ def four_cams(tmp_path_factory):
     return ds, m, preprocess_dataset(m, cache_dir=tmp_path_factory.mktemp("cache"), progress=False)
 
 
+@pytest.mark.slow
 def test_pieces_queries_and_gallery_follow_the_mars_protocol(four_cams):
     ds, m, _ = four_cams
     assert len(m) == 2 * len(ds) and m.num_splits == 1 and m.persons == ds.persons
@@ -45,6 +46,7 @@ def test_pieces_queries_and_gallery_follow_the_mars_protocol(four_cams):
     assert [t.index for t in mars_like(ds, seed=4).split(0)[1]] != [t.index for t in query]
 
 
+@pytest.mark.slow
 def test_camera_aware_ignores_the_sibling_piece(four_cams):
     """The naive CMC finds the other piece of the query's own walk; the MARS protocol ignores it."""
     _, m, data = four_cams
@@ -96,6 +98,7 @@ def test_rank_features_reranks_as_the_library_function():
         rank_features(qf, gf, query, gallery, rerank={})  # k1 = 20 is too many for 18 items
 
 
+@pytest.mark.slow
 def test_experiments_rerank_when_asked(four_cams, tmp_path):
     _, m, data = four_cams
     config = ExperimentConfig(
@@ -115,6 +118,7 @@ def test_experiments_rerank_when_asked(four_cams, tmp_path):
         ExperimentConfig(rerank={"k3": 1})
 
 
+@pytest.mark.slow
 def test_the_command_line_trains_the_modern_recipe_and_reranks(tmp_path):
     import json
 

@@ -406,8 +406,7 @@ def test_masked_frame_features_under_autocast():
 
 def test_unit_identity_input_feeds_the_classifier_a_scaled_unit_vector():
     """identity="unit": whatever the head, the classifier reads UNIT_SCALE x F / |F|; the distance is unchanged."""
-    from reidlib.models import UNIT_SCALE
-    from reidlib.training.checkpoint import build_model, model_config
+    from reidlib.models import UNIT_SCALE, build_model, model_config
 
     x = torch.randn(2, 6, 5, 56, 40)
     for head in ("mean", "combined"):

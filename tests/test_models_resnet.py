@@ -65,6 +65,7 @@ def test_a_block_is_a_residual():
         assert block(x).shape == want.shape
 
 
+@pytest.mark.slow
 def test_imagenet_weights_load_where_names_and_shapes_match():
     torch.manual_seed(1)
     weights = {k: torch.randn(s) if s else torch.tensor(7) for k, s in torchvision_resnet18_shapes().items()}
@@ -118,6 +119,7 @@ def test_video_model_with_either_backbone(tmp_path):
         VideoReIDNet(4, backbone="vit")
 
 
+@pytest.mark.slow
 def test_experiments_start_from_imagenet_weights_when_asked(monkeypatch, tmp_path):
     """ModelConfig(imagenet=True): the experiment's initial model copies the weights that fit (downloaded
     by torch.hub: replaced here by a fabricated torchvision state dict, so the test runs offline)."""

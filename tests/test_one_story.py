@@ -58,7 +58,7 @@ def _table(rank1: dict[str, list[float]], own_vs_constant: list[float] | None = 
         runs = [dict(split=s, rank1=v, rank5=v, rank10=v, rank20=v, mAP=v) for s, v in enumerate(values)]
         methods[name] = {"splits": runs}
     if own_vs_constant is not None:
-        for r, d in zip(methods["paper"]["splits"], own_vs_constant):
+        for r, d in zip(methods["paper"]["splits"], own_vs_constant, strict=True):
             r["ablation"] = {
                 "own": {"l2": {"rank1": r["rank1"]}, "raw": {"rank1": r["rank1"] - 20}},
                 "constant": {"l2": {"rank1": r["rank1"] - d}, "raw": {"rank1": r["rank1"] - 20}},
@@ -73,13 +73,13 @@ SHIFT = {1: [4, 6, 5, 3, 5, 4], 0: [2, -1, 1, -2, 0, 1], -1: [-4, -6, -5, -3, -5
 
 def _facts(d_mean: int, d_l2: int, d_acts: int, best_beats: bool = False) -> verdicts.Facts:
     """Facts whose paper-vs-mean, paper-vs-mean-L2 and test-time decisions are the given ones."""
-    paper = [b + s for b, s in zip(BASE, SHIFT[d_mean])]
-    mean_l2 = [p - s for p, s in zip(paper, SHIFT[d_l2])]
+    paper = [b + s for b, s in zip(BASE, SHIFT[d_mean], strict=True)]
+    mean_l2 = [p - s for p, s in zip(paper, SHIFT[d_l2], strict=True)]
     rank1 = {"mean": BASE, "oracle": [b + 10 for b in BASE], "paper": paper, "mean_l2": mean_l2}
     rank1["oracle_l2"] = [m + 8 for m in mean_l2]
-    rank1["sigmoid_mean"] = [m + (s + 9 if best_beats else -1) for m, s in zip(mean_l2, SHIFT[0])]
+    rank1["sigmoid_mean"] = [m + (s + 9 if best_beats else -1) for m, s in zip(mean_l2, SHIFT[0], strict=True)]
     table = _table(rank1, own_vs_constant=SHIFT[d_acts])
-    return verdicts._facts(table, "In a test (hand-made numbers)")
+    return verdicts.lab_facts({"populations": {"primary": {"protocols": {"raw": {"degraded": table}}}}})
 
 
 def test_hand_made_decisions_come_out_as_made():

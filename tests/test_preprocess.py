@@ -8,8 +8,8 @@ import pytest
 import torch
 
 import reidlib.preprocess as P
+from reidlib._io import CacheRebuiltWarning
 from reidlib.data import Tracklet, load_dataset
-from reidlib.data.integrity import CacheRebuiltWarning
 from reidlib.preprocess import cache as cache_module
 
 # ----------------------------------------------------------------------------- colour
@@ -271,16 +271,11 @@ def test_make_input_on_a_synthetic_tracklet():
 # ----------------------------------------------------------------------------- the cache
 
 
-@pytest.fixture(scope="module")
-def tiny():
-    return load_dataset("synthetic", preset="tiny")
-
-
-def test_cache_matches_prepare_sequence_and_is_reused(tiny, tmp_path, monkeypatch):
-    data = P.preprocess_dataset(tiny, cache_dir=tmp_path, progress=False)
+def test_cache_matches_prepare_sequence_and_is_reused(tiny_dataset, tmp_path, monkeypatch):
+    data = P.preprocess_dataset(tiny_dataset, cache_dir=tmp_path, progress=False)
     files = sorted(p.name for p in (tmp_path / "preprocess").iterdir())
     assert len(files) == 2 and files[0].endswith(".json") and files[1].endswith(".npy")
-    tr = tiny.tracklets[3]
+    tr = tiny_dataset.tracklets[3]
     want = P.prepare_sequence(tr.frames)
     got = data.sequence(tr)
     assert got.dtype == np.float32 and got.shape == want.shape
@@ -292,22 +287,22 @@ def test_cache_matches_prepare_sequence_and_is_reused(tiny, tmp_path, monkeypatc
         raise AssertionError("the cache was rebuilt although nothing changed")
 
     monkeypatch.setattr(cache_module, "prepare_sequence", boom)
-    again = P.preprocess_dataset(tiny, cache_dir=tmp_path, progress=False)
+    again = P.preprocess_dataset(tiny_dataset, cache_dir=tmp_path, progress=False)
     np.testing.assert_array_equal(again.sequence(tr), got)
     with pytest.raises(AssertionError, match="rebuilt"):  # a changed parameter must build anew
-        P.preprocess_dataset(tiny, cache_dir=tmp_path, progress=False, flow_method="dis")
+        P.preprocess_dataset(tiny_dataset, cache_dir=tmp_path, progress=False, flow_method="dis")
 
 
 @pytest.mark.parametrize(
     "change", [dict(flow_method="farneback"), dict(use_flow=False), dict(flow_scale=2.0), dict(window=5), "dataset"]
 )
-def test_a_changed_parameter_or_dataset_builds_a_new_cache(tiny, tmp_path, change):
-    base = P.preprocess_dataset(tiny, cache_dir=tmp_path, progress=False)
+def test_a_changed_parameter_or_dataset_builds_a_new_cache(tiny_dataset, tmp_path, change):
+    base = P.preprocess_dataset(tiny_dataset, cache_dir=tmp_path, progress=False)
     if change == "dataset":
         other = load_dataset("synthetic", preset="tiny", seed=1)
         new = P.preprocess_dataset(other, cache_dir=tmp_path, progress=False)
     else:
-        new = P.preprocess_dataset(tiny, cache_dir=tmp_path, progress=False, **change)
+        new = P.preprocess_dataset(tiny_dataset, cache_dir=tmp_path, progress=False, **change)
     assert new.path != base.path
     assert len(list((tmp_path / "preprocess").glob("*.npy"))) == 2
     params = json.loads(new.path.with_suffix(".json").read_text())["params"]
@@ -315,30 +310,30 @@ def test_a_changed_parameter_or_dataset_builds_a_new_cache(tiny, tmp_path, chang
         assert params["flow_kw"] == {"window": 5}
 
 
-def test_cache_location_follows_the_environment(tiny, tmp_path, monkeypatch):
+def test_cache_location_follows_the_environment(tiny_dataset, tmp_path, monkeypatch):
     monkeypatch.setenv("REIDLIB_CACHE", str(tmp_path / "env"))
-    data = P.preprocess_dataset(tiny.tracklets[:2], progress=False)
+    data = P.preprocess_dataset(tiny_dataset.tracklets[:2], progress=False)
     assert data.path.parent == tmp_path / "env" / "preprocess"
     assert P.cache_root() == tmp_path / "env" / "preprocess"
     assert P.cache_root(tmp_path / "arg") == tmp_path / "arg" / "preprocess"
 
 
-def test_cache_refuses_foreign_tracklets_and_a_truncated_file(tiny, tmp_path):
-    data = P.preprocess_dataset(tiny.tracklets[:3], cache_dir=tmp_path, progress=False)
+def test_cache_refuses_foreign_tracklets_and_a_truncated_file(tiny_dataset, tmp_path):
+    data = P.preprocess_dataset(tiny_dataset.tracklets[:3], cache_dir=tmp_path, progress=False)
     stranger = Tracklet(pid=99, camid=0, frames=np.zeros((4, 128, 64, 3), np.uint8))
     with pytest.raises(KeyError, match="not in this preprocessed dataset"):
         data.sequence(stranger)
     with pytest.raises(IndexError, match=r"frame indices must lie in \[0, "):
-        data.input(tiny.tracklets[0], indices=[0, 99])
+        data.input(tiny_dataset.tracklets[0], indices=[0, 99])
     want = np.asarray(data.data).copy()
     np.save(data.path.with_suffix(".npy"), np.zeros((2, 5, 64, 48), np.float16))  # a broken cache file
     with pytest.warns(CacheRebuiltWarning, match=r"cache .*\.npy is damaged: it has \d+ bytes where its index"):
-        again = P.preprocess_dataset(tiny.tracklets[:3], cache_dir=tmp_path, progress=False)
+        again = P.preprocess_dataset(tiny_dataset.tracklets[:3], cache_dir=tmp_path, progress=False)
     np.testing.assert_array_equal(np.asarray(again.data), want)  # rebuilt, never served broken
 
 
-def test_fingerprint_sees_a_changed_frame(tiny):
-    tracklets = [Tracklet(t.pid, t.camid, np.array(t.frames)) for t in tiny.tracklets[:2]]
+def test_fingerprint_sees_a_changed_frame(tiny_dataset):
+    tracklets = [Tracklet(t.pid, t.camid, np.array(t.frames)) for t in tiny_dataset.tracklets[:2]]
     before = P.dataset_fingerprint(tracklets)
     tracklets[1].frames[0, 0, 0, 0] ^= 1
     assert P.dataset_fingerprint(tracklets) != before
@@ -371,10 +366,10 @@ def test_flow_to_rgb_follows_the_colour_wheel():
         P.flow_to_rgb(np.zeros((4, 4)))
 
 
-def test_a_failed_build_leaves_no_cache_behind(tiny, tmp_path):
+def test_a_failed_build_leaves_no_cache_behind(tiny_dataset, tmp_path):
     broken = Tracklet(pid=50, camid=0, frames=np.zeros((5, 128, 64, 4), np.uint8))  # RGBA: refused
     with pytest.raises(ValueError):
-        P.preprocess_dataset(list(tiny.tracklets[:2]) + [broken], cache_dir=tmp_path, progress=False)
+        P.preprocess_dataset(list(tiny_dataset.tracklets[:2]) + [broken], cache_dir=tmp_path, progress=False)
     assert list((tmp_path / "preprocess").iterdir()) == []
 
 
@@ -385,11 +380,11 @@ def test_flow_settings_include_defaults_and_refuse_unknown_ones():
         P.flow_settings("dis", window=5)
 
 
-def test_a_changed_flow_default_builds_a_new_cache(tiny, tmp_path, monkeypatch):
-    before = P.preprocess_dataset(tiny.tracklets[:2], cache_dir=tmp_path, progress=False)
+def test_a_changed_flow_default_builds_a_new_cache(tiny_dataset, tmp_path, monkeypatch):
+    before = P.preprocess_dataset(tiny_dataset.tracklets[:2], cache_dir=tmp_path, progress=False)
     defaults = P.lucas_kanade.__defaults__  # (window, levels, iterations, min_eig, weights)
     monkeypatch.setattr(P.lucas_kanade, "__defaults__", (7,) + defaults[1:])
-    after = P.preprocess_dataset(tiny.tracklets[:2], cache_dir=tmp_path, progress=False)
+    after = P.preprocess_dataset(tiny_dataset.tracklets[:2], cache_dir=tmp_path, progress=False)
     assert after.path != before.path and after.params["flow_settings"]["window"] == 7
     with pytest.raises(TypeError, match="no setting windw"):  # a typo fails at once, before any work
-        P.preprocess_dataset(tiny.tracklets[:2], cache_dir=tmp_path, progress=False, windw=5)
+        P.preprocess_dataset(tiny_dataset.tracklets[:2], cache_dir=tmp_path, progress=False, windw=5)

@@ -48,6 +48,7 @@ def test_plan_cuts_each_split_into_chunks_of_epochs():
         rp.plan(rp.TABLES, [0], every=0)
 
 
+@pytest.mark.slow
 def test_chunks_resume_across_sessions_and_end_as_one_run(archive_root, tmp_path):
     runs, cache = tmp_path / "runs", tmp_path / "cache"
     extra = [*EXTRA, "--data.cache_dir", str(cache)]
@@ -82,6 +83,7 @@ def test_chunks_resume_across_sessions_and_end_as_one_run(archive_root, tmp_path
     assert collect(runs / "ilidsvid")["n"] == 1
 
 
+@pytest.mark.slow
 def test_a_chunk_cut_before_its_test_runs_again(archive_root, tmp_path):
     runs = tmp_path / "runs"
     chunk = rp.plan(rp.TABLES[:1], [1], epochs=1, every=1)[0]
@@ -93,6 +95,7 @@ def test_a_chunk_cut_before_its_test_runs_again(archive_root, tmp_path):
     assert rp.pending([chunk], runs) == []
 
 
+@pytest.mark.slow
 def test_a_failed_chunk_says_how_to_go_on(archive_root, tmp_path):
     chunk = rp.plan(rp.TABLES[1:2], [0], epochs=1, every=1)[0]  # PRID-2011 is not in this data root
     with pytest.raises(RuntimeError, match=r"(?s)PRID-2011, split 0.* failed.*run the same cell again"):

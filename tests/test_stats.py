@@ -1,12 +1,21 @@
 """reidlib.stats against scipy, hand-computed cases, brute force and simulation."""
 
 import math
+import statistics
 
 import numpy as np
 import pytest
 from scipy import stats as sps
 
 from reidlib import stats
+
+
+def test_mean_std_is_the_sample_standard_deviation_and_zero_for_one_run():
+    values = [61.0, 55.5, 70.25]
+    assert stats.mean_std(values) == pytest.approx({"mean": statistics.mean(values), "std": statistics.stdev(values)})
+    assert stats.mean_std([42.0]) == {"mean": 42.0, "std": 0.0}  # one split: no spread measured, not NaN
+    with pytest.raises(ValueError, match="one number per run"):
+        stats.mean_std([])
 
 
 def test_paired_t_equals_scipy_ttest_rel():

@@ -22,6 +22,7 @@ def _changed(a, b, threshold=25):
     return np.abs(a.frames.astype(int) - b.frames.astype(int)).max(-1) > threshold
 
 
+@pytest.mark.slow
 def test_each_degradation_appears_at_its_rate_with_its_run_length():
     gen = SyntheticReID(
         150,
@@ -37,7 +38,7 @@ def test_each_degradation_appears_at_its_rate_with_its_run_length():
         failure_len=(2, 30),
     )
     renders = [gen.render(p, c) for p in range(150) for c in range(2)]
-    for name, rate in zip(DEGRADATIONS, (0.3, 0.2, 0.5, 0.35)):
+    for name, rate in zip(DEGRADATIONS, (0.3, 0.2, 0.5, 0.35), strict=True):
         share = np.mean([r.meta[name] is not None for r in renders])
         assert share == pytest.approx(rate, abs=0.08), name  # 300 draws: std <= 0.029
     for name, (lo, hi) in (("heavy_occluder", (3, 6)), ("distractor", (4, 9)), ("detection_failure", (2, 30))):
@@ -94,6 +95,7 @@ def test_heavy_occluders_hide_most_of_the_person_during_their_run():
     assert np.mean(np.array(low) < 0.5) >= 0.6, np.round(low, 2)  # "most of the person", for most of them
 
 
+@pytest.mark.slow
 def test_distractor_is_another_person_of_the_benchmark():
     """Never the target; the colours where it covers the frame are those of its own tracklet in this camera."""
     gen = _gen(12, seq_len=(30, 40), distractors=1.0, distractor_len=(20, 24))
@@ -146,17 +148,18 @@ def test_same_seed_same_frames_and_one_rate_changes_only_its_own_tracklets():
         return [gen.render(p, c) for p in range(10) for c in range(2)]
 
     first, again = render_all(), render_all()
-    for a, b in zip(first, again):
+    for a, b in zip(first, again, strict=True):
         np.testing.assert_array_equal(a.frames, b.frames)
         np.testing.assert_array_equal(a.degradation, b.degradation)
         assert a.meta == b.meta
     for rate, name in (("distractors", "distractor"), ("heavy_occlusion", "heavy_occluder")):
         more = render_all(**{rate: 0.7})
-        unchanged = [(a, b) for a, b in zip(first, more) if b.meta[name] is None]
+        unchanged = [(a, b) for a, b in zip(first, more, strict=True) if b.meta[name] is None]
         assert 3 <= len(unchanged) < len(first)
         for a, b in unchanged:
             np.testing.assert_array_equal(a.frames, b.frames)
-        for a, b in zip(first, more):  # a degradation drawn at the lower rate is kept, the same, at the higher
+        # a degradation drawn at the lower rate is kept, the same, at the higher
+        for a, b in zip(first, more, strict=True):
             if a.meta[name] is not None:
                 assert b.meta[name] == a.meta[name]
                 np.testing.assert_array_equal(a.frames, b.frames)

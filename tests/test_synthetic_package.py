@@ -10,7 +10,7 @@ import reidlib.data.synthetic as synthetic
 from reidlib.data.synthetic import SyntheticReID
 from reidlib.data.synthetic.degradations import ALL, Box, Front, flags, truth
 
-# every public name of the module reidlib/data/synthetic.py before it became a package
+# every public name of the module reidlib.data.synthetic had before it became a package
 OLD_NAMES = (
     "ACTS ARRAYS BAGS CLEAN Camera DEGRADATIONS DEGRADED FAILURES GENERATOR_VERSION HAIR HEAVY_OCCLUDERS Identity "
     "OCCLUDERS PALETTE PATTERNS PRESETS RENDER_VERSION Rendering SKIN SyntheticReID degraded soft_box soft_capsule "

@@ -100,6 +100,7 @@ def test_schedules_follow_the_paper():
 
 
 # ------------------------------------------------------------------ training
+@pytest.mark.slow
 def test_four_epochs_lower_the_loss(tiny, pair_loss):
     ds, data = tiny
     model = fresh_model(ds)
@@ -130,6 +131,7 @@ def test_four_epochs_lower_the_loss(tiny, pair_loss):
     assert all(0 <= a <= 1 for a in history["id_acc"]) and history["lr"] == [1e-3] * 4
 
 
+@pytest.mark.slow
 def test_dataloader_workers_give_the_batches_and_weights_of_the_plain_loop(tiny):
     """workers > 0 builds the same batches in other processes (each pair carries its augmentation seed):
     on a CPU the weights after training are bit-identical."""
@@ -138,9 +140,9 @@ def test_dataloader_workers_give_the_batches_and_weights_of_the_plain_loop(tiny)
     batches = [pairs[i : i + 3] for i in range(0, len(pairs), 3)]
     epoch = EpochBatches(batches, data, SiameseRecipe.collate, visibility=False)
     loader = torch.utils.data.DataLoader(epoch, batch_size=None, num_workers=2)
-    for b, got in zip(batches, loader):
+    for b, got in zip(batches, loader, strict=True):
         want = SiameseRecipe.collate(b, data)
-        for g, w in zip(got, want):
+        for g, w in zip(got, want, strict=True):
             assert (g is None and w is None) or torch.equal(g, w)
     weights = []
     for workers in (0, 2):
@@ -200,6 +202,7 @@ def run_and_weights(model, ds, data, out, **kw):
     return {k: v.clone() for k, v in model.state_dict().items()}
 
 
+@pytest.mark.slow
 def test_resume_after_a_kill_mid_epoch_gives_the_same_weights(tiny, tmp_path):
     ds, data = tiny
     want = run_and_weights(fresh_model(ds), ds, data, tmp_path / "whole")

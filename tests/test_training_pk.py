@@ -41,7 +41,7 @@ def test_every_person_once_per_epoch_in_batches_of_p(p, sizes):
             assert set(counts.values()) == {4}
             assert all(b.pids[i] == b.pids[i - i % 4] for i in range(len(b)))  # person-major
             np.testing.assert_array_equal(b.labels, [sorted(PERSONS).index(pid) for pid in b.pids])
-            for t, ix in zip(b.tracklets, b.indices):
+            for t, ix in zip(b.tracklets, b.indices, strict=True):
                 assert len(ix) == 16 and ix.min() >= 0 and ix.max() < len(t)
                 if len(t) >= 16:
                     np.testing.assert_array_equal(ix, np.arange(ix[0], ix[0] + 16))  # consecutive frames

@@ -83,7 +83,7 @@ def test_each_step_is_the_triplet_loss_of_its_pk_batch(tiny):
         **PK,
     )
     assert len(seen) == len(batches) == 2 and len(captured) == 2
-    for f, batch, parts in zip(captured, batches, seen):
+    for f, batch, parts in zip(captured, batches, seen, strict=True):
         labels = torch.as_tensor(batch.labels)
         assert f.shape[0] == len(batch) == 2 * 3
         assert parts["triplet"] == pytest.approx(hand_triplet(f, labels, 0.7), rel=1e-5)
@@ -96,7 +96,7 @@ def test_pk_batch_inputs_are_the_sampled_windows(tiny):
     x, mask, same, labels, vis = TripletRecipe.collate(batch, data, visibility=True)
     assert x.shape == (6, 6, 5, 56, 40) and mask is None and same is None
     assert labels.tolist() == batch.labels.tolist()
-    for i, (t, idx, seed) in enumerate(zip(batch.tracklets, batch.indices, batch.aug_seeds)):
+    for i, (t, idx, seed) in enumerate(zip(batch.tracklets, batch.indices, batch.aug_seeds, strict=True)):
         want = data.input(t, train=True, rng=np.random.default_rng(int(seed)), indices=idx)
         assert torch.equal(x[i], want)
         np.testing.assert_array_equal(vis[i].numpy(), np.asarray(t.visibility, np.float32)[idx])
@@ -137,8 +137,8 @@ def test_dataloader_workers_give_the_weights_of_the_plain_loop(tiny):
     batches = PKSampler(ds.split(0)[0], 2, 3, window=6, seed=0).epoch(0)
     epoch = EpochBatches(batches, data, TripletRecipe.collate, visibility=False)
     loader = torch.utils.data.DataLoader(epoch, batch_size=None, num_workers=1)
-    for b, got in zip(batches, loader):
-        for g, w in zip(got, TripletRecipe.collate(b, data)):
+    for b, got in zip(batches, loader, strict=True):
+        for g, w in zip(got, TripletRecipe.collate(b, data), strict=True):
             assert (g is None and w is None) or torch.equal(g, w)
     weights = []
     for workers in (0, 1):
@@ -149,6 +149,7 @@ def test_dataloader_workers_give_the_weights_of_the_plain_loop(tiny):
         assert torch.equal(weights[0][k], weights[1][k]), k
 
 
+@pytest.mark.slow
 def test_old_checkpoints_resume_with_the_new_settings_at_their_defaults(tiny, tmp_path):
     """A run saved before the PK settings existed resumes: a missing setting had its default."""
     ds, data = tiny

@@ -29,6 +29,7 @@ def test_split(tmp_path_factory):
     return record, query, gallery, data
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("head", SHIPPED_HEADS)
 def test_shipped_weights_reproduce_their_rank1(head, test_split):
     _, query, gallery, data = test_split
@@ -40,6 +41,7 @@ def test_shipped_weights_reproduce_their_rank1(head, test_split):
     assert abs(res["mAP"] - record["results"]["mAP"]) <= 1.0
 
 
+@pytest.mark.slow
 def test_all_shipped_records_share_one_recipe(test_split):
     record = test_split[0]
     base = recorded_experiment(record)
@@ -56,11 +58,12 @@ def test_unknown_head_is_explained():
     assert WEIGHTS_DIR.name == "weights"
 
 
+@pytest.mark.slow
 def test_recorded_test_split_can_render_the_first_persons_only(test_split):
     record, query, gallery, _ = test_split
     q3, g3 = recorded_test_split(record, persons=3)
     assert [t.pid for t in q3] == [t.pid for t in query[:3]] and [t.pid for t in g3] == [t.pid for t in gallery[:3]]
-    for a, b in zip(q3 + g3, query[:3] + gallery[:3]):
+    for a, b in zip(q3 + g3, query[:3] + gallery[:3], strict=True):
         assert a.camid == b.camid and (a.frames == b.frames).all()  # rendered identically
     with pytest.raises(ValueError, match="persons must be >= 1"):
         recorded_test_split(record, persons=0)

@@ -46,7 +46,7 @@ def test_attention_strip_draws_every_frame_with_its_border():
     fig = viz.attention_strip(fr, s, visibility=s, columns=3, width=2, colorbar=False)
     images = [ax.images[0].get_array() for ax in fig.axes if ax.images]
     assert len(images) == 5 and len(fig.axes) == 6  # 2 rows x 3 columns, one left empty
-    for img, f, c in zip(images, fr, viz.score_colours(s)):
+    for img, f, c in zip(images, fr, viz.score_colours(s), strict=True):
         np.testing.assert_array_equal(np.asarray(img)[2:-2, 2:-2], f)
         np.testing.assert_array_equal(np.asarray(img)[0, 0], np.rint(c * 255).astype(np.uint8))
     assert fig.axes[3].get_title() == "#3\nλ=0.75\nv=0.75"

@@ -59,7 +59,7 @@ def test_image_grid_draws_each_image_in_order_with_titles_and_row_labels():
     fig = viz.image_grid(imgs, [f"t{i}" for i in range(6)], columns=4, row_labels=["a", "b"], cmap="gray")
     axes = fig.axes
     assert len(axes) == 8 and [len(ax.images) for ax in axes] == [1] * 6 + [0, 0]
-    for ax, img in zip(axes, imgs):
+    for ax, img in zip(axes[:6], imgs, strict=True):
         np.testing.assert_array_equal(np.asarray(ax.images[0].get_array()), img)
     assert [ax.get_title() for ax in axes[:6]] == [f"t{i}" for i in range(6)]
     assert axes[0].get_ylabel() == "a" and axes[4].get_ylabel() == "b"

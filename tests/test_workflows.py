@@ -32,6 +32,7 @@ def test_every_workflow_is_valid_against_githubs_schema():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "edit",
     [

@@ -24,6 +24,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -265,7 +266,7 @@ def check_page(driver, html_dir: Path, page: Path, screenshot: Path | None, sett
         res.problems.append(
             f"expected one h1 title, found {levels.count(1)}: {[t for lvl, t in p['headings'] if lvl == 1]}"
         )
-    for (a, _), (b, t) in zip(p["headings"], p["headings"][1:]):
+    for (a, _), (b, t) in pairwise(p["headings"]):
         if b > a + 1:
             res.problems.append(f"heading {t!r} is an h{b} right after an h{a} (a level is skipped)")
     res.widgets = p["widgets"]

@@ -175,7 +175,7 @@ def out_of_sync(path: Path) -> str | None:
     a, b = _cells(nbformat.read(path, as_version=4)), _cells(jupytext.read(md))
     if a == b:
         return None
-    diff = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    diff = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
     return (
         f"{path.name} and {md.name} differ from cell {diff} on ({len(a)} vs {len(b)} cells); "
         "run `python tools/nbtools.py sync` (the newer file wins)"

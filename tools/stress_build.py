@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,7 +67,7 @@ def where_the_time_went(nb) -> dict:
             t = {k: datetime.fromisoformat(ex[k].replace("Z", "+00:00")).timestamp() for k in ex}
             stamps.append((i, t["iopub.status.busy"], t["shell.execute_reply"]))
     runs = [(t1 - t0, i) for i, t0, t1 in stamps]
-    waits = [(b[1] - a[2], b[0]) for a, b in zip(stamps, stamps[1:])]
+    waits = [(b[1] - a[2], b[0]) for a, b in pairwise(stamps)]
     (run, run_cell), (wait, wait_cell) = max(runs, default=(0, None)), max(waits, default=(0, None))
     return {"longest_cell": [run_cell, round(run, 1)], "longest_wait": [wait_cell, round(wait, 1)]}
 

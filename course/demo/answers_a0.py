@@ -9,7 +9,9 @@ from scipy.spatial.distance import cdist
 RIGHT = {
     "check_distances": (lambda q, g: cdist(q, g),),
     "check_rank1": (
-        lambda d, qp, gp: float(np.mean([gp[np.lexsort((gp == p, row))[0]] == p for row, p in zip(d, qp)])),
+        lambda d, qp, gp: float(
+            np.mean([gp[np.lexsort((gp == p, row))[0]] == p for row, p in zip(d, qp, strict=True)])
+        ),
     ),
 }
 WRONG = {

@@ -19,9 +19,9 @@ def distances_truth(query, gallery):
 
 def rank1_truth(distmat, query_pids, gallery_pids):
     hits = 0
-    for row, pid in zip(distmat, query_pids):
-        right = min(d for d, p in zip(row, gallery_pids) if p == pid)
-        wrong = min((d for d, p in zip(row, gallery_pids) if p != pid), default=math.inf)
+    for row, pid in zip(distmat, query_pids, strict=True):
+        right = min(d for d, p in zip(row, gallery_pids, strict=True) if p == pid)
+        wrong = min((d for d, p in zip(row, gallery_pids, strict=True) if p != pid), default=math.inf)
         hits += right < wrong  # a tie counts against the model
     return hits / len(query_pids)
 

@@ -12,8 +12,8 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..diagrams.palette import MARKERS
-from ..diagrams.palette import SERIES as OKABE_ITO
+from .palette import MARKERS
+from .palette import SERIES as OKABE_ITO
 from .verdicts import spoken
 
 

@@ -2,7 +2,7 @@
 
 * :class:`Tracklet`: one person in one camera; :class:`VideoReIDDataset`: tracklets + splits.
 * :func:`load_dataset`: the synthetic benchmark (:mod:`.synthetic`) or a real dataset
-  read in its official layout (:mod:`.loaders`, MARS in :mod:`.mars`); :mod:`.download` fetches and unpacks the
+  read in its official layout (:mod:`.loaders`, one module per dataset); :mod:`.download` fetches and unpacks the
   real archives; :func:`export_ilidsvid` writes tracklets in the iLIDS-VID layout.
 * :func:`make_splits`: the random half/half person splits; :func:`sample_window`: the
   16-frame training windows (:func:`drop_short` for the "skip" policy); :func:`load_frames`:

@@ -1,4 +1,4 @@
-"""A yardstick for how hard a dataset is: nearest-colour-histogram matching.
+"""A yardstick for how hard a dataset is: nearest-colour-histogram matching (chapter 2).
 
 Each tracklet becomes the mean of its per-frame colour histograms (``levels**3`` cells,
 square-rooted so that the Euclidean distance is the Hellinger distance); each query is

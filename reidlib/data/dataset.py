@@ -1,4 +1,4 @@
-"""A video re-ID dataset: tracklets, the persons they show, and train/test splits."""
+"""A video re-ID dataset: tracklets, the persons they show, and train/test splits (chapter 2)."""
 
 from __future__ import annotations
 
@@ -116,8 +116,8 @@ class VideoReIDDataset:
             is_query = [k in self.official_query for k in range(len(self.tracklets))]
         return (
             [t for t in self.tracklets if t.pid in train],
-            [t for t, q in zip(self.tracklets, is_query) if t.pid in test and q],
-            [t for t, q in zip(self.tracklets, is_query) if t.pid in test and not q],
+            [t for t, q in zip(self.tracklets, is_query, strict=True) if t.pid in test and q],
+            [t for t, q in zip(self.tracklets, is_query, strict=True) if t.pid in test and not q],
         )
 
     def summary(self) -> dict:

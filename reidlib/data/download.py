@@ -1,4 +1,4 @@
-"""Fetch and unpack the real datasets: where each one comes from and where it must end up.
+"""Fetch and unpack the real datasets: where each one comes from and where it must end up (chapters 2 and 12).
 
 None of the datasets may be redistributed, so the book never ships them. :func:`prepare`
 puts a dataset where :func:`reidlib.data.load_dataset` looks for it: it does nothing if the
@@ -38,7 +38,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .tempfiles import remove_stale, temp_file, temp_folder, write_error
+from .._io import remove_stale, temp_file, temp_folder, write_error
 
 PathLike = str | os.PathLike
 GiB = 1 << 30

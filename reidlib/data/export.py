@@ -1,4 +1,4 @@
-"""Write tracklets to disk in the iLIDS-VID layout, so the real loader can read them back.
+"""Write tracklets to disk in the iLIDS-VID layout, so the real loader can read them back (chapter 2).
 
 ``export_ilidsvid(dataset, root)`` writes ::
 

@@ -1,4 +1,4 @@
-"""Which frames a model sees: random training windows, and reading frames from disk.
+"""Which frames a model sees: random training windows, and reading frames from disk (chapter 2).
 
 Training uses windows of ``length`` (16) consecutive frames from a random start, so
 every epoch shows a different part of each video; testing uses all the frames.
@@ -121,7 +121,7 @@ def load_frames(
     if not images:
         return np.zeros((0, *(size or (0, 0)), 3), np.uint8)
     first = {}  # size (H, W) -> the first frame of that size
-    for i, im in zip(idx, images):
+    for i, im in zip(idx, images, strict=True):
         first.setdefault(im.shape[:2], Path(tracklet.frames[i]))
     if len(first) > 1:
         found = ", ".join(f"{p.name} is {h} x {w}" for (h, w), p in first.items())

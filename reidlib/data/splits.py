@@ -1,4 +1,4 @@
-"""Train/test splits of persons (never of tracklets): the 10-split protocol.
+"""Train/test splits of persons (never of tracklets): the 10-split protocol (chapter 2).
 
 A split is a dict ``{"train": [pid, ...], "test": [pid, ...]}``. Splitting persons,
 not tracklets, is what makes the test honest: nobody seen in training is ever a query.

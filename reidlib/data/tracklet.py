@@ -1,4 +1,4 @@
-"""The unit of video re-ID data: one person seen by one camera."""
+"""The unit of video re-ID data: one person seen by one camera (chapter 2)."""
 
 from __future__ import annotations
 

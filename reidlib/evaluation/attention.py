@@ -1,4 +1,4 @@
-"""Does attention follow visibility? Correlations of attention scores with the synthetic truth."""
+"""Does attention follow visibility? Correlations of attention scores with the synthetic truth (chapter 10)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def attention_visibility(scores: Sequence, visibility: Sequence) -> dict:
             "(array or tracklet) per score array."
         )
     pairs = []
-    for s, v in zip(scores, visibility):
+    for s, v in zip(scores, visibility, strict=True):
         s, v = _values(s, "scores"), _visibility(v)
         if s.shape != v.shape:
             raise ValueError(f"a video has {s.shape[0]} scores for {v.shape[0]} frames; score every frame.")

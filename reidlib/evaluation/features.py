@@ -1,4 +1,4 @@
-"""Video features at test time: every frame of a sequence, in chunks of bounded memory.
+"""Video features at test time: every frame of a sequence, in chunks of bounded memory (chapter 9).
 
 The frame CNN runs on at most ``chunk`` frames at a time; only the small per-frame
 features (T, 128) of a whole sequence are held together, for the temporal head. So a

@@ -1,4 +1,4 @@
-"""Ranking metrics for re-ID: distance matrix, CMC and mean average precision.
+"""Ranking metrics for re-ID: distance matrix, CMC and mean average precision (chapter 9).
 
 Everything is vectorised over queries and gallery (no Python loop over either):
 the cost is a few passes over the (Q, G) distance matrix, so 2,000 x 10,000
@@ -162,7 +162,9 @@ def _ranks_and_ap(
     return wrong_before[:, 0] + 1, precision.sum(1) / num_right.clamp_min(1).double(), num_right
 
 
-def _rank_metrics(distmat, query_pids, gallery_pids, query_camids, gallery_camids, max_rank, block, stacklevel):
+def _rank_metrics(distmat, query_pids, gallery_pids, query_camids, gallery_camids, *, max_rank: int, block: int = 256):
+    """What :func:`rank_metrics` returns, ``block`` queries at a time. Called by the public functions only: its
+    warning about skipped queries points at their caller."""
     if max_rank < 1:
         raise ValueError(f"max_rank must be >= 1; found {max_rank}.")
     d, qp, gp, qc, gc = _check(distmat, query_pids, gallery_pids, query_camids, gallery_camids)
@@ -189,7 +191,7 @@ def _rank_metrics(distmat, query_pids, gallery_pids, query_camids, gallery_camid
             f"{pids[:10]}; CMC and mAP are over the other {len(qp) - skipped} queries, as the standard "
             "protocol does.",
             SkippedDataWarning,
-            stacklevel=stacklevel + 1,
+            stacklevel=3,  # the caller of rank_metrics, cmc, ...
         )
     curve = (ranks[evaluated, None] <= np.arange(1, max_rank + 1)[None, :]).mean(0)
     return {
@@ -221,7 +223,9 @@ def rank_metrics(
     Queries are processed ``block`` at a time (vectorised within a block), which bounds the
     memory and keeps it in cache.
     """
-    return _rank_metrics(distmat, query_pids, gallery_pids, query_camids, gallery_camids, max_rank, block, 2)
+    return _rank_metrics(
+        distmat, query_pids, gallery_pids, query_camids, gallery_camids, max_rank=max_rank, block=block
+    )
 
 
 def first_match_rank(
@@ -232,7 +236,7 @@ def first_match_rank(
     gallery_camids: ArrayLike | None = None,
 ) -> np.ndarray:
     """1-based rank of the nearest right gallery match of every query -> int array (Q,); 0 = skipped."""
-    return _rank_metrics(distmat, query_pids, gallery_pids, query_camids, gallery_camids, 1, 256, 2)["ranks"]
+    return _rank_metrics(distmat, query_pids, gallery_pids, query_camids, gallery_camids, max_rank=1)["ranks"]
 
 
 def cmc(
@@ -252,7 +256,7 @@ def cmc(
     the module doc). Several gallery sequences per person are handled. Ties and
     skipped queries: see the module doc.
     """
-    return _rank_metrics(distmat, query_pids, gallery_pids, query_camids, gallery_camids, max_rank, 256, 2)["cmc"]
+    return _rank_metrics(distmat, query_pids, gallery_pids, query_camids, gallery_camids, max_rank=max_rank)["cmc"]
 
 
 def mean_average_precision(
@@ -268,4 +272,4 @@ def mean_average_precision(
     one gallery sequence per person, AP = 1 / rank. Arguments, cameras, ties and
     skipped queries: as for :func:`cmc`.
     """
-    return _rank_metrics(distmat, query_pids, gallery_pids, query_camids, gallery_camids, 1, 256, 2)["mAP"]
+    return _rank_metrics(distmat, query_pids, gallery_pids, query_camids, gallery_camids, max_rank=1)["mAP"]

@@ -6,9 +6,9 @@ person), every frame of every sequence is used. Results are percentages.
 
 from __future__ import annotations
 
-import numpy as np
 from torch import nn
 
+from ..stats import mean_std
 from .features import extract_features
 from .metrics import distance_matrix, rank_metrics
 from .reranking import RERANK_OPTIONS
@@ -155,13 +155,14 @@ def _check_rerank(rerank: dict | None) -> dict | None:
 
 
 def summarize(results: list[dict]) -> dict:
-    """Mean and sample standard deviation (ddof=1; 0 for one result) of each metric over results."""
+    """Mean and sample standard deviation of each metric over the results of splits
+    (:func:`reidlib.stats.mean_std`) -> ``{"mean": {metric: ...}, "std": {metric: ...}, "n": splits}``."""
     if not results:
         raise ValueError("summarize needs at least one result; found none.")
-    table = {m: np.array([r[m] for r in results], dtype=float) for m in METRICS}
+    spread = {m: mean_std([r[m] for r in results]) for m in METRICS}
     return {
-        "mean": {m: float(v.mean()) for m, v in table.items()},
-        "std": {m: float(v.std(ddof=1)) if len(v) > 1 else 0.0 for m, v in table.items()},
+        "mean": {m: s["mean"] for m, s in spread.items()},
+        "std": {m: s["std"] for m, s in spread.items()},
         "n": len(results),
     }
 

@@ -1,6 +1,6 @@
 """k-reciprocal re-ranking (Zhong, Zheng, Cao, Li, "Re-ranking Person Re-identification with
 k-reciprocal Encoding", CVPR 2017): a better query-gallery distance from the neighbourhoods of
-queries and gallery items, with no training.
+queries and gallery items, with no training (chapter 13).
 
 The paper's steps, for every item p of the Q + G queries and gallery items pooled together:
 

@@ -1,4 +1,4 @@
-"""The ablation of the temporal heads: its methods (:data:`METHODS`) and its end-to-end results file.
+"""The ablation of the temporal heads: its methods (:data:`METHODS`) and its end-to-end results file (chapter 11).
 
 ``benchmarks/bench_accuracy.py`` trains each method with the same budget on the degraded synthetic
 benchmark and on its clean counterpart, over 10 splits, and writes ``reidlib/results/accuracy.json``

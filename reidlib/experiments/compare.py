@@ -99,7 +99,7 @@ def correct_family(comparisons: dict) -> None:
     """Holm's correction over a family of comparisons, and each one's decision, in place."""
     names = list(comparisons)
     adjusted = stats.holm([comparisons[n]["t"]["p"] for n in names])
-    for n, p in zip(names, adjusted):
+    for n, p in zip(names, adjusted, strict=True):
         comparisons[n]["holm_p"] = None if np.isnan(p) else float(p)
         comparisons[n]["family"] = len(names)
         comparisons[n]["decision"] = decision(comparisons[n], comparisons[n]["holm_p"])
@@ -118,12 +118,11 @@ def summarize_table(table: dict, families: dict | None = None) -> dict:
     methods = table["methods"]
     for m in methods.values():
         runs = m["splits"]
-        s = {k: {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0}
-             for k in METRICS if all(k in r for r in runs) for v in [split_values(runs, k)]}  # fmt: skip
+        s = {k: stats.mean_std(split_values(runs, k)) for k in METRICS if all(k in r for r in runs)}
         for key in ("spearman", "spearman_untrained"):
             v = np.array([r[key] for r in runs if r.get(key) is not None], float)
             v = v[np.isfinite(v)]
-            s[key] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0} if len(v) else None
+            s[key] = stats.mean_std(v) if len(v) else None
         m["summary"] = s
     for base, (ceil, members) in (FAMILIES if families is None else families).items():
         if base not in methods:

@@ -1,4 +1,4 @@
-"""One configuration for every experiment: data, model and training settings, saved as config.yaml.
+"""One configuration for every experiment: data, model and training settings, saved as config.yaml (chapter 8).
 
 :class:`ExperimentConfig` holds a :class:`DataConfig`, a :class:`ModelConfig` and a
 :class:`~reidlib.training.TrainConfig`; every option of the command line is one of their
@@ -24,12 +24,13 @@ from pathlib import Path
 import torch
 import yaml
 
+from .._io import atomic_write_text
 from ..data.loaders import LOADERS
 from ..data.synthetic import PRESETS
 from ..evaluation.reranking import RERANK_OPTIONS
 from ..models import BACKBONES, HEADS, IDENTITY_INPUTS, make_head
 from ..preprocess import FLOW_METHODS, channels
-from ..training import TrainConfig, atomic_write_text
+from ..training import TrainConfig
 
 CONFIG = "config.yaml"
 MAX_CONFIG_BYTES = 1 << 20  # a run's config.yaml is about 2 KB

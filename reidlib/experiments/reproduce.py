@@ -24,6 +24,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 from ..training import HISTORY, SCHEDULES
@@ -88,7 +89,7 @@ def plan(tables: Iterable[Table], splits: Iterable[int], epochs: int | None = No
         total = epochs or SCHEDULES[table.schedule].epochs
         for split in splits:
             ends = [min(e, total) for e in range(every, total + every, every)]
-            out += [Chunk(table, int(split), a, b, total) for a, b in zip([0, *ends], ends)]
+            out += [Chunk(table, int(split), a, b, total) for a, b in pairwise([0, *ends])]
     return out
 
 

@@ -1,4 +1,4 @@
-"""Running experiments: the one place where a model is seeded, built, trained and evaluated.
+"""Running experiments: the one place where a model is seeded, built, trained and evaluated (chapters 8 and 9).
 
 :func:`run_split` does it for one split (and writes the run folder); :func:`evaluate_splits`
 repeats it over splits (the paper's protocol: mean ± std over 10 random person splits);
@@ -30,12 +30,12 @@ from torch import nn
 
 import reidlib
 
+from .._io import LOCK, atomic_write_text, folder_lock, temp_files
 from ..data import VideoReIDDataset, load_dataset
-from ..data.tempfiles import LOCK, folder_lock, temp_files
 from ..evaluation import evaluate, evaluate_tracklets, format_table, summarize
-from ..models import VideoReIDNet, load_imagenet_weights
+from ..models import VideoReIDNet, load_imagenet_weights, load_model
 from ..preprocess import PreprocessedDataset, cache_root, channels, preprocess_dataset
-from ..training import CHECKPOINT, HISTORY, atomic_write_text, load_model, train
+from ..training import CHECKPOINT, HISTORY, train
 from ..training.checkpoint import RUN_FILES
 from ..training.config import RUNTIME_FIELDS
 from ..training.distributed import is_main, rank_device
@@ -219,7 +219,7 @@ def claim_run_folder(
     as ``train`` would). A folder that holds a run of another configuration, or other files, is refused
     unless ``overwrite``: then reidlib's files of the old run (``RUN_FILES`` and ``split<i>/`` runs) are
     removed before the block and the user's other files are left alone. A second process gets a
-    :class:`~reidlib.data.tempfiles.FolderBusyError`.
+    :class:`~reidlib._io.FolderBusyError`.
     """
     out = Path(out)
     check_writable_place(out)
@@ -340,7 +340,8 @@ def check_splits(splits, num_splits: int) -> list[int]:
 
 
 def summary_of(results: list[dict]) -> dict:
-    """Mean ± std of split results, with what they were run with."""
+    """An experiment's record: :func:`reidlib.evaluation.summarize` of its splits' results (mean ± std), the
+    results themselves, and what they were run with (head, config, train and test data)."""
     r = results[0]
     return {
         **summarize(results),

@@ -1,4 +1,5 @@
-"""Weights shipped with reidlib, so that later chapters show trained models without training.
+"""Weights shipped with reidlib, so that later chapters show trained models without training (chapters 1, 4, 7-10
+and 13).
 
 ``make weights`` (= ``python -m reidlib weights``) runs :data:`RECIPE` for each head of
 :data:`SHIPPED_HEADS` (split 0 of the synthetic ``standard`` data, the ``short`` schedule)
@@ -21,10 +22,11 @@ from torch import nn
 
 import reidlib
 
+from .._io import file_sha256
 from ..data import PRESETS, SyntheticReID, make_splits
 from ..evaluation import METRICS, evaluate_tracklets
-from ..training import CHECKPOINT, SCHEDULES, export_weights, load_model
-from ..training.checkpoint import file_sha256
+from ..models import export_weights, load_model
+from ..training import CHECKPOINT, SCHEDULES
 from .config import DataConfig, ExperimentConfig, ModelConfig
 from .run import load_data, run_split
 

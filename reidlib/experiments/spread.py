@@ -1,4 +1,4 @@
-"""An experiment's splits spread over GPUs: one process per split, one split per GPU at a time."""
+"""An experiment's splits spread over GPUs: one process per split, one split per GPU at a time (chapter 12)."""
 
 from __future__ import annotations
 

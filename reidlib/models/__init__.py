@@ -1,9 +1,12 @@
 """Models (chapters 4-6): the frame CNN, the 1-D FCN temporal attention, pooling heads, the full network;
-a ResNet-18 frame backbone (chapter 13)."""
+a ResNet-18 frame backbone (chapter 13); building a network from its settings and loading its weights
+(:mod:`.build`, chapter 8)."""
 
+from .build import build_model, export_weights, load_model, load_weights, model_config
+from .checkpoint_file import read_checkpoint
 from .fcn import FCNTemporalAttention, TemporalConv, Upsample1d, init_interpolation_, interp_kernel
 from .frame_cnn import FrameCNN
-from .masks import check_mask, check_sequence, mask_from_lengths, masked_activation, pad_sequences, sequence_lengths
+from .masks import check_mask, mask_from_lengths, masked_activation, pad_sequences, sequence_lengths
 from .net import BACKBONES, IDENTITY_INPUTS, UNIT_SCALE, VideoReIDNet, count_macs, identity_input, model_device
 from .pooling import HEADS, AttentionPool, CombinedPool, MaxPool, MeanPool, OraclePool, make_head
 from .resnet import RESNET18_URL, BasicBlock, ResNet18Frames, load_imagenet_weights
@@ -36,10 +39,15 @@ __all__ = [
     "identity_input",
     "count_macs",
     "model_device",
-    "check_sequence",
     "check_mask",
     "sequence_lengths",
     "masked_activation",
     "mask_from_lengths",
     "pad_sequences",
+    "model_config",
+    "build_model",
+    "load_weights",
+    "load_model",
+    "export_weights",
+    "read_checkpoint",
 ]

@@ -208,7 +208,7 @@ class FCNTemporalAttention(nn.Module):
             x, mask, lengths = _pool_relu(conv(x), mask, lengths)  # (B, C_k, 1, ceil(L_k / 2))
             levels.append((x, mask, lengths))
         s = self.score(x)[:, :, 0]  # (B, 1, L_K)
-        for j, (skip, up) in enumerate(zip(self.skip_scores, self.skip_ups)):
+        for j, (skip, up) in enumerate(zip(self.skip_scores, self.skip_ups, strict=True)):
             x_f, mask_f, lengths_f = levels[-2 - j]
             s = up(s if mask is None else s * mask[:, None], lengths, x_f.shape[-1]) + skip(x_f)[:, :, 0]
             mask, lengths = mask_f, lengths_f

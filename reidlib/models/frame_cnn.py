@@ -1,4 +1,4 @@
-"""The frame CNN of McLaughlin et al. (2016), used by the paper: one 128-d feature per frame.
+"""The frame CNN of McLaughlin et al (chapter 4). (2016), used by the paper: one 128-d feature per frame.
 
 Three stages of  zero-pad 4 -> conv 5x5 (stride 1) -> tanh -> max-pool 2x2,  with 16, 32
 and 32 filters, turn a 5 x 56 x 40 frame (YUV + two optical-flow channels) into

@@ -1,4 +1,4 @@
-"""Padding masks for batches of sequences of different lengths, and the masked attention activation.
+"""Padding masks for batches of sequences of different lengths, and the masked attention activation (chapter 6).
 
 A batch of B sequences padded to N frames carries a bool mask (B, N): True marks a real
 frame. Real frames come first (right padding), so each row is described by its length.
@@ -57,16 +57,6 @@ def check_mask(mask: torch.Tensor, who: str = "this module") -> None:
             f"{who} expects right-padded masks (real frames first, then padding); found a "
             "mask with a gap. Put each sequence's frames at the start of its row."
         )
-
-
-def check_sequence(
-    features: torch.Tensor, mask: torch.Tensor | None, who: str = "this module"
-) -> tuple[torch.Tensor | None, torch.Tensor]:
-    """:func:`sequence_lengths` and, for a mask, :func:`check_mask` -> (mask or None, lengths (B,))."""
-    mask, lengths = sequence_lengths(features, mask, who)
-    if mask is not None:
-        check_mask(mask, who)
-    return mask, lengths
 
 
 def masked_activation(alpha: torch.Tensor, mask: torch.Tensor | None, activation: str) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""The whole model: frame CNN + temporal head -> video feature, and a shared identity classifier."""
+"""The whole model: frame CNN + temporal head -> video feature, and a shared identity classifier (chapters 4-7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Temporal pooling heads: frame features (B, N, D) + mask (B, N) -> video feature (B, D).
+"""Temporal pooling heads: frame features (B, N, D) + mask (B, N) -> video feature (B, D) (chapter 6).
 
 Every head returns ``(pooled (B, D), scores (B, N) or None)``; scores are the per-frame
 weights when the head has them (0 at padded frames). Build one by name with

@@ -1,4 +1,4 @@
-"""Recurrent baselines: RCN (McLaughlin et al. 2016) and RNN temporal attention (Zhou et al. 2017 style).
+"""Recurrent baselines: RCN (McLaughlin et al. 2016) and RNN temporal attention (Zhou et al. 2017 style) (chapter 11).
 
 Both read a padded batch with ``pack_padded_sequence``, so a recurrent layer never steps
 over padding and each sequence gets the same outputs as when it runs alone.

@@ -1,10 +1,10 @@
-"""Preprocess a whole dataset once: colour + flow for every frame, in one memory-mapped file.
+"""Preprocess a whole dataset once: colour + flow for every frame, in one memory-mapped file (chapter 3).
 
 The file is named by a key that hashes the dataset's identity and every preprocessing
 parameter, so changing either builds a new file and never reuses a stale one. Values
 are stored as float16 (half the disk and load time of float32, relative rounding error
 below 5e-4) and handed out as float32. Its index records the file's size, shape and CRC-32
-(:mod:`reidlib.data.integrity`): a damaged cache is rebuilt with a warning, never served.
+(:mod:`reidlib._io`): a damaged cache is rebuilt with a warning, never served.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..data.integrity import CacheRebuiltWarning, ChecksumWriter, problem, trust
+from .._io import CacheRebuiltWarning, ChecksumWriter, problem, remove_stale, temp_file, trust, write_error
 from ..data.sampling import load_frames
-from ..data.tempfiles import remove_stale, temp_file, write_error
 from .flow import flow_settings
 from .inputs import FLOW_CLIP, FLOW_SCALE, FRAME_SIZE, channels, crop_and_flip, prepare_sequence
 

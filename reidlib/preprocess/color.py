@@ -1,4 +1,4 @@
-"""Colour: RGB -> YUV (BT.601) and per-frame, per-channel standardisation.
+"""Colour: RGB -> YUV (BT.601) and per-frame, per-channel standardisation (chapter 3).
 
 Frames are channels-last, like the data: (T, H, W, 3) or one frame (H, W, 3).
 """

@@ -1,4 +1,4 @@
-"""Dense optical flow: Lucas-Kanade from the structure tensor, and OpenCV's Farneback and DIS.
+"""Dense optical flow: Lucas-Kanade from the structure tensor, and OpenCV's Farneback and DIS (chapter 3).
 
 Convention for every method here: ``flow[y, x] = (u, v)`` moves the pixel (x, y) of
 ``prev`` to its place (x + u, y + v) in ``next``; u is horizontal (to the right), v is

@@ -1,4 +1,4 @@
-"""From a tracklet's RGB frames to the network input: (T, 5, 56, 40) float32.
+"""From a tracklet's RGB frames to the network input: (T, 5, 56, 40) float32 (chapter 3).
 
 Channels, in order: Y, U, V (each standardised per frame), then the horizontal (u)
 and vertical (v) optical flow, scaled (see :func:`scale_flow`). Frames are first

@@ -384,7 +384,7 @@ def _end_epoch(run: _Run, epoch: int, totals: list[float], t0: float, validate) 
     _check_loss(totals[0] / seen, history, cfg, epoch, run.optimizer)
     history["epoch"].append(epoch)
     history["loss"].append(totals[0] / seen)
-    for k, v in zip(parts[1:], totals[1 : len(parts)]):
+    for k, v in zip(parts[1:], totals[1 : len(parts)], strict=True):
         history[k].append(v / seen)
     history["id_acc"].append(totals[len(parts)] / (run.recipe.sequences_per_item * seen))
     history["lr"].append(run.optimizer.param_groups[0]["lr"])

@@ -119,7 +119,7 @@ class SiameseRecipe(Recipe):
     def collate(pairs: list[Pair], data, visibility: bool = False) -> Batch:
         windows = [(p.first, p.idx1) for p in pairs] + [(p.second, p.idx2) for p in pairs]
         rngs = [np.random.default_rng(p.aug_seed) for p in pairs] * 2  # a pair's crops: first window, then second
-        x = [data.input(t, train=True, rng=rng, indices=idx) for (t, idx), rng in zip(windows, rngs)]
+        x = [data.input(t, train=True, rng=rng, indices=idx) for (t, idx), rng in zip(windows, rngs, strict=True)]
         vis = [window_visibility(t, idx) for t, idx in windows] if visibility else None
         labels = [p.label1 for p in pairs] + [p.label2 for p in pairs]
         return stack_windows(x, labels, [p.same for p in pairs], vis)
@@ -146,9 +146,13 @@ class TripletRecipe(Recipe):
 
     @staticmethod
     def collate(batch: PKBatch, data, visibility: bool = False) -> Batch:
-        windows = zip(batch.tracklets, batch.indices, batch.aug_seeds)
+        windows = zip(batch.tracklets, batch.indices, batch.aug_seeds, strict=True)
         x = [data.input(t, train=True, rng=np.random.default_rng(int(seed)), indices=idx) for t, idx, seed in windows]
-        vis = [window_visibility(t, idx) for t, idx in zip(batch.tracklets, batch.indices)] if visibility else None
+        vis = (
+            [window_visibility(t, idx) for t, idx in zip(batch.tracklets, batch.indices, strict=True)]
+            if visibility
+            else None
+        )
         return stack_windows(x, batch.labels, visibility=vis)
 
     def loss(self, features: torch.Tensor, logits: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, dict]:

@@ -19,7 +19,7 @@ def make_class(assignment: masters.Assignment, student_path: Path, folder: Path,
     auto = [q for q in assignment.questions() if not q["manual"]]
     half = {q["name"] for q in auto[: len(auto) // 2]}
     partial = nbformat.from_dict(nbformat.reads(nbformat.writes(student), as_version=4))
-    for mine, theirs in zip(partial.cells, solved.cells):
+    for mine, theirs in zip(partial.cells, solved.cells, strict=True):
         if mine.metadata.get("course", {}).get("question") in half:
             mine.source = theirs.source
     kinds = [

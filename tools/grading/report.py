@@ -77,7 +77,7 @@ def rows(data: dict, manual: dict[str, dict] | None = None) -> tuple[list[str], 
         row = {"student": r["student"], "notebook": r["notebook"]}
         auto = man = 0.0
         pending = []
-        for q, col in zip(qs, header[2:]):
+        for q, col in zip(qs, header[2:], strict=False):
             if q["manual"]:
                 score = given.get(q["name"])
                 row[col] = "" if score is None else _fmt(score)

@@ -83,7 +83,9 @@ def slide_scene(scene: np.ndarray, offsets: np.ndarray, size: tuple[int, int], b
         np.multiply(strip[..., :-1], 1 - f, out=img[:, k])
         img[:, k] += strip[..., 1:] * f
     if box is not None:
-        for k, left, top, scale in zip(range(box.frames.start, box.frames.stop), box.left, box.top, box.scale):
+        for k, left, top, scale in zip(
+            range(box.frames.start, box.frames.stop), box.left, box.top, box.scale, strict=True
+        ):
             img[:, k] = resample(scene[:, :, :wb], offsets[k] + left, top, scale, W)
     return img
 

@@ -1,4 +1,4 @@
-"""The lab's data: frame features of persons the frozen frame CNN never saw, computed once and cached.
+"""The lab's data: frame features of persons the frozen frame CNN never saw, computed once and cached (chapter 11).
 
 The backbone is the frame CNN of a shipped model (default: mean pooling's, trained on 150 of
 the persons 0-299 of the synthetic ``standard`` benchmark). The lab's persons come from a
@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..._io import remove_stale, temp_tag
 from ...data import PRESETS, SyntheticReID, make_splits
 from ...data.synthetic import GENERATOR_VERSION, RENDER_VERSION
-from ...data.tempfiles import remove_stale, temp_tag
 from ...preprocess import cache_root, make_input
 from ..shipped import pretrained, recorded_experiment, weights_path
 

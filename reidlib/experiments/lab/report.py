@@ -1,5 +1,5 @@
 """The lab's results file: the runs of each (population, protocol, condition) as an ablation table with
-its paired comparisons (:mod:`reidlib.experiments.compare`), without the bulky per-query data."""
+its paired comparisons (:mod:`reidlib.experiments.compare`), without the bulky per-query data (chapter 11)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One lab run: train a head of the ablation on one split's frozen features, test it, ablate its lambda."""
+"""One lab run: train a head of the ablation on one split's frozen features, test it, ablate its lambda (chapter 11)."""
 
 from __future__ import annotations
 

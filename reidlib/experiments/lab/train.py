@@ -1,4 +1,5 @@
-"""Training a temporal head on frozen frame features, with the paper's losses, until its loss stops improving.
+"""Training a temporal head on frozen frame features, with the paper's losses, until its loss stops improving
+(chapter 11).
 
 What trains: a per-frame linear adapter D -> D (started as the identity, so every head starts from the
 backbone's own features), the head, and the identity classifier. Every head, mean pooling and the
@@ -117,7 +118,7 @@ class LabNet(nn.Module):
         return f, identity_input(raw, self.identity), scores
 
 
-class _Plateau:
+class Plateau:
     """The state of a :class:`StopRule` -> after each epoch: "go", "decay" or "stop"."""
 
     def __init__(self, rule: StopRule):
@@ -160,14 +161,14 @@ def train_head(
     torch.manual_seed(config.seed * 1000 + split)  # every head of a split starts from the same draw
     net = LabNet(len(sampler.pids), head, feats.z.shape[1], config.identity, quality, feats.conv.shape[1], **head_kw)
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
-    plateau, history = _Plateau(config.rule), {"loss": [], "decays": [], "rule": asdict(config.rule)}
+    plateau, history = Plateau(config.rule), {"loss": [], "decays": [], "rule": asdict(config.rule)}
     net.train()
     for epoch in range(config.rule.max_epochs):
         pairs = sampler.epoch(epoch)
         total = torch.zeros((), dtype=torch.float64)
         for s in range(0, len(pairs), config.batch_size):
             batch = pairs[s : s + config.batch_size]
-            loss = _step(net, feats, batch, config, smooth)
+            loss = batch_loss(net, feats, batch, config, smooth)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -185,7 +186,7 @@ def train_head(
     return net, history
 
 
-def _step(net: LabNet, feats: LabFeatures, batch: list, config: LabConfig, smooth: float = 0.0) -> torch.Tensor:
+def batch_loss(net: LabNet, feats: LabFeatures, batch: list, config: LabConfig, smooth: float = 0.0) -> torch.Tensor:
     """Eq. 4 on a batch of B pairs (+ the smoothness term): branch 1 is rows [0, B), branch 2 rows [B, 2B)."""
     rows = torch.from_numpy(
         np.stack([p.first.start + p.idx1 for p in batch] + [p.second.start + p.idx2 for p in batch])

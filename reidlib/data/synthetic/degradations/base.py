@@ -1,4 +1,4 @@
-"""What every degradation is: a rate, maybe a run length, its own random stream, and a drawing."""
+"""What every degradation is: a rate, maybe a run length, its own random stream, and a drawing (chapter 2)."""
 
 from __future__ import annotations
 

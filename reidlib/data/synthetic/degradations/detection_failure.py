@@ -1,4 +1,4 @@
-"""The tracker's box fails for a run of frames: it slides sideways or shrinks onto the upper or lower body.
+"""The tracker's box fails for a run of frames: it slides sideways or shrinks onto the upper or lower body (chapter 2).
 
 The box moves the person and the scene (part of the person falls outside the crop); occluders and
 distractors keep their own paths.

@@ -1,4 +1,4 @@
-"""Another person of the benchmark walks across the crop, in front of the target, for a run of frames."""
+"""Another person of the benchmark walks across the crop, in front of the target, for a run of frames (chapter 2)."""
 
 from __future__ import annotations
 

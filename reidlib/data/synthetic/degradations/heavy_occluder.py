@@ -1,4 +1,5 @@
-"""A large foreground object (a wall, a vehicle, a group of people) hides most of the person for a run of frames."""
+"""A large foreground object (a wall, a vehicle, a group of people) hides most of the person for a run of
+frames (chapter 2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A thin occluder (a pole, a pedestrian's silhouette, an object) passes in front of the person."""
+"""A thin occluder (a pole, a pedestrian's silhouette, an object) passes in front of the person (chapter 2)."""
 
 from __future__ import annotations
 

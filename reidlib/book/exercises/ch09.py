@@ -11,7 +11,7 @@ def _first_match_ranks(distmat: np.ndarray, qp: np.ndarray, gp: np.ndarray) -> n
     """1-based rank of the first right gallery item of each query, ties counted against the model (Q,):
     1 + the number of wrong items at a distance <= the nearest right one."""
     ranks = []
-    for row, q in zip(distmat, qp):
+    for row, q in zip(distmat, qp, strict=True):
         right, wrong = row[gp == q], row[gp != q]
         ranks.append(1 + int((wrong <= right.min()).sum()))
     return np.array(ranks)
@@ -26,7 +26,7 @@ def _precisions(distmat, qp, gp) -> list[np.ndarray]:
     """Per query, the precision at each right item, nearest first; ties count against the model: the k-th
     nearest right item sits at position k + (wrong items at a distance <= its own)."""
     out = []
-    for row, q in zip(distmat, qp):
+    for row, q in zip(distmat, qp, strict=True):
         right, wrong = np.sort(row[gp == q]), row[gp != q]
         k = np.arange(1, len(right) + 1)
         out.append(k / (k + (wrong[None, :] <= right[:, None]).sum(1)))
@@ -50,7 +50,7 @@ def _tie_mistakes(distmat, qp, gp) -> dict[str, tuple[np.ndarray, float]]:
     positions = np.arange(1, hits.shape[1] + 1)
     out["gallery order"] = hits.argmax(1) + 1, float(np.mean((k / positions * hits).sum(1) / hits.sum(1)))
     firsts, aps, firsts_all, aps_all = [], [], [], []
-    for row, q in zip(distmat, qp):
+    for row, q in zip(distmat, qp, strict=True):
         right, wrong = np.sort(row[gp == q]), row[gp != q]
         kk = np.arange(1, len(right) + 1)
         firsts.append(1 + (wrong < right[0]).sum())  # optimistic: only strictly nearer items count

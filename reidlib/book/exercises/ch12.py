@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import PurePosixPath
 
-from ..data import frame_number
+from ...data import frame_number
 from ._core import call, fail, passed
 
 

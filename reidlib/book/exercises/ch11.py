@@ -90,7 +90,7 @@ def check_lstm_macs(lstm_macs) -> bool:
 def check_paired_interval(paired_interval) -> bool:
     """Check ``paired_interval(a, b) -> (mean, low, high)``: the mean of the paired differences a - b and
     its 95% Student-t confidence interval (n - 1 degrees of freedom)."""
-    from ..stats import paired_t
+    from ...stats import paired_t
 
     title = "paired_interval"
     rng = np.random.default_rng(11)

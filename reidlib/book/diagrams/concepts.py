@@ -1,4 +1,4 @@
-"""Concept figures: each draws one idea of a chapter, before the code that implements it.
+"""Concept figures: each draws one idea of a chapter (5, 7, 9 and 13), before the code that implements it.
 
 Every function returns a matplotlib Figure; the chapters show it with ``plt.show()``.
 """
@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
-from .palette import BAD, MARKERS, PALETTE, PERSONS, SAME, WRONG
+from ..palette import BAD, MARKERS, PALETTE, PERSONS, SAME, WRONG
 
 LIGHT = "#E8E8E8"
 
@@ -53,7 +53,7 @@ def fcn_1d(num_frames: int = 20, alpha=(1.5, -1.5, 0.5, 2.0, 1.0)) -> plt.Figure
     _blank(ax, (-1, n + 15), (-3.2, 9.3), aspect="auto")
     right = n + f + 0.5  # where the labels start
     rows = [  # (y, cell width, label, colour)
-        (8.0, 1, "frame features $z_i$: N frames x 128 channels", PALETTE["sky"]),
+        (8.0, 1, "frame features $z_i$: N frames x 128 channels", PALETTE["sky blue"]),
         (6.8, 1, "temporal conv, window $w_1 = 5$ (64 channels) + ReLU", LIGHT),
         (5.6, 2, "max-pool 2: N/2 cells", LIGHT),
         (4.4, 2, "temporal conv, window $w_2 = 3$ + ReLU", LIGHT),
@@ -79,7 +79,7 @@ def fcn_1d(num_frames: int = 20, alpha=(1.5, -1.5, 0.5, 2.0, 1.0)) -> plt.Figure
     values = np.r_[alpha[0], alpha, alpha[-1]]
     y0, scale = -0.2, 0.5
     total = np.zeros_like(x)
-    for c, (centre, a) in enumerate(zip(centres, values)):
+    for c, (centre, a) in enumerate(zip(centres, values, strict=True)):
         tent = a * _tent(x, centre, f)
         total += tent
         edge = c in (0, len(values) - 1)
@@ -114,9 +114,9 @@ def siamese_pipeline() -> plt.Figure:
         for j in range(4):  # a stack of frames
             ax.add_patch(Rectangle((0.3 + 0.25 * j, y + 0.25 * j), 1.2, 1.6, facecolor="white", edgecolor="black"))
         ax.text(1.2, y - 0.45, f"video $V_{k}$", ha="center", fontsize=9)
-        _box(ax, 3.0, y, 2.6, 2.1, "frame CNN\n(ch. 4)\nper frame", PALETTE["sky"])
+        _box(ax, 3.0, y, 2.6, 2.1, "frame CNN\n(ch. 4)\nper frame", PALETTE["sky blue"])
         _box(ax, 6.6, y, 2.6, 2.1, "$z_1, ..., z_N$\n(N x 128)", "white")
-        _box(ax, 10.2, y, 3.2, 2.1, "FCN attention\n+ mean pooling\n(ch. 5-6)", PALETTE["sky"])
+        _box(ax, 10.2, y, 3.2, 2.1, "FCN attention\n+ mean pooling\n(ch. 5-6)", PALETTE["sky blue"])
         _box(ax, 14.4, y + 0.4, 1.6, 1.3, f"$F_{k}$", PALETTE["yellow"])
         _box(ax, 17.0, y + 0.4, 2.0, 1.3, f"$F_{k} / \\|F_{k}\\|$", PALETTE["yellow"])
         cls_y = y + 2.5 if k == 1 else y - 1.05
@@ -180,7 +180,7 @@ def pair_sampling(persons: int = 6, seed: int = 5) -> plt.Figure:
     right.axis("off")
     window = 16
     videos = ((52, "person 2, camera 1", SAME), (40, "person 2, camera 2", SAME), (11, "person 4, camera 1", WRONG))
-    for y, (length, name, colour) in zip((7.6, 3.9, 0.2), videos):
+    for y, (length, name, colour) in zip((7.6, 3.9, 0.2), videos, strict=True):
         for t in range(length):
             right.add_patch(Rectangle((t, y), 1, 1.8, facecolor="white", edgecolor="#BBBBBB", lw=0.5))
         start = int(rng.integers(length - window + 1)) if length > window else 0
@@ -235,7 +235,7 @@ def cmc_concept(first_ranks=(1, 2, 4), gallery_size: int = 4) -> plt.Figure:
     curve = [(np.asarray(first_ranks) <= k).mean() for k in ranks]
     right.step(ranks, curve, where="post", color=SAME, lw=2)
     right.plot(ranks, curve, "o", color=SAME)
-    for k, c in zip(ranks, curve):
+    for k, c in zip(ranks, curve, strict=True):
         right.annotate(
             f"{int(round(c * q))}/{q}", (k, c), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8
         )

@@ -1,4 +1,4 @@
-"""The machinery behind every ``check_*``: call the student's code, compare, give a verdict.
+"""The machinery behind every ``check_*``: call the student's code, compare, give a verdict (every chapter's exercises).
 
 A check prints one friendly line when the answer is right and raises
 :class:`CheckFailed` when it is not. The message says what was expected, what the
@@ -52,7 +52,8 @@ def call(title: str, fn: Callable, *args, **kwargs):
 
 
 def as_numpy(x) -> np.ndarray:
-    """Convert a tensor, list or array to a numpy array (float64 where numeric)."""
+    """A tensor (moved to the cpu), list or array -> a numpy array of the same values and dtype (a float32
+    tensor stays float32; :func:`close` compares within tolerances that allow for it)."""
     if hasattr(x, "detach"):
         x = x.detach().cpu().numpy()
     return np.asarray(x)

@@ -1,4 +1,4 @@
-"""Checks for the book's exercises: ``check_*`` functions give a friendly verdict.
+"""Checks for the exercises of every chapter: ``check_*`` functions give a friendly verdict.
 
 Each check takes the student's function (not its result), calls it on cases whose
 answers are known from a formula or a hand computation, prints a green tick when

@@ -11,9 +11,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import ListedColormap
 
-from .palette import BAD, PALETTE, SAME, SERIES, WRONG
+from ..palette import BAD, PALETTE, SAME, SERIES, WRONG
 
-CLASSES = ListedColormap(["#202020", PALETTE["orange"], PALETTE["sky"]])  # background, lying, standing (ch. 5)
+CLASSES = ListedColormap(["#202020", PALETTE["orange"], PALETTE["sky blue"]])  # background, lying, standing (ch. 5)
 
 
 def _np(x) -> np.ndarray:
@@ -102,10 +102,10 @@ def bad_frame_scores(videos: Sequence[tuple], xmax: int = 63) -> plt.Figure:
     """Chapter 5.7: per video ``(visibility (N,), good (N,), {scorer name: lambda (N,)})``, the scores of
     each scorer over the truth (bad frames shaded)."""
     fig, axes = plt.subplots(len(videos), 1, figsize=(9, 2 * len(videos)), sharey=True)
-    for v, (ax, (visibility, good, scores)) in enumerate(zip(np.ravel(axes), videos)):
+    for v, (ax, (visibility, good, scores)) in enumerate(zip(np.ravel(axes), videos, strict=True)):
         _shade(ax, _np(good) == 0, "bad (truth)")
         ax.plot(_np(visibility), c="k", lw=1, label="visibility")
-        for (name, lam), style, colour in zip(scores.items(), (":", "-"), (PALETTE["vermillion"], SAME)):
+        for (name, lam), style, colour in zip(scores.items(), (":", "-"), (PALETTE["vermillion"], SAME), strict=False):
             ax.plot(_np(lam), style, lw=1.8, c=colour, label=f"$\\lambda$: {name}")
         ax.set(xlim=(0, xmax), ylabel=f"video {v}")
     first = np.ravel(axes)[0]
@@ -121,7 +121,7 @@ def sigmoid_vs_softmax(videos: Sequence[tuple]) -> plt.Figure:
     import torch
 
     fig, axes = plt.subplots(1, len(videos), figsize=(5 * len(videos), 3), sharey=True)
-    for ax, (visibility, alpha, title) in zip(np.ravel(axes), videos):
+    for ax, (visibility, alpha, title) in zip(np.ravel(axes), videos, strict=True):
         a = torch.as_tensor(alpha)
         _shade(ax, _np(visibility) < 0.5, "occluded")
         ax.plot(_np(torch.sigmoid(a)), "o-", ms=3, c=SAME, label="sigmoid $\\lambda_i$")
@@ -136,7 +136,7 @@ def sigmoid_vs_softmax(videos: Sequence[tuple]) -> plt.Figure:
 def pooling_under_occlusion(occlusions, results: Mapping[str, Sequence[float]], people: int) -> plt.Figure:
     """Chapter 6.7: rank-1 of each pooling against the occluded share of every video."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    for (name, r), colour, marker in zip(results.items(), SERIES, "os^vDP"):
+    for (name, r), colour, marker in zip(results.items(), SERIES, "os^vDP", strict=False):
         ls = ":" if "oracle" in name else "-"
         ax.plot(occlusions, r, ls=ls, marker=marker, c="k" if "oracle" in name else colour, label=name)
     ax.set(xlabel="share of occluded frames in every video", ylabel="rank-1 accuracy", ylim=(0, 1.02))
@@ -153,7 +153,7 @@ def training_curves(history: Mapping[str, Sequence[float]], per_step=None, chanc
     epochs = len(history["epoch"])
     x_epoch = np.array(history["epoch"]) + 1.0  # each epoch's mean, at its end
     terms = [("total", "loss", "black"), ("id1", "id1", SAME), ("hinge", "hinge", PALETTE["vermillion"])]
-    terms.append(("id2", "id2", PALETTE["sky"]))
+    terms.append(("id2", "id2", PALETTE["sky blue"]))
     for name, key, colour in terms:
         if per_step is not None:
             steps = np.asarray(per_step[name])
@@ -172,7 +172,7 @@ def training_curves(history: Mapping[str, Sequence[float]], per_step=None, chanc
             c=PALETTE["orange"],
             label="rank-1 (test persons)",
         )
-    for level, colour in zip(chance or (), (SAME, PALETTE["orange"])):
+    for level, colour in zip(chance or (), (SAME, PALETTE["orange"]), strict=False):
         axes[1].axhline(level, c=colour, ls=":", lw=1)
     axes[1].set(xlabel="epoch", ylim=(0, 1.05), title="accuracy" + (" (dotted: chance)" if chance else ""))
     axes[1].legend(fontsize=8)
@@ -202,7 +202,7 @@ def cmc_curves(curves: Mapping[str, Sequence[float]], chance: bool = True, ax=No
     if ax is None:
         fig, ax = plt.subplots(figsize=(5.5, 3.4))
     longest = max(len(c) for c in curves.values())
-    for (name, curve), colour, ls in zip(curves.items(), SERIES, ("-", "--", "-.", ":")):
+    for (name, curve), colour, ls in zip(curves.items(), SERIES, ("-", "--", "-.", ":"), strict=False):
         ax.plot(np.arange(1, len(curve) + 1), _np(curve), c=colour, ls=ls, label=name)
     if chance:
         ranks = np.arange(1, longest + 1)
@@ -219,7 +219,7 @@ def ranked_gallery(query_frame, gallery_frames, distances, right, title: str = "
     fig, axes = plt.subplots(1, top + 1, figsize=(1.3 * (top + 1), 2.6))
     axes[0].imshow(query_frame)
     axes[0].set_title("query", fontsize=8)
-    for k, (ax, frame, d, ok) in enumerate(zip(axes[1:], gallery_frames, distances, right)):
+    for k, (ax, frame, d, ok) in enumerate(zip(axes[1:], gallery_frames, distances, right, strict=True)):
         colour = SAME if ok else WRONG
         ax.imshow(frame)
         ax.set_title(f"rank {k + 1}\nd = {d:.2f}" + ("\nright" if ok else ""), fontsize=8, color=colour)

@@ -46,7 +46,7 @@ def check_lr_schedule(lr_at) -> bool:
             e = bad[0]
             hint = "multiply base_lr by gamma once for every milestone m with epoch >= m"
             late = _torch_schedule(base, [m + 1 for m in milestones], gamma, epochs)
-            if all(abs(g - w) <= 1e-9 * max(1.0, w) + 1e-15 for g, w in zip(got, late)):
+            if all(abs(g - w) <= 1e-9 * max(1.0, w) + 1e-15 for g, w in zip(got, late, strict=True)):
                 hint = "an off-by-one: at epoch == milestone the rate has already dropped (epoch >= m, not epoch > m)"
             fail(
                 title,
@@ -101,7 +101,7 @@ def check_checkpoint(save_checkpoint, load_checkpoint) -> bool:
         )
     _step(fresh, fresh_opt, x, y)
     got = list(fresh.parameters())
-    if not all(torch.allclose(w, g, atol=1e-6) for w, g in zip(want, got)):
+    if not all(torch.allclose(w, g, atol=1e-6) for w, g in zip(want, got, strict=True)):
         raise CheckFailed(
             f"{title}: not yet. The resumed run drifted from the uninterrupted one after one step.\n    hint: "
             + (

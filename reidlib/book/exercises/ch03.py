@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..preprocess.flow import shifted_textures
+from ...preprocess.flow import shifted_textures
 from ._core import as_numpy, call, close, fail, passed
 
 
@@ -91,7 +91,7 @@ def check_structure_tensor(structure_tensor) -> bool:
             fail(title, "three arrays (a, b, c)", got, "return a, b, c")
         r = window // 2
         inner = (slice(r, ix.shape[0] - r), slice(r, ix.shape[1] - r))
-        for name, want, g in zip("abc", (ix * ix, ix * iy, iy * iy), got):
+        for name, want, g in zip("abc", (ix * ix, ix * iy, iy * iy), got, strict=True):
             g = as_numpy(g)
             if g.shape != ix.shape:
                 fail(
