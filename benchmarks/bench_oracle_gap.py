@@ -35,7 +35,7 @@ from reidlib.data.synthetic import DEGRADATIONS, RENDER_VERSION, degraded
 from reidlib.evaluation import distance_matrix, rank_metrics
 from reidlib.models import VideoReIDNet
 from reidlib.preprocess import cache_root, preprocess_dataset
-from reidlib.training import get_config, train
+from reidlib.training import schedule, train
 
 RESULTS = Path(__file__).resolve().parent / "results" / "oracle_gap.json"
 
@@ -79,7 +79,7 @@ def scores(qf: torch.Tensor, gf: torch.Tensor, query: list, gallery: list) -> di
 
 def oracle_gap(ds, split: int, data, train_preset: str, **overrides) -> dict:
     """Train a mean-pooling model on ``split`` of ``ds`` and score its test videos pooled both ways."""
-    cfg = get_config(train_preset, **overrides)
+    cfg = schedule(train_preset, **overrides)
     _, query, gallery = ds.split(split)
     torch.manual_seed(cfg.seed * 1000 + split)  # as the shipped weights seed their models
     model = VideoReIDNet(len(ds.splits[split]["train"]), head="mean")
@@ -139,8 +139,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--presets", nargs="+", default=["small", "standard"], choices=list(PRESETS))
     ap.add_argument("--split", type=int, default=0)
-    ap.add_argument("--train-preset", default="synthetic", help="training preset of the mean model")
-    ap.add_argument("--epochs", type=int, help="override the training preset's epochs (tuning only)")
+    ap.add_argument("--train-preset", default="short", help="training schedule of the mean model")
+    ap.add_argument("--epochs", type=int, help="override the training schedule's epochs (tuning only)")
     ap.add_argument("--stats-only", action="store_true", help="only the rates of the degradations, no training")
     ap.add_argument("--out", type=Path, default=RESULTS, help=f"results file (default: {RESULTS})")
     ap.add_argument("--report", action="store_true", help="only print the table of the results file")

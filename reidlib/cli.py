@@ -1,4 +1,4 @@
-"""Command line: ``python -m reidlib info | train | evaluate | experiment | collect | weights``.
+"""Command line (chapters 8 and 12): ``python -m reidlib info | train | evaluate | experiment | collect | weights``.
 
 The options of ``train`` and ``experiment`` are the fields of
 :class:`reidlib.experiments.ExperimentConfig` (``--data.*``, ``--model.*``, ``--train.*``,

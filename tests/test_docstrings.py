@@ -11,15 +11,12 @@ PACKAGE = Path(__file__).resolve().parents[1] / "reidlib"
 # Without a chapter of their own: the entry point, and the old names of moved modules (they name the new one).
 NO_CHAPTER = {"__main__.py", "viz.py", "widgets.py", "exercises.py", "diagrams.py", "data/tempfiles.py"}
 NO_CHAPTER |= {"data/integrity.py"}
-# Rewritten by the other half of issue 26 (training recipes, the synthetic generator as a package): their
-# new module docstrings name their chapters, and these entries go.
-PENDING = {"cli.py", "training/config.py", "training/distributed.py", "training/pairs.py", "data/synthetic.py"}
 CHAPTER = re.compile(r"\bchapters? (\(?\d)|\bevery chapter", re.IGNORECASE)
 
 
 @pytest.mark.parametrize("module", sorted(p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")))
 def test_each_module_names_its_chapter(module):
-    if module in NO_CHAPTER | PENDING:
+    if module in NO_CHAPTER:
         return
     doc = ast.get_docstring(ast.parse((PACKAGE / module).read_text())) or ""
     assert CHAPTER.search(doc.replace("\n", " ")), f"reidlib/{module}: its docstring names no chapter ({doc[:80]!r})"

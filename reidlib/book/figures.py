@@ -1,6 +1,6 @@
 """Figures of the ablation (chapter 11), drawn from the summaries of its results files.
 
-Colours are the Okabe-Ito series of :mod:`reidlib.diagrams.palette`, which readers with any common
+Colours are the Okabe-Ito series of :mod:`reidlib.book.palette`, which readers with any common
 colour-vision deficiency can tell apart; protocols also differ by marker, so the figures read in
 greyscale too.
 """

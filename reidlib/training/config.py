@@ -1,4 +1,4 @@
-"""Training settings: one dataclass, and named schedules (the paper's, and CPU-sized ones)."""
+"""Training settings (chapter 8): one dataclass, and named schedules (the paper's, and CPU-sized ones)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Data-parallel training with PyTorch's own engine: ``torchrun`` + DistributedDataParallel.
+"""Data-parallel training (chapter 8) with PyTorch's own engine: ``torchrun`` + DistributedDataParallel.
 
 ``torchrun --nproc_per_node=K`` starts K processes and tells each its ``RANK``,
 ``LOCAL_RANK`` and ``WORLD_SIZE`` (environment variables). :func:`reidlib.training.train`

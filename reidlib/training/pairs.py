@@ -1,4 +1,4 @@
-"""Siamese pairs: per epoch, one positive and one negative pair for every training person.
+"""Siamese pairs (chapter 7): per epoch, one positive and one negative pair for every training person.
 
 Positive: the person in two different cameras (camera 1 vs camera 2 in the datasets of
 the paper). Negative: the person and another person, each in a random camera. So
