@@ -26,7 +26,7 @@ def section() -> str:
         f"Recipe (`reidlib.experiments.RECIPE`): synthetic `{first.data.preset}` (seed {first.data.seed}), split "
         f"{next(iter(records.values()))['split']}, {first.train.epochs} epochs of the `short` schedule (lr "
         f"{first.train.lr}, {first.train.batch_size} pairs per step). Each file is tested after export, on the "
-        "CPU, on its split's test persons (whole videos); `tests/test_training_weights.py` reproduces every "
+        "CPU, on its split's test persons (whole videos); `tests/training/test_training_weights.py` reproduces every "
         "rank-1 and mAP within 1 point and checks each file's SHA-256.",
         "",
         "| head | trained on | threads | train s | " + " | ".join(METRICS) + " |",

@@ -1,5 +1,5 @@
 """The teacher's tests of the demo's hidden tests: answers that must pass, and plausible wrong ones that
-must fail (tests/test_course.py runs them for every assignment)."""
+must fail (tests/course/test_course.py runs them for every assignment)."""
 
 from __future__ import annotations
 

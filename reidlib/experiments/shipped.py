@@ -32,7 +32,7 @@ from .run import load_data, run_split
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 # The paper's model, mean pooling, and the end-to-end ablation's best attention head besides the paper's
-# (``reidlib.book.verdicts.best_attention``; tests/test_one_story.py checks it).
+# (``reidlib.book.verdicts.best_attention``; tests/book/test_one_story.py checks it).
 SHIPPED_HEADS = ("combined", "mean", "rnn_attention")
 SPLIT = 0
 # The experiment of the shipped weights; each head replaces ``model``.

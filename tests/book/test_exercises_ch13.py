@@ -1,7 +1,7 @@
 """Chapter 13's checks (batch-hard mining, camera-aware CMC, k-reciprocal neighbours): an answer written
 here, independently of the library and the checks, passes; plausible wrong answers raise CheckFailed.
 
-``RIGHT`` and ``WRONG`` are also read by tests/test_exercise_wrong_answers.py, which runs every check
+``RIGHT`` and ``WRONG`` are also read by tests/book/test_exercise_wrong_answers.py, which runs every check
 of the book against its wrong answers."""
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import yaml
 
 from tools import browser_check, nbtools
 
-FIXTURE = Path(__file__).parent / "fixtures" / "book"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "book"
 PAGES = [
     "book/intro",
     "book/good",

@@ -1,7 +1,7 @@
 """The CUDA paths: training with mixed precision, checkpoints that load on a CPU, features equal to the CPU's.
 
 Skipped without a GPU (CI has none); run on a GPU machine with
-``python -m pytest tests/test_gpu.py``.
+``python -m pytest tests/training/test_gpu.py``.
 """
 
 import math

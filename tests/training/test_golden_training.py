@@ -12,7 +12,7 @@ of the loop repeat short tracklets, so training never pads.
 Bits depend on the machine's kernels: the checksums are compared exactly on a machine like the one
 that wrote them (same torch, CPU capability and architecture); elsewhere the histories are compared
 to 1e-4 (relative). Rewrite the fixture only with the code it guards unchanged:
-``REIDLIB_CACHE=/tmp/cache .venv/bin/python tests/test_golden_training.py --write``.
+``REIDLIB_CACHE=/tmp/cache .venv/bin/python tests/training/test_golden_training.py --write``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import torch
 from reidlib.models import VideoReIDNet
 from reidlib.training import Pair, PairSampler, train
 
-FIXTURE = Path(__file__).parent / "fixtures" / "golden" / "training.json"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "golden" / "training.json"
 SMALL_PK = dict(sampler="pk", loss="triplet", pk_persons=2, pk_windows=3, window=6)
 # name -> (head, settings over the `demo` schedule); the runs are on split 0 of the `tiny` data
 RUNS = {

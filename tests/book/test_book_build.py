@@ -49,7 +49,7 @@ async def reply_delay(timeout: float = 5.0) -> float:
 @pytest.mark.slow
 def test_without_the_bound_the_reply_waits_for_the_timeout():
     """The control, in a fresh process: the stack as installed misses the reply until the poll times out."""
-    code = f"import asyncio, sys; sys.path[:0] = [{str(TESTS)!r}, {str(TESTS.parent)!r}]; "
+    code = f"import asyncio, sys; sys.path[:0] = [{str(TESTS)!r}, {str(TESTS.parents[1])!r}]; "
     code += "from test_book_build import reply_delay; print(asyncio.run(reply_delay()))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert float(out.stdout.split()[-1]) > 4.0, out.stdout  # 5 s timeout minus the 0.5 s before the send

@@ -383,7 +383,7 @@ def string_pids(c: Ctx) -> str:
 def mars_fractional_index(c: Ctx) -> str:
     from scipy.io import loadmat, savemat
 
-    from tests.test_data_official import fake_mars
+    from tests.data.test_data_official import fake_mars
 
     top = fake_mars(c.tmp)
     path = top / "info" / "tracks_train_info.mat"
@@ -394,7 +394,7 @@ def mars_fractional_index(c: Ctx) -> str:
 
 
 def mars_corrupt_mat(c: Ctx) -> str:
-    from tests.test_data_official import fake_mars
+    from tests.data.test_data_official import fake_mars
 
     top = fake_mars(c.tmp)
     (top / "info" / "query_IDX.mat").write_bytes(b"MATLAB 5.0 MAT-file" + bytes(200))

@@ -1,5 +1,5 @@
 """The synthetic generator as a package (reidlib.data.synthetic): its old import path, and degradations as
-objects of one registry. Its pixels against the code before the split: tests/test_golden_synthetic.py."""
+objects of one registry. Its pixels against the code before the split: tests/data/test_golden_synthetic.py."""
 
 import inspect
 

@@ -8,7 +8,7 @@ import shutil
 import pytest
 from markdown_it import MarkdownIt
 
-from tests.test_colab import run_setup
+from tests.book.test_colab import run_setup
 from tools import link_check, nbtools
 
 SHA = "0123456789abcdef0123456789abcdef01234567"

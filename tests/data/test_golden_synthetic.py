@@ -12,7 +12,7 @@ experiments are found by these keys and read from these files.
 Bits depend on the machine's numerical libraries: the checksums are compared exactly on a machine like
 the one that wrote them; elsewhere each rendering's meta and flags must match exactly and its mean
 grey level and visibility closely. Rewrite the fixture only with the code it guards unchanged:
-``.venv/bin/python tests/test_golden_synthetic.py --write``.
+``.venv/bin/python tests/data/test_golden_synthetic.py --write``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import torch
 
 from reidlib.data.synthetic import PRESETS, SyntheticReID
 
-FIXTURE = Path(__file__).parent / "fixtures" / "golden" / "synthetic.json"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "golden" / "synthetic.json"
 ARRAYS = ("frames", "person", "torso", "occluder", "visibility", "flow_truth", "area", "hidden", "degradation")
 EVERY_DEGRADATION = dict(
     seq_len=(12, 16), occlusion=1.0, heavy_occlusion=1.0, distractors=1.0, detection_failures=0.5, seed=5

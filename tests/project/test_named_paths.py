@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SKIP_DIRS = {".git", ".venv", "_build", "__pycache__", ".pytest_cache", "runs"}
 
 # Named like a repository path (or a bare file of the repository), and meant as an example or a user's file.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-BOOK = Path(__file__).resolve().parents[1] / "book"
+BOOK = Path(__file__).resolve().parents[2] / "book"
 CHAPTERS = ["ch05_fcn_attention", "ch06_temporal_pooling", "ch07_siamese_training", "ch09_evaluation"]
 CHAPTERS += ["ch10_attention_explorer", "ch11_fcn_vs_rnn", "ch13_where_the_field_went"]
 

@@ -101,7 +101,7 @@ def test_every_automatic_question_has_a_hidden_test_the_truth_defines(secret, na
 
 
 def test_the_masters_type_no_verdict_and_a3_computes_it(secret):
-    """As tests/test_one_story.py asks of the chapters, for the sealed text too (model answers included)."""
+    """As tests/book/test_one_story.py asks of the chapters, for the sealed text too (model answers included)."""
     from test_one_story import TYPED_VERDICTS
 
     for name, assignment in secret.items():
@@ -251,12 +251,9 @@ def test_a_class_earns_what_its_answers_are_worth(secret, graded_classes, name):
 def _chapters_tests() -> set[str]:
     """Lines of the chapters' own tests (chapter 3's 2 x 2 solve, a pyramid's pixel grid): the book's public
     code, which a course solution may share without anything leaking."""
-    mine = {"test_course.py"} | {p.name for p in Path(__file__).parent.glob("test_grading_*.py")}
+    course = Path(__file__).resolve().parent  # the course's own tests: the others are the book's public code
     return {
-        ln.strip()
-        for p in Path(__file__).parent.glob("test_*.py")
-        if p.name not in mine
-        for ln in p.read_text().splitlines()
+        ln.strip() for p in course.parent.rglob("test_*.py") if p.parent != course for ln in p.read_text().splitlines()
     }
 
 
