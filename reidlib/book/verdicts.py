@@ -125,13 +125,25 @@ def _facts(table: dict, where: str) -> Facts:
     )
 
 
-def lab_facts(results: dict | None = None, condition: str = "degraded", population: str = "primary") -> Facts:
+def lab_facts(
+    results: dict | None = None, condition: str = "degraded", population: str = "primary", protocol: str = "raw"
+) -> Facts:
+    """The lab's facts for one table: the primary population's degraded videos with the paper's identity
+    input by default; another ``population``, ``condition`` or ``protocol`` ("unit") says so."""
     results = results or lab_results.load()
-    table = results["populations"][population]["protocols"]["raw"][condition]
+    pop = results["populations"][population]
+    table = pop["protocols"][protocol][condition]
     n = len(next(iter(table["methods"].values()))["splits"])
+    which = ""
+    if population != "primary":
+        which += f" on another population ({pop['describe']})"
+    if condition != "degraded":
+        which += f" on {condition} videos"
+    if protocol == "unit":
+        which += " with the same kind of classifier input for every head"
     where = (
-        f"In the lab ({n} splits of persons the frame CNN never saw; heads trained on its frozen features "
-        "until their loss settles)"
+        f"In the lab{which} ({n} splits of persons the frame CNN never saw; heads trained on its frozen "
+        "features until their loss settles)"
     )
     return _facts(table, where)
 
