@@ -34,14 +34,9 @@ def gain_chart(tables: dict[str, dict], methods: list[str], baseline: str = "mea
             if math.isfinite(t["low"]):
                 ax.plot([t["low"], t["high"]], [y, y], color=OKABE_ITO[k], lw=2)
             decided = c.get("decision", 0) != 0
-            ax.plot(
-                t["diff"],
-                y,
-                MARKERS[k],
-                color=OKABE_ITO[k],
-                mfc=OKABE_ITO[k] if decided else "white",
-                label=name if i == 0 else None,
-            )
+            ax.plot(t["diff"], y, MARKERS[k], color=OKABE_ITO[k], mfc=OKABE_ITO[k] if decided else "white")
+        ax.plot([], [], MARKERS[k], color=OKABE_ITO[k], label=name)  # the legend's marker, filled
+    ax.plot([], [], "o", color="0.4", mfc="white", label="not decided after Holm")
     ax.axvline(0, color="0.4", lw=1, ls="--")
     ax.set_yticks(range(len(methods)), [spoken(m) for m in methods])
     ax.invert_yaxis()
