@@ -336,11 +336,11 @@ def _mean_std(s: dict | None, digits: int = 1) -> str:
 
 # What the columns of table_rows mean, for the text under a table.
 COLUMNS = (
-    "Columns: rank-1 and mAP, mean ± std over splits; Δ R1, the paired difference to mean pooling with its 95% "
-    "Student-t interval over splits (↑/↓ where it stays decided after Holm's correction over the table's "
-    "comparisons); the 95% interval of the bootstrap over persons (splits share persons, so the t interval is "
-    "optimistic); the share of the oracle's gap closed with its bootstrap interval; Spearman of the scores with "
-    "the true visibility within each video."
+    "Columns: the splits a row ran on; rank-1 and mAP, mean ± std over them; Δ R1, the paired difference to "
+    "mean pooling on the splits both rows have, with its 95% Student-t interval (↑/↓ where it stays decided "
+    "after Holm's correction over the table's comparisons); the 95% interval of the bootstrap over persons "
+    "(splits share persons, so the t interval is optimistic); the share of the oracle's gap closed with its "
+    "bootstrap interval; Spearman of the scores with the true visibility within each video."
 )
 
 
@@ -357,6 +357,7 @@ def table_rows(table: dict, methods=None, baseline: str = ablation.BASELINE) -> 
         rows.append(
             {
                 "method": lab_results.label(name) if name in lab_results.ALL else ablation.METHODS[name].label,
+                "splits": s["splits"],
                 "R1 (mean ± std)": _mean_std(s["rank1"]),
                 "mAP": _mean_std(s["mAP"]),
                 f"Δ R1 vs {ablation.METHODS[baseline].label} [95% CI]": _cell(vs),

@@ -46,6 +46,13 @@ def _same_splits(a: list[dict], b: list[dict]) -> bool:
     return [r["split"] for r in a] == [r["split"] for r in b]
 
 
+def common(*tables: list[dict]) -> list[list[dict]]:
+    """Each list of runs restricted to the splits that all of them have, in split order: a method run on
+    fewer splits than its baseline is compared on its own splits only."""
+    shared = set.intersection(*({r["split"] for r in runs} for runs in tables))
+    return [sorted((r for r in runs if r["split"] in shared), key=lambda r: r["split"]) for runs in tables]
+
+
 def difference(
     a: list[dict], b: list[dict], key: str = "rank1", a_variant: tuple | None = None, b_variant: tuple | None = None
 ) -> dict:
@@ -112,13 +119,15 @@ def summarize_table(table: dict, families: dict | None = None) -> dict:
     """Fill in each method's ``summary`` (see the module docstring) in place; return the table.
 
     ``families``: {baseline: (ceiling or None, members or None)}. Each member (None: every other method
-    of the table) is compared with the baseline (key ``vs_<baseline>``), one Holm family per baseline,
+    of the table) is compared with the baseline on the splits both have, when there are at least two
+    (key ``vs_<baseline>``), one Holm family per baseline,
     and the gap the baseline leaves to the ceiling is the yardstick of its ``gap_closed``.
     """
     methods = table["methods"]
     for m in methods.values():
         runs = m["splits"]
         s = {k: stats.mean_std(split_values(runs, k)) for k in METRICS if all(k in r for r in runs)}
+        s["splits"] = len(runs)
         for key in ("spearman", "spearman_untrained"):
             v = np.array([r[key] for r in runs if r.get(key) is not None], float)
             v = v[np.isfinite(v)]
@@ -128,15 +137,13 @@ def summarize_table(table: dict, families: dict | None = None) -> dict:
         if base not in methods:
             continue
         names = [n for n in (members or methods) if n in methods and n != base]
-        family = {
-            n: difference(methods[n]["splits"], methods[base]["splits"])
-            for n in names
-            if _same_splits(methods[n]["splits"], methods[base]["splits"])
-        }
+        pairs = {n: common(methods[n]["splits"], methods[base]["splits"]) for n in names}
+        family = {n: difference(a, b) for n, (a, b) in pairs.items() if len(a) > 1}
         correct_family(family)
         for n, c in family.items():
-            if n != ceil and ceil in methods and _same_splits(methods[ceil]["splits"], methods[n]["splits"]):
-                c["gap_closed"] = gap_closed(methods[n]["splits"], methods[base]["splits"], methods[ceil]["splits"])
+            if n != ceil and ceil in methods:
+                runs = common(methods[n]["splits"], methods[base]["splits"], methods[ceil]["splits"])
+                c["gap_closed"] = gap_closed(*runs) if len(runs[0]) > 1 else None
             methods[n]["summary"][f"vs_{base}"] = c
     _test_time(methods)
     return table

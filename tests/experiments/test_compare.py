@@ -88,3 +88,17 @@ def test_test_time_ablation_is_compared_on_the_trained_side():
     assert table["methods"]["paper"]["summary"]["trained_side"] == "l2"
     assert tt["own_vs_constant"]["t"]["diff"] == pytest.approx(100 * (9 - 6) / 12)
     assert tt["own_vs_l2"]["t"]["diff"] == pytest.approx(75.0)
+
+
+def test_a_row_with_fewer_splits_is_paired_on_the_splits_it_has():
+    """A method still running (splits 0-2 of 5) is compared with mean pooling on those three splits only."""
+    mean = _runs([50, 60, 70, 55, 65])
+    partial = _runs([54, 66, 75])
+    table = summarize_table({"methods": {"mean": {"splits": mean}, "paper": {"splits": partial}}})
+    s = table["methods"]["paper"]["summary"]
+    ref = sps.ttest_rel([54, 66, 75], [50, 60, 70])
+    assert s["splits"] == 3 and table["methods"]["mean"]["summary"]["splits"] == 5
+    assert s["vs_mean"]["t"]["n"] == 3 and s["vs_mean"]["t"]["p"] == pytest.approx(ref.pvalue)
+    assert s["vs_mean"]["t"]["diff"] == pytest.approx(5.0)
+    one = summarize_table({"methods": {"mean": {"splits": mean}, "paper": {"splits": partial[:1]}}})
+    assert "vs_mean" not in one["methods"]["paper"]["summary"]  # one split: no interval, no comparison

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ...models import make_head
 from .. import ablation
-from ..compare import gap_closed, lighten, summarize_table
+from ..compare import common, gap_closed, lighten, summarize_table
 from .features import backbone_record
 from .run import ALL, exploration, label
 
@@ -27,12 +27,18 @@ def backbone_facts(head: str = "mean") -> dict:
     }
 
 
+def runs_of(records: dict[tuple[str, int], dict], name: str, splits: int) -> list[dict]:
+    """The records of ``name`` among the first ``splits`` splits, in split order (a run may have fewer)."""
+    return [records[(name, s)] for s in range(splits) if (name, s) in records]
+
+
 def table_of(records: dict[tuple[str, int], dict], splits: int) -> dict:
-    """The methods with a record for each of the first ``splits`` splits, summarised; bulky fields dropped."""
+    """The methods with records on at least two of the first ``splits`` splits, summarised (each compared
+    on the splits it shares with its baseline); bulky fields dropped."""
     methods = {}
     for name in ALL:
-        runs = [records.get((name, s)) for s in range(splits)]
-        if all(runs):
+        runs = runs_of(records, name, splits)
+        if len(runs) > 1:
             methods[name] = {"label": label(name), "splits": runs}
     return lighten(summarize_table({"methods": methods}), drop=("loss", "settings"))
 
@@ -79,14 +85,17 @@ def floor_and_ceiling(method: str) -> tuple[str, str]:
 
 def explorations(records: dict[str, dict[tuple[str, int], dict]], splits: int) -> list[dict]:
     """The rows of chapter 11's search, from the full records (per-query ranks: the gap's bootstrap) of each
-    population's paper protocol on degraded videos: {population: {(method, split): record}}."""
+    population's paper protocol on degraded videos: {population: {(method, split): record}}. Each head is
+    measured on the splits it ran on (at least two)."""
     rows = []
     for factor, population, heads in EXPLORATIONS:
         recs = records.get(population, {})
         for m in heads:
             floor, ceiling = floor_and_ceiling(m)
-            runs = {n: [recs.get((n, s)) for s in range(splits)] for n in (m, floor, ceiling)}
-            if not all(all(r) for r in runs.values()):
+            runs = dict(
+                zip((m, floor, ceiling), common(*(runs_of(recs, n, splits) for n in (m, floor, ceiling))), strict=True)
+            )
+            if len(runs[m]) < 2:
                 continue
             rho = [r["spearman"] for r in runs[m] if r.get("spearman") is not None]
             gap = gap_closed(runs[m], runs[floor], runs[ceiling])
@@ -98,7 +107,8 @@ def explorations(records: dict[str, dict[tuple[str, int], dict]], splits: int) -
                     method=m,
                     floor=floor,
                     ceiling=ceiling,
-                    rank1=float(sum(r["rank1"] for r in runs[m]) / splits),
+                    splits=len(runs[m]),
+                    rank1=float(sum(r["rank1"] for r in runs[m]) / len(runs[m])),
                     spearman=rho_mean,
                     gap_closed=gap,
                     success=bool(
