@@ -8,7 +8,7 @@ records Spearman(score, true visibility) within each degraded test video, traine
 each run also keeps the per-epoch means of its training loss and of its hinge term.
 
   .venv/bin/python benchmarks/bench_accuracy.py --data small --jobs 2
-      (the table on a 2-core CPU: 102 runs of about 2 minutes, two at a time)
+      (the table on a 2-core CPU: about 4 minutes a run, two at a time; runs resume)
   python benchmarks/bench_accuracy.py --data standard --device cuda --jobs 24
       (the budget of the shipped weights, on a GPU: benchmarks/gpu_run.sh)
   .venv/bin/python benchmarks/bench_accuracy.py --data small --report

@@ -36,15 +36,21 @@ def test_the_citation_file_matches_the_package_and_the_repository():
     assert cff["title"] == intro
 
 
-def test_the_readme_counts_the_runs_of_the_ablation_file():
-    results = json.loads((ROOT / "reidlib" / "results" / "accuracy.json").read_text())
-    conditions = results["conditions"].values()
-    runs = sum(len(m["splits"]) for c in conditions for m in c["methods"].values())
-    methods = {len(c["methods"]) for c in conditions}
+def _runs_in(tables) -> int:
+    return sum(len(m["splits"]) for t in tables for m in t["methods"].values())
+
+
+def test_the_readme_counts_the_runs_of_the_results_files():
+    results = ROOT / "reidlib" / "results"
+    e2e = json.loads((results / "accuracy.json").read_text())
+    lab = json.loads((results / "lab.json").read_text())
+    lab_tables = [t for pop in lab["populations"].values() for p in pop["protocols"].values() for t in p.values()]
     readme = (ROOT / "README.md").read_text()
-    found = re.search(r"makes (\d+) training runs, (\d+) methods x (\d+) conditions x (\d+) splits", readme)
-    assert found, "README no longer states the ablation's runs in the tested words"
-    assert [int(g) for g in found.groups()] == [runs, *methods, len(results["conditions"]), len(results["splits"])]
+    found_lab = re.search(r"`bench_lab.py`, [^;]*? holds (\d+) finished runs in `reidlib/results/lab.json`", readme)
+    found_e2e = re.search(r"`bench_accuracy.py`, [^;]*? holds (\d+) finished training runs", readme)
+    assert found_lab and found_e2e, "README no longer states the benchmarks' runs in the tested words"
+    assert int(found_lab.group(1)) == _runs_in(lab_tables)
+    assert int(found_e2e.group(1)) == _runs_in(e2e["conditions"].values())
 
 
 def test_the_vendored_mathjax_is_the_npm_release_it_says():
