@@ -12,7 +12,7 @@ import torch
 
 from reidlib.evaluation import evaluate, extract_features
 from reidlib.models import VideoReIDNet
-from reidlib.training import load_model, train
+from reidlib.training import load_model
 from reidlib.training.loop import CHECKPOINT
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
@@ -25,18 +25,17 @@ def new_model(ds, head="combined"):
 
 
 @pytest.mark.parametrize("amp", [False, True])
-def test_training_on_cuda_lowers_the_loss_and_saves_a_checkpoint_a_cpu_loads(tiny, tmp_path, amp, pair_loss):
+def test_training_on_cuda_lowers_the_loss_and_saves_a_checkpoint_a_cpu_loads(
+    tiny, tmp_path, amp, pair_loss, demo_train
+):
     ds, data = tiny
     model = new_model(ds).to(CUDA)
     before = pair_loss(model, ds, data)
-    history = train(
+    history = demo_train(
         model,
         ds,
-        0,
-        "demo",
-        data=data,
+        data,
         out_dir=tmp_path,
-        progress=False,
         epochs=4,
         batch_size=4,
         window=8,
@@ -77,7 +76,7 @@ def test_long_sequence_in_chunks_equals_one_pass_on_cuda(tiny):
     torch.testing.assert_close(chunked, whole, rtol=1e-4, atol=1e-5)
 
 
-def test_a_compiled_step_reaches_the_weights_of_eager_training(tiny):
+def test_a_compiled_step_reaches_the_weights_of_eager_training(tiny, demo_train):
     """compile=True (CUDA graphs via torch.compile's reduce-overhead mode) trains like eager: after k
     steps the weights agree within float tolerance (no dropout, so both runs do the same arithmetic)."""
     ds, data = tiny
@@ -85,13 +84,10 @@ def test_a_compiled_step_reaches_the_weights_of_eager_training(tiny):
     for compiled in (False, True):
         torch.manual_seed(0)
         model = VideoReIDNet(len(ds.splits[0]["train"]), dropout=0.0).to(CUDA)
-        train(
+        demo_train(
             model,
             ds,
-            0,
-            "demo",
-            data=data,
-            progress=False,
+            data,
             epochs=3,
             batch_size=4,
             window=8,

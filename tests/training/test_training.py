@@ -101,7 +101,7 @@ def test_schedules_follow_the_paper():
 
 # ------------------------------------------------------------------ training
 @pytest.mark.slow
-def test_four_epochs_lower_the_loss(tiny, pair_loss):
+def test_four_epochs_lower_the_loss(tiny, pair_loss, demo_train):
     ds, data = tiny
     model = fresh_model(ds)
     before = pair_loss(model, ds, data)
@@ -111,13 +111,10 @@ def test_four_epochs_lower_the_loss(tiny, pair_loss):
         calls.append(m is model and not m.training)
         return 42.0
 
-    history = train(
+    history = demo_train(
         model,
         ds,
-        0,
-        "demo",
-        data=data,
-        progress=False,
+        data,
         epochs=4,
         batch_size=2,
         window=8,
@@ -132,7 +129,7 @@ def test_four_epochs_lower_the_loss(tiny, pair_loss):
 
 
 @pytest.mark.slow
-def test_dataloader_workers_give_the_batches_and_weights_of_the_plain_loop(tiny):
+def test_dataloader_workers_give_the_batches_and_weights_of_the_plain_loop(tiny, demo_train):
     """workers > 0 builds the same batches in other processes (each pair carries its augmentation seed):
     on a CPU the weights after training are bit-identical."""
     ds, data = tiny
@@ -147,13 +144,10 @@ def test_dataloader_workers_give_the_batches_and_weights_of_the_plain_loop(tiny)
     weights = []
     for workers in (0, 2):
         model = fresh_model(ds)
-        train(
+        demo_train(
             model,
             ds,
-            0,
-            "demo",
-            data=data,
-            progress=False,
+            data,
             epochs=2,
             batch_size=3,
             window=6,
@@ -190,8 +184,8 @@ def run_and_weights(model, ds, data, out, **kw):
         0,
         "demo",
         data=data,
-        out_dir=out,
         progress=False,
+        out_dir=out,
         epochs=3,
         batch_size=2,
         window=6,
@@ -267,7 +261,7 @@ def test_a_diverging_run_stops_and_keeps_its_last_good_checkpoint(tiny, tmp_path
     assert history["epoch"] == [0]  # the run files stop at the last good epoch too
 
 
-def test_non_finite_weights_are_never_saved(tiny, tmp_path, monkeypatch):
+def test_non_finite_weights_are_never_saved(tiny, tmp_path, monkeypatch, demo_train):
     """A NaN gradient on the last step used to save NaN weights without an error."""
     ds, data = tiny
     model = fresh_model(ds)
@@ -284,14 +278,11 @@ def test_non_finite_weights_are_never_saved(tiny, tmp_path, monkeypatch):
 
     monkeypatch.setattr(torch.optim.SGD, "step", poisoned)
     with pytest.raises(FloatingPointError, match=r"weights \['classifier\.weight'\] are not finite"):
-        train(
+        demo_train(
             model,
             ds,
-            0,
-            "demo",
-            data=data,
+            data,
             out_dir=tmp_path,
-            progress=False,
             epochs=1,
             batch_size=2,
             window=6,

@@ -60,7 +60,7 @@ def test_a_pk_triplet_run_lowers_its_loss(tiny):
     assert all(0 <= a <= 1 for a in history["id_acc"])
 
 
-def test_each_step_is_the_triplet_loss_of_its_pk_batch(tiny):
+def test_each_step_is_the_triplet_loss_of_its_pk_batch(tiny, demo_train):
     """The loop's terms are batch-hard triplet (hand-computed on the step's own features) and the
     cross-entropy of every window, on the batches PKSampler draws (P persons x K windows)."""
     ds, data = tiny
@@ -68,13 +68,10 @@ def test_each_step_is_the_triplet_loss_of_its_pk_batch(tiny):
     batches = PKSampler(ds.split(0)[0], 2, 3, window=6, seed=5).epoch(0)
     captured, seen = [], []
     model.head.register_forward_hook(lambda m, args, out: captured.append(out[0].detach().clone()))
-    train(
+    demo_train(
         model,
         ds,
-        0,
-        "demo",
-        data=data,
-        progress=False,
+        data,
         epochs=1,
         seed=5,
         triplet_margin=0.7,
