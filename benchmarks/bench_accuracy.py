@@ -35,7 +35,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from results_md import provenance, write_section
+from results_md import heading, write_section
 
 import reidlib
 from reidlib.book import verdicts
@@ -312,10 +312,11 @@ def results_section(results: dict) -> str:
     """The RESULTS.md section, made from the results file."""
     b = results["budget"]
     lines = [
-        "## The ablation of the temporal heads, end to end (bench_accuracy.py)",
-        "",
-        provenance(results, "reidlib/results/accuracy.json"),
-        "",
+        *heading(
+            "The ablation of the temporal heads, end to end (bench_accuracy.py)",
+            results,
+            "reidlib/results/accuracy.json",
+        ),
         f"A fixed budget, the same for every method: synthetic `{b['data']}` ({b['persons']} persons, "
         f"{b['test_persons']} per test split), up to {len(results['splits'])} splits (see each row), "
         f"{b['epochs']} epochs of the `{b['schedule']}` schedule ({b['batch_size']} pairs a step, lr {b['lr']}). "

@@ -32,7 +32,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from results_md import provenance, write_section
+from results_md import heading, write_section
 
 from reidlib.book import verdicts
 from reidlib.experiments import lab
@@ -158,10 +158,9 @@ def results_section(results: dict) -> str:
     """The RESULTS.md section, made from the results file."""
     design = results["design"]
     lines = [
-        "## The lab: temporal heads on frozen frame features (bench_lab.py)",
-        "",
-        provenance(results, "reidlib/results/lab.json"),
-        "",
+        *heading(
+            "The lab: temporal heads on frozen frame features (bench_lab.py)", results, "reidlib/results/lab.json"
+        ),
         f"Backbone: the frame CNN of the shipped `{design['backbone']['head']}` model, trained on "
         f"{design['backbone']['trained_on']} (degraded videos), frozen; the same backbone serves the degraded and the "
         "clean videos. Each head (with a per-frame linear adapter and the identity "

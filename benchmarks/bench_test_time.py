@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 import torch
-from results_md import provenance, write_section
+from results_md import heading, write_section
 
 from reidlib import stats
 from reidlib.evaluation import frame_features, lambda_ablation
@@ -64,10 +64,9 @@ def ablate(head: str) -> dict:
 
 def section(results: dict) -> str:
     lines = [
-        "## Test-time ablation of the shipped models (bench_test_time.py)",
-        "",
-        provenance(results, "reidlib/results/test_time.json"),
-        "",
+        *heading(
+            "Test-time ablation of the shipped models (bench_test_time.py)", results, "reidlib/results/test_time.json"
+        ),
         "Rank-1 (%) of each shipped model on its test split "
         "(150 persons of synthetic `standard`) when its head pools the same frame features with its own lambda, "
         "a constant, a shuffled lambda or the true visibility (each with the same total weight), without and with "

@@ -28,3 +28,8 @@ def provenance(results: dict, path: str) -> str:
         f"Machine: {results['machine']}, torch {results['torch']}, {results['date']}. Command: "
         f"`{results['command']}`. Results file: `{path}` (the chapters read it)."
     )
+
+
+def heading(title: str, results: dict, path: str) -> list[str]:
+    """The first lines of a section: its title and its :func:`provenance`, each followed by a blank line."""
+    return [f"## {title}", "", provenance(results, path), ""]
