@@ -63,6 +63,11 @@ def test_time(table: dict, method: str, stand_in: str = "constant") -> dict | No
     return None if m is None else m["summary"].get("test_time", {}).get(f"own_vs_{stand_in}")
 
 
+def p_value(p: float) -> str:
+    """ "p = 0.012", or "p < 0.001" where three decimals would print a p of zero."""
+    return "p < 0.001" if p < 0.0005 else f"p = {p:.3f}"
+
+
 def interval(c: dict, what: str = "points") -> str:
     """ "+4.0 points, 95% CI 2.4 to 5.6", or the difference alone when it has no interval."""
     return interval_text(Difference(**c["t"]), what=what).replace(" (", ", ", 1).rstrip(")")
@@ -284,11 +289,12 @@ def explorations(results: dict | None = None) -> str:
     if not rows:
         return "The lab's results file holds no run of this search yet."
     wins = [r for r in rows if r["success"]]
-    named = [f"{lab_results.label(r['method'])} ({r['factor']})" for r in wins]
+    named = [_variant(r) for r in wins]
+    verb = "succeeds" if len(wins) == 1 else "succeed"
     text = (
-        f"{len(wins)} of the {len(rows)} variants succeed: {_listed(named)}."
+        f"{len(wins)} of the {len(rows)} variants {verb}: {_listed(named)}."
         if wins
-        else f"None of the {len(rows)} variants succeeds."
+        else (f"None of the {len(rows)} variants succeeds.")
     )
     paper = [r for r in rows if lab_results.exploration(r["method"]).base == ablation.PAPER]
     if paper:
@@ -297,9 +303,17 @@ def explorations(results: dict | None = None) -> str:
         text += (
             f" Among the variants of the paper's model, {'some succeed' if done else 'none succeeds'}; its "
             f"weights follow visibility at most with a Spearman of {best['spearman']:+.2f} "
-            f"({lab_results.label(best['method'])}, {best['factor']})."
+            f"({_variant(best, inside=True)})."
         )
     return text
+
+
+def _variant(row: dict, inside: bool = False) -> str:
+    """A row of the search in a sentence: the head's spoken name and what the variant changes (its own
+    suffix, else the row's factor, such as the population; after a comma ``inside`` parentheses)."""
+    base = lab_results.exploration(row["method"]).base
+    change = lab_results.label(row["method"]).removeprefix(lab_results.label(base))
+    return spoken(base) + (change or (f", {row['factor']}" if inside else f" ({row['factor']})"))
 
 
 def _listed(items: list[str]) -> str:

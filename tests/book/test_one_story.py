@@ -177,3 +177,29 @@ def test_an_undecided_difference_gives_the_right_reason():
     assert "the design detects 3.3 points" in verdicts.relation(edge, "a", "b")  # printed as 0.0 to 5.0
     holm = {"t": dict(t, low=0.4), "decision": 0, "holm_p": 0.2, "family": 5, "mde": 3.3}
     assert "not significant after Holm's correction for 5 comparisons" in verdicts.relation(holm, "a", "b")
+
+
+def test_a_p_value_is_never_printed_as_zero():
+    assert verdicts.p_value(0.0123) == "p = 0.012"
+    assert verdicts.p_value(0.0004) == "p < 0.001" and verdicts.p_value(0.0) == "p < 0.001"
+    assert verdicts.p_value(0.0006) == "p = 0.001"
+
+
+def _exploration_row(method, factor, spearman, success):
+    return dict(factor=factor, method=method, spearman=spearman, success=success)
+
+
+def test_the_search_sentence_counts_the_successes_and_names_the_paper_s_best():
+    rows = [
+        _exploration_row("sigmoid_mean", "sum or mean", 0.51, True),
+        _exploration_row("paper", "sum or mean", 0.05, False),
+        _exploration_row("paper_quality", "a quality branch", 0.31, False),
+    ]
+    text = verdicts.explorations({"explorations": rows})
+    assert text.startswith("1 of the 3 variants succeeds: the sigmoid-weighted mean (sum or mean).")
+    assert "none succeeds" in text and "+0.31 (the paper's model, quality branch)." in text
+    rows[2]["success"] = True
+    text = verdicts.explorations({"explorations": rows})
+    assert text.startswith("2 of the 3 variants succeed: ") and "some succeed" in text
+    none = [dict(r, success=False) for r in rows]
+    assert verdicts.explorations({"explorations": none}).startswith("None of the 3 variants succeeds.")
