@@ -138,7 +138,7 @@ def lab_facts(
     results = results or lab_results.load()
     pop = results["populations"][population]
     table = pop["protocols"][protocol][condition]
-    n = len(next(iter(table["methods"].values()))["splits"])
+    n = _splits(table)
     which = ""
     if population != "primary":
         which += f" on another population ({pop['describe']})"
@@ -153,11 +153,17 @@ def lab_facts(
     return _facts(table, where)
 
 
+def _splits(table: dict) -> int:
+    """The splits behind a table's verdict: those of the paper's model (its comparisons pair on them)."""
+    return table["methods"][ablation.PAPER]["summary"]["splits"]
+
+
 def end_to_end_facts(results: dict | None = None, condition: str = "degraded") -> Facts:
     results = results or ablation.load()
     b = results["budget"]
     where = (
-        f"End to end (synthetic `{b['data']}`, {len(results['splits'])} splits of {b['test_persons']} test persons, "
+        f"End to end (synthetic `{b['data']}`, {_splits(results['conditions'][condition])} splits of "
+        f"{b['test_persons']} test persons, "
         f"{b['epochs']} epochs: a fixed budget, not converged)"
     )
     return _facts(results["conditions"][condition], where)
