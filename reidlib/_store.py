@@ -224,7 +224,8 @@ def _save(path: Path, stack: Stack, theirs: list) -> dict:
             if piece.dtype != dtype or piece.shape[1:] != shape[1:]:
                 raise ValueError(f"{path.name}: a piece of {piece.dtype} {piece.shape} in a stack of {dtype} {shape}.")
             rows += len(piece)
-            out.write(np.ascontiguousarray(piece))
+            if piece.size:  # an empty piece writes nothing (and has no bytes to view)
+                out.write(np.ascontiguousarray(piece))
         if rows != shape[0]:
             raise ValueError(f"{path.name}: the pieces hold {rows} rows; its shape {shape} says {shape[0]}.")
         _flush(raw)

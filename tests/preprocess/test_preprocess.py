@@ -293,6 +293,21 @@ def test_cache_matches_prepare_sequence_and_is_reused(tiny_dataset, tmp_path, mo
         P.preprocess_dataset(tiny_dataset, cache_dir=tmp_path, progress=False, flow_method="dis")
 
 
+@pytest.mark.parametrize("use_flow", [True, False])
+def test_the_cache_holds_exactly_what_prepare_sequence_makes(tiny_dataset, tmp_path, use_flow):
+    """Built through the frame store, every stored value is prepare_sequence's on the raw frames, rounded to
+    float16, bit for bit (tests/data/test_golden_synthetic.py: the file has the bytes it had before the store)."""
+    data = P.preprocess_dataset(tiny_dataset, cache_dir=tmp_path, progress=False, use_flow=use_flow)
+    start = 0
+    for t in tiny_dataset.tracklets:
+        want = P.prepare_sequence(np.asarray(t.frames), use_flow=use_flow).astype(np.float16)
+        got = data.data[start : start + len(t)]
+        assert got.dtype == np.float16 and got.shape == want.shape and got.tobytes() == want.tobytes()
+        np.testing.assert_array_equal(data.sequence(t), want.astype(np.float32))
+        start += len(t)
+    assert start == len(data.data)
+
+
 @pytest.mark.parametrize(
     "change", [dict(flow_method="farneback"), dict(use_flow=False), dict(flow_scale=2.0), dict(window=5), "dataset"]
 )
