@@ -8,8 +8,9 @@ stacked) and ``index.json``: the caller's metadata, and under ``files`` each arr
 target and renamed into place when complete: a reader sees a whole store or none, a second writer that
 finishes later keeps the first one's, and a failed write removes its temporary folder and says why
 (:func:`reidlib._io.write_error`). The temporary folders of writers that were killed are removed by the
-next write or read. A store that fails a check (a file truncated, zeroed, replaced by a link, an index
-edited) is never served: :meth:`FrameStore.get` says what is wrong, warns, and builds it again.
+next writer or reader (:meth:`FrameStore.get`). A store that fails a check (a file truncated, zeroed,
+replaced by a link, an index edited) is never served: :meth:`FrameStore.get` says what is wrong, warns,
+and builds it again.
 
 It imports nothing of reidlib but :mod:`reidlib._io`; each cache keeps its own knowledge (which arrays,
 which metadata, how rows become tracklets or inputs).
@@ -43,6 +44,7 @@ class Stack:
 
     @classmethod
     def of(cls, array: np.ndarray) -> Stack:
+        """A whole array as one piece."""
         return cls(array.shape, array.dtype, [array])
 
 
@@ -183,6 +185,7 @@ class FrameStore:
             shutil.rmtree(self.folder, ignore_errors=True)
 
     def remove_leftovers(self) -> list[Path]:
+        """Remove the temporary folders that killed writers of this family left beside the store."""
         return remove_leftovers(self.folder.parent, self.family)
 
 
