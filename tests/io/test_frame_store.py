@@ -174,9 +174,9 @@ def test_arrays_of_different_lengths_and_the_callers_own_check(tmp_path):
     assert stored.index["seed"] == 1 and np.array_equal(stored.arrays["flags"], contents(1)[0]["flags"])
 
 
-def test_a_second_writer_keeps_the_first_writers_store(tmp_path):
-    """The second writer starts first, but the first finishes while it writes: the first's store stays, the
-    second's temporary folder goes, and reading serves the first's arrays."""
+def test_a_writer_that_finishes_second_keeps_the_other_ones_store(tmp_path):
+    """Two writers of one store: the one that started first finishes second. The store of the one that finished
+    first stays, the other's temporary folder goes, and reading serves the first finisher's arrays."""
     first, second = contents(1), contents(2)
     s = store(tmp_path)
     outcome = {}
