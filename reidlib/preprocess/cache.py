@@ -1,10 +1,11 @@
 """Preprocess a whole dataset once: colour + flow for every frame, in one memory-mapped file (chapter 3).
 
-The file is named by a key that hashes the dataset's identity and every preprocessing
-parameter, so changing either builds a new file and never reuses a stale one. Values
-are stored as float16 (half the disk and load time of float32, relative rounding error
-below 5e-4) and handed out as float32. Its index records the file's size, shape and CRC-32
-(:mod:`reidlib._io`): a damaged cache is rebuilt with a warning, never served.
+The prepared frames of all tracklets, stacked, are a frame store (:mod:`reidlib._store`): a folder
+``<name>-<key>`` with ``prepared.npy`` and ``index.json`` (the parameters, each tracklet's pid,
+camid and length, the file's size and CRC-32). The key hashes the dataset's identity and every
+preprocessing parameter, so changing either builds a new folder and never reuses a stale one.
+Values are stored as float16 (half the disk and load time of float32, relative rounding error below
+5e-4) and handed out as float32. A damaged cache is rebuilt with a warning, never served.
 """
 
 from __future__ import annotations
@@ -12,20 +13,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import warnings
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .._io import CacheRebuiltWarning, ChecksumWriter, problem, remove_stale, temp_file, trust, write_error
+from .._store import FrameStore, Stack, Stored, array_file
 from ..data.sampling import load_frames
 from .flow import flow_settings
 from .inputs import FLOW_CLIP, FLOW_SCALE, FRAME_SIZE, channels, crop_and_flip, prepare_sequence
 
-CACHE_VERSION = 1  # bump when the preprocessing code changes what it computes
+CACHE_VERSION = 2  # bump when the preprocessing code changes what it computes, or the cache's layout (2: a store)
+ARRAY = "prepared"  # the store's one array: (frames, C, 64, 48) float16
 
 
 def cache_root(cache_dir: str | os.PathLike | None = None, kind: str = "preprocess") -> Path:
@@ -59,17 +61,18 @@ def dataset_fingerprint(dataset) -> str:
 
 
 class PreprocessedDataset:
-    """The preprocessed frames of a dataset, memory-mapped: (total frames, C, 64, 48) float16 on disk."""
+    """The preprocessed frames of a dataset, memory-mapped: (total frames, C, 64, 48) float16 on disk, in the
+    store ``path`` (a folder that passed its checks)."""
 
     def __init__(self, path: Path, tracklets: list, params: dict):
         self.path, self.tracklets, self.params = Path(path), list(tracklets), params
-        self.data = np.load(self.path.with_suffix(".npy"), mmap_mode="r")  # (N, C, 64, 48)
+        self.data = np.load(array_file(self.path, ARRAY), mmap_mode="r")  # (N, C, 64, 48)
         lengths = np.array([len(t) for t in self.tracklets])
         self.starts = np.concatenate([[0], np.cumsum(lengths)])
         if self.starts[-1] != len(self.data) or self.data.shape[1] != self.channels:
             raise ValueError(
                 f"the cache {self.path} holds {self.data.shape} values but its dataset needs "
-                f"({self.starts[-1]}, {self.channels}, ...). Delete the file; it will be rebuilt."
+                f"({self.starts[-1]}, {self.channels}, ...). Delete the folder; it will be rebuilt."
             )
         self._row = {t.key: i for i, t in enumerate(self.tracklets)}
         if len(self._row) < len(self.tracklets):
@@ -92,7 +95,7 @@ class PreprocessedDataset:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self.data = np.load(self.path.with_suffix(".npy"), mmap_mode="r")
+        self.data = np.load(array_file(self.path, ARRAY), mmap_mode="r")
 
     def __repr__(self) -> str:
         return f"PreprocessedDataset({len(self)} tracklets, {len(self.data)} frames, {self.path.name})"
@@ -141,8 +144,8 @@ def preprocess_dataset(
 ) -> PreprocessedDataset:
     """Prepare every frame of ``dataset`` once (cached on disk) and return the memory-mapped result.
 
-    ``dataset`` is a VideoReIDDataset (or any list of tracklets). The cache file is
-    ``cache_root(cache_dir)/<name>-<key>.npy`` plus a ``.json`` index; the key hashes
+    ``dataset`` is a VideoReIDDataset (or any list of tracklets). The cache is the folder
+    ``cache_root(cache_dir)/<name>-<key>`` (``prepared.npy`` and ``index.json``); the key hashes
     :func:`dataset_fingerprint` and all the preprocessing parameters, the flow method's
     defaults included (:func:`reidlib.preprocess.flow.flow_settings`).
     """
@@ -164,115 +167,60 @@ def preprocess_dataset(
     )
     key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
     name = "".join(ch if ch.isalnum() else "_" for ch in str(getattr(dataset, "name", "tracklets")))
-    path = cache_root(cache_dir) / f"{name}-{key}"
-    remove_stale(path.parent.glob("*.tmp[0-9]*"))  # parts left by builds that were killed
-    if path.with_suffix(".json").exists() or path.with_suffix(".json").is_symlink():
-        why = _damage(path, params, tracklets)
-        if why is None:
-            return PreprocessedDataset(path, tracklets, params)
-        warnings.warn(
-            f"the preprocessing cache {path.with_suffix('.npy')} is damaged: {why}. Rebuilding it.",
-            CacheRebuiltWarning,
-            stacklevel=2,
-        )
-        for suffix in (".json", ".npy"):
-            path.with_suffix(suffix).unlink(missing_ok=True)
-    _build(path, tracklets, params, progress)
-    return PreprocessedDataset(path, tracklets, params)
+    folder = cache_root(cache_dir) / f"{name}-{key}"
+    FrameStore(folder, (ARRAY,), "the preprocessing cache").get(
+        lambda: _contents(tracklets, params, progress), lambda stored: _damage(stored, params, tracklets)
+    )
+    return PreprocessedDataset(folder, tracklets, params)
 
 
 def _index_of(tracklets: list) -> list[dict]:
     return [dict(pid=t.pid, camid=t.camid, length=len(t)) for t in tracklets]
 
 
-def _damage(path: Path, params: dict, tracklets: list) -> str | None:
-    """What is wrong with the cache ``path``.npy and its index ``path``.json for these tracklets and
-    parameters, in words (None: nothing; it may be served)."""
-    index_file = path.with_suffix(".json")
-    if index_file.is_symlink():
-        return f"its index {index_file.name} is a symbolic link"
-    try:
-        index = json.loads(index_file.read_text())
-    except (OSError, ValueError) as e:
-        return f"its index {index_file.name} cannot be read ({type(e).__name__})"
-    if not isinstance(index, dict) or index.get("params") != json.loads(json.dumps(params)):
+def _damage(stored: Stored, params: dict, tracklets: list) -> str | None:
+    """What is wrong with a store whose files passed their checks, for these tracklets and parameters, in
+    words (None: nothing; it may be served)."""
+    if stored.index.get("params") != json.loads(json.dumps(params)):
         return "its index was written for other preprocessing parameters"
-    if index.get("tracklets") != _index_of(tracklets):
+    if stored.index.get("tracklets") != _index_of(tracklets):
         return "its index lists other tracklets or lengths than the dataset's"
-    file = index.get("file")
-    why = problem(path.with_suffix(".npy"), file)
-    if why is not None:
-        return why
+    data = stored.arrays[ARRAY]
     expected = [sum(len(t) for t in tracklets), channels(params["use_flow"]), *FRAME_SIZE]
-    if file.get("shape") != expected or file.get("dtype") != "float16":
-        return f"its index records {file.get('dtype')} {file.get('shape')}, where {expected} float16 are needed"
-    try:
-        data = np.load(path.with_suffix(".npy"), mmap_mode="r")
-    except (OSError, ValueError) as e:
-        return f"numpy cannot read it ({type(e).__name__})"
     if list(data.shape) != expected or data.dtype != np.float16:
-        return f"it holds {data.dtype} {list(data.shape)}, where {expected} float16 are needed"
+        return f"{ARRAY}.npy holds {data.dtype} {list(data.shape)}, where {expected} float16 are needed"
     return None
 
 
-def _build(path: Path, tracklets: list, params: dict, progress: bool) -> None:
-    """Write ``path``.npy (all frames) then ``path``.json (the index, with the file's size, shape and
-    CRC-32: written last, it marks completion).
+def _contents(tracklets: list, params: dict, progress: bool) -> tuple[dict, dict]:
+    """(the prepared frames of every tracklet as a :class:`Stack`, made one tracklet at a time as the store
+    writes them, never all in memory; the index: parameters, each tracklet's pid, camid, length)."""
+    shape = (sum(len(t) for t in tracklets), channels(params["use_flow"]), *FRAME_SIZE)
+    stack = Stack(shape, np.dtype(np.float16), _prepared(tracklets, params, progress))
+    return {ARRAY: stack}, dict(params=params, tracklets=_index_of(tracklets))
 
-    Each is written to a temporary file created exclusively (tagged with this process) and renamed
-    into place; a failed write removes its temporary file and says why."""
-    total, num_channels = sum(len(t) for t in tracklets), channels(params["use_flow"])
-    shape = (total, num_channels) + FRAME_SIZE
-    header = dict(descr=np.lib.format.dtype_to_descr(np.dtype(np.float16)), fortran_order=False, shape=shape)
+
+def _prepared(tracklets: list, params: dict, progress: bool) -> Iterator[np.ndarray]:
+    """Each tracklet's frames as :func:`prepare_sequence` makes them, in float16: (T, C, 64, 48)."""
     desc = f"preprocessing ({params['flow_method'] if params['use_flow'] else 'no flow'})"
-    temps: list[Path] = []
-    reading = False  # True while a tracklet's frames are read: their errors are not failed writes
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = temp_file(path, ".npy")
-        temps.append(tmp)
-        with os.fdopen(fd, "wb") as raw:  # an .npy file written front to back: header, then each tracklet's frames
-            f = ChecksumWriter(raw)
-            np.lib.format.write_array_header_1_0(f, header)
-            for t in tqdm(tracklets, desc=desc, disable=not progress, unit="tracklet"):
-                reading = True
-                try:
-                    x = prepare_sequence(
-                        load_frames(t),
-                        params["flow_method"],
-                        params["use_flow"],
-                        params["flow_scale"],
-                        params["flow_clip"],
-                        **params["flow_kw"],
-                    ).astype(np.float16)  # (T, C, 64, 48)
-                except ValueError as e:
-                    raise ValueError(f"cannot preprocess {_where(t)}: {e}") from None
-                if not np.isfinite(x).all():
-                    raise ValueError(
-                        f"preprocessing {_where(t)} gave values that are not finite (NaN or beyond float16's range); "
-                        "check its frames (a corrupt image?) and the flow settings."
-                    )
-                reading = False
-                f.write(np.ascontiguousarray(x))
-            raw.flush()
-            os.fsync(raw.fileno())
-        file = {**f.record, "shape": list(shape), "dtype": "float16"}
-        os.chmod(tmp, 0o644)  # a cache may be shared; mkstemp makes files private
-        os.replace(tmp, path.with_suffix(".npy"))
-        trust(path.with_suffix(".npy"))
-        fd, tmp_json = temp_file(path, ".json")
-        temps.append(tmp_json)
-        with os.fdopen(fd, "w") as f:
-            f.write(json.dumps(dict(params=params, tracklets=_index_of(tracklets), file=file)))
-        os.chmod(tmp_json, 0o644)
-        os.replace(tmp_json, path.with_suffix(".json"))
-    except OSError as e:
-        if reading:
-            raise
-        raise write_error(path.with_suffix(".npy"), e, "the preprocessing cache") from e
-    finally:
-        for tmp in temps:
-            tmp.unlink(missing_ok=True)  # only left behind when the build failed
+    for t in tqdm(tracklets, desc=desc, disable=not progress, unit="tracklet"):
+        try:
+            x = prepare_sequence(
+                load_frames(t),
+                params["flow_method"],
+                params["use_flow"],
+                params["flow_scale"],
+                params["flow_clip"],
+                **params["flow_kw"],
+            ).astype(np.float16)  # (T, C, 64, 48)
+        except ValueError as e:
+            raise ValueError(f"cannot preprocess {_where(t)}: {e}") from None
+        if not np.isfinite(x).all():
+            raise ValueError(
+                f"preprocessing {_where(t)} gave values that are not finite (NaN or beyond float16's range); "
+                "check its frames (a corrupt image?) and the flow settings."
+            )
+        yield x
 
 
 def _where(tracklet) -> str:

@@ -1,5 +1,6 @@
-"""The synthetic generator as a package (reidlib.data.synthetic): its old import path, and degradations as
-objects of one registry. Its pixels against the code before the split: tests/data/test_golden_synthetic.py."""
+"""The synthetic generator as a package (reidlib.data.synthetic): its old import path, its store of rendered
+frames, and degradations as objects of one registry. Its pixels, and the bytes of its store, against the
+code before the split: tests/data/test_golden_synthetic.py."""
 
 import inspect
 
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 
 import reidlib.data.synthetic as synthetic
-from reidlib.data.synthetic import SyntheticReID
+from reidlib.data.synthetic import SyntheticReID, store
 from reidlib.data.synthetic.degradations import ALL, Box, Front, flags, truth
 
 # every public name of the module reidlib.data.synthetic had before it became a package
@@ -21,6 +22,26 @@ OLD_NAMES = (
 def test_every_old_name_keeps_its_import_path():
     missing = [name for name in OLD_NAMES if not hasattr(synthetic, name)]
     assert not missing and sorted(synthetic.__all__) == sorted(OLD_NAMES)
+
+
+def test_the_store_functions_read_back_what_they_saved_and_name_a_damaged_file(tmp_path):
+    tracklets = SyntheticReID(num_ids=2, seq_len=(3, 4), size=(32, 16), seed=1).tracklets()
+    folder = tmp_path / "synthetic-abc"
+    store.save(tracklets, folder)
+    loaded = store.load(folder)
+    assert [(t.pid, t.camid, len(t)) for t in loaded] == [(t.pid, t.camid, len(t)) for t in tracklets]
+    for got, want in zip(loaded, tracklets, strict=True):
+        assert got.meta == {**want.meta, "cache": str(folder)}
+        for name in store.ARRAYS:
+            assert np.array_equal(getattr(got, name), getattr(want, name)), name
+    frames = folder / "frames.npy"
+    frames.write_bytes(frames.read_bytes()[:-3])
+    assert store.load(folder).startswith("frames.npy: it has ")
+    store.discard(folder)
+    assert not folder.exists()
+    calls = []
+    again = store.cached_tracklets(folder, lambda: calls.append(1) or tracklets)
+    assert calls == [1] and np.array_equal(again[1].frames, tracklets[1].frames)
 
 
 def test_each_degradation_has_its_flag_its_stream_and_its_arguments():

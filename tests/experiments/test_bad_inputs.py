@@ -182,6 +182,7 @@ def planted_links_in_a_shared_cache(c: Ctx) -> str:
     syn.mkdir()
     outside = c.tmp / "outside"
     outside.mkdir()
+    (shared / "preprocess" / f"{probe}.{temp_tag()}").symlink_to(outside)  # a store's temporary folder
     (syn / f"synthetic-{reidlib.data.SyntheticReID(**_tiny_kw()).cache_key()}.{temp_tag()}").symlink_to(outside)
     load_dataset("synthetic", preset="tiny", seed=0, cache_dir=syn)
     preprocess_dataset(gen, cache_dir=shared, progress=False)
@@ -310,24 +311,24 @@ def _rewrite(path: Path, edit: Callable[[bytearray], None]) -> None:
 
 def zeroed_cache(c: Ctx) -> str:
     def zero(path):
-        _rewrite(path.with_suffix(".npy"), lambda b: b.__setitem__(slice(200, None), bytes(len(b) - 200)))
+        _rewrite(path / "prepared.npy", lambda b: b.__setitem__(slice(200, None), bytes(len(b) - 200)))
 
     return _damaged_cache(c, zero)
 
 
 def shifted_index(c: Ctx) -> str:
     def shift(path):
-        index = json.loads(path.with_suffix(".json").read_text())
+        index = json.loads((path / "index.json").read_text())
         index["tracklets"][0]["length"] += 1
         index["tracklets"][1]["length"] -= 1
-        path.with_suffix(".json").write_text(json.dumps(index))
+        (path / "index.json").write_text(json.dumps(index))
 
     return _damaged_cache(c, shift)
 
 
 def nan_filled_cache(c: Ctx) -> str:
     def nan(path):
-        npy = path.with_suffix(".npy")
+        npy = path / "prepared.npy"
         arr = np.load(npy)
         arr[:] = np.nan
         npy.unlink()
@@ -337,13 +338,11 @@ def nan_filled_cache(c: Ctx) -> str:
 
 
 def truncated_cache(c: Ctx) -> str:
-    return _damaged_cache(
-        c, lambda path: _rewrite(path.with_suffix(".npy"), lambda b: b.__delitem__(slice(-4096, None)))
-    )
+    return _damaged_cache(c, lambda path: _rewrite(path / "prepared.npy", lambda b: b.__delitem__(slice(-4096, None))))
 
 
 def zero_byte_cache(c: Ctx) -> str:
-    return _damaged_cache(c, lambda path: _rewrite(path.with_suffix(".npy"), lambda b: b.clear()))
+    return _damaged_cache(c, lambda path: _rewrite(path / "prepared.npy", lambda b: b.clear()))
 
 
 def zeroed_synthetic_cache(c: Ctx) -> str:
@@ -526,9 +525,9 @@ CASES: dict[str, tuple[Callable[[Ctx], str], str]] = {
     ),
     # silent wrong results
     "one flipped bit in a checkpoint": (flipped_bit_in_a_checkpoint, r"damaged: the bytes of its entry .* CRC-32"),
-    "zeroed cache": (zeroed_cache, r"preprocessing cache .*\.npy is damaged: its CRC-32"),
+    "zeroed cache": (zeroed_cache, r"preprocessing cache .* is damaged: prepared\.npy: its CRC-32"),
     "cache index with shifted lengths": (shifted_index, r"is damaged: its index lists other tracklets or lengths"),
-    "NaN-filled cache": (nan_filled_cache, r"is damaged: its CRC-32"),
+    "NaN-filled cache": (nan_filled_cache, r"is damaged: prepared\.npy: its CRC-32"),
     "zeroed synthetic cache": (zeroed_synthetic_cache, r"synthetic frames cache .* damaged: frames\.npy: its CRC-32"),
     "distances at norm 100": (close_features_of_norm_100, r"exact"),
     "negative distances": (similarities_for_distances, r"distmat holds negative values"),
@@ -539,8 +538,8 @@ CASES: dict[str, tuple[Callable[[Ctx], str], str]] = {
     # tracebacks and unclear errors
     "wrong head_options key": (wrong_head_option, r"model\.head_options \['windowz'\] do not fit head 'combined'"),
     "wrong backbone_options key": (wrong_backbone_option, r"backbone_options \['widht'\] are not options"),
-    "zero-byte cache": (zero_byte_cache, r"\.npy is damaged: it has 0 bytes"),
-    "truncated cache": (truncated_cache, r"\.npy is damaged: it has \d+ bytes where its index records"),
+    "zero-byte cache": (zero_byte_cache, r"is damaged: prepared\.npy: it has 0 bytes"),
+    "truncated cache": (truncated_cache, r"is damaged: prepared\.npy: it has \d+ bytes where its index records"),
     "corrupt MARS .mat": (mars_corrupt_mat, r"Could not read 'query_IDX' from .*query_IDX\.mat"),
     "collect on broken JSON": (collect_on_broken_json, r"split0/results\.json cannot be read as JSON"),
     "collect on a list": (collect_on_a_list, r"split0/results\.json is not the result of a split's run"),

@@ -7,10 +7,9 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 
-from reidlib._io import HOST
+from reidlib._io import HOST, ChecksumWriter
 from reidlib.data import SyntheticReID
 from reidlib.preprocess import preprocess_dataset
 
@@ -56,11 +55,12 @@ def test_synthetic_cache_removes_the_folders_of_ended_writers_only(tmp_path, end
 @pytest.mark.skipif(sys.platform == "win32", reason="kill -9 is POSIX")
 def test_a_synthetic_cache_writer_killed_mid_write_is_cleaned_up_next_time(tmp_path):
     script = f"""
-import time, numpy as np
+import time
+from reidlib._io import ChecksumWriter
 from reidlib.data import SyntheticReID
-def slow(path, array):
-    open(path, "wb").write(b"half"); time.sleep(120)
-np.save = slow
+def slow(self, data):
+    self.file.write(b"half"); time.sleep(120)
+ChecksumWriter.write = slow  # every array file of a store is written through it
 {GEN}.tracklets(cache_dir={str(tmp_path)!r})
 """
     left = kill_mid_write(script, tmp_path, "synthetic-*.tmp*")
@@ -70,14 +70,15 @@ np.save = slow
 
 def test_a_full_disk_while_caching_synthetic_frames_removes_the_partial_folder(tmp_path, monkeypatch):
     calls = []
+    real = ChecksumWriter.write
 
-    def fills_up(path, array):
-        calls.append(path)
-        if len(calls) == 2:
+    def fills_up(self, data):
+        calls.append(len(data))
+        if len(calls) == 2:  # the frames, after their .npy header
             raise OSError(errno.ENOSPC, "No space left on device")
-        pathlib.Path(path).write_bytes(b"written")
+        return real(self, data)
 
-    monkeypatch.setattr(np, "save", fills_up)
+    monkeypatch.setattr(ChecksumWriter, "write", fills_up)
     with pytest.raises(
         OSError, match=r"could not write the synthetic frames cache .*synthetic-\w+: no room to write: the disk is full"
     ):
@@ -138,7 +139,7 @@ except OSError as e:
     assert list((tmp_path / "preprocess").iterdir()) == []
 
 
-def test_a_failed_index_write_removes_its_temporary_file(tmp_path, monkeypatch):
+def test_a_failed_index_write_removes_the_temporary_folder(tmp_path, monkeypatch):
     import os
 
     real = os.fdopen
@@ -161,7 +162,7 @@ def test_a_failed_index_write_removes_its_temporary_file(tmp_path, monkeypatch):
         f = real(fd, mode, *a, **kw)
         return Full(f) if mode == "w" else f  # the index is the one file written as text
 
-    monkeypatch.setattr("reidlib.preprocess.cache.os.fdopen", fails_on_the_index)
+    monkeypatch.setattr("reidlib._store.os.fdopen", fails_on_the_index)
     with pytest.raises(OSError, match="could not write the preprocessing cache .*: no room to write: the disk is full"):
         preprocess_dataset(small_gen().tracklets(), cache_dir=tmp_path, progress=False)
-    assert not [p for p in (tmp_path / "preprocess").iterdir() if ".tmp" in p.name]
+    assert list((tmp_path / "preprocess").iterdir()) == []  # neither a temporary folder nor a half store

@@ -273,8 +273,8 @@ def test_make_input_on_a_synthetic_tracklet():
 
 def test_cache_matches_prepare_sequence_and_is_reused(tiny_dataset, tmp_path, monkeypatch):
     data = P.preprocess_dataset(tiny_dataset, cache_dir=tmp_path, progress=False)
-    files = sorted(p.name for p in (tmp_path / "preprocess").iterdir())
-    assert len(files) == 2 and files[0].endswith(".json") and files[1].endswith(".npy")
+    (folder,) = (tmp_path / "preprocess").iterdir()
+    assert folder == data.path and sorted(p.name for p in folder.iterdir()) == ["index.json", "prepared.npy"]
     tr = tiny_dataset.tracklets[3]
     want = P.prepare_sequence(tr.frames)
     got = data.sequence(tr)
@@ -293,6 +293,21 @@ def test_cache_matches_prepare_sequence_and_is_reused(tiny_dataset, tmp_path, mo
         P.preprocess_dataset(tiny_dataset, cache_dir=tmp_path, progress=False, flow_method="dis")
 
 
+@pytest.mark.parametrize("use_flow", [True, False])
+def test_the_cache_holds_exactly_what_prepare_sequence_makes(tiny_dataset, tmp_path, use_flow):
+    """Built through the frame store, every stored value is prepare_sequence's on the raw frames, rounded to
+    float16, bit for bit (tests/data/test_golden_synthetic.py: the file has the bytes it had before the store)."""
+    data = P.preprocess_dataset(tiny_dataset, cache_dir=tmp_path, progress=False, use_flow=use_flow)
+    start = 0
+    for t in tiny_dataset.tracklets:
+        want = P.prepare_sequence(np.asarray(t.frames), use_flow=use_flow).astype(np.float16)
+        got = data.data[start : start + len(t)]
+        assert got.dtype == np.float16 and got.shape == want.shape and got.tobytes() == want.tobytes()
+        np.testing.assert_array_equal(data.sequence(t), want.astype(np.float32))
+        start += len(t)
+    assert start == len(data.data)
+
+
 @pytest.mark.parametrize(
     "change", [dict(flow_method="farneback"), dict(use_flow=False), dict(flow_scale=2.0), dict(window=5), "dataset"]
 )
@@ -304,8 +319,8 @@ def test_a_changed_parameter_or_dataset_builds_a_new_cache(tiny_dataset, tmp_pat
     else:
         new = P.preprocess_dataset(tiny_dataset, cache_dir=tmp_path, progress=False, **change)
     assert new.path != base.path
-    assert len(list((tmp_path / "preprocess").glob("*.npy"))) == 2
-    params = json.loads(new.path.with_suffix(".json").read_text())["params"]
+    assert len(list((tmp_path / "preprocess").glob("*/prepared.npy"))) == 2
+    params = json.loads((new.path / "index.json").read_text())["params"]
     if isinstance(change, dict) and "window" in change:
         assert params["flow_kw"] == {"window": 5}
 
@@ -326,8 +341,10 @@ def test_cache_refuses_foreign_tracklets_and_a_truncated_file(tiny_dataset, tmp_
     with pytest.raises(IndexError, match=r"frame indices must lie in \[0, "):
         data.input(tiny_dataset.tracklets[0], indices=[0, 99])
     want = np.asarray(data.data).copy()
-    np.save(data.path.with_suffix(".npy"), np.zeros((2, 5, 64, 48), np.float16))  # a broken cache file
-    with pytest.warns(CacheRebuiltWarning, match=r"cache .*\.npy is damaged: it has \d+ bytes where its index"):
+    np.save(data.path / "prepared.npy", np.zeros((2, 5, 64, 48), np.float16))  # a broken cache file
+    with pytest.warns(
+        CacheRebuiltWarning, match=r"cache .* is damaged: prepared\.npy: it has \d+ bytes where its index"
+    ):
         again = P.preprocess_dataset(tiny_dataset.tracklets[:3], cache_dir=tmp_path, progress=False)
     np.testing.assert_array_equal(np.asarray(again.data), want)  # rebuilt, never served broken
 

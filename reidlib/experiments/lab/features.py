@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
@@ -22,13 +21,14 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..._io import remove_stale, temp_tag
+from ..._store import FrameStore, Stored
 from ...data import PRESETS, SyntheticReID, make_splits
 from ...data.synthetic import GENERATOR_VERSION, RENDER_VERSION
 from ...preprocess import cache_root, make_input
 from ..shipped import pretrained, recorded_experiment, weights_path
 
-FEATURES_VERSION = 1  # bump when what is cached changes
+FEATURES_VERSION = 2  # bump when what is cached changes, or its layout (2: a frame store, with checksums)
+ARRAYS = ("conv", "visibility")  # the store's arrays, a row a frame: (frames, 2560) float16, (frames,) float32
 CONDITIONS = ("degraded", "clean")
 RATES = ("occlusion", "heavy_occlusion", "distractors", "detection_failures")  # per-tracklet probabilities
 
@@ -121,7 +121,7 @@ class Video:
 
 
 class LabFeatures:
-    """The cached features of one population in one condition.
+    """The cached features of one population in one condition, from the frame store ``folder``.
 
     ``conv``: (frames, 2560) float16, the backbone's flattened conv stages; ``z``: (frames, 128) float32,
     its frozen frame features (the linear layer applied to ``conv``); ``visibility``: (frames,);
@@ -131,13 +131,18 @@ class LabFeatures:
 
     def __init__(self, folder: Path, population: Population, condition: str, fc: torch.nn.Linear, num_splits: int):
         self.folder, self.population, self.condition = Path(folder), population, condition
-        index = json.loads((self.folder / "index.json").read_text())
-        self.conv = np.load(self.folder / "conv.npy", mmap_mode="r")
-        self.visibility = np.load(self.folder / "visibility.npy")
+        stored = features_store(self.folder).read()
+        why = stored if isinstance(stored, str) else _damage(stored)
+        if why is not None:
+            raise ValueError(
+                f"the lab's features cache {self.folder} is damaged: {why}. Call lab_features: it rebuilds it."
+            )
+        self.conv = stored.arrays["conv"]
+        self.visibility = np.array(stored.arrays["visibility"])
         self.videos = [
-            Video(p, c, s, e, self.visibility[s:e]) for p, c, s, e in index["videos"]
+            Video(p, c, s, e, self.visibility[s:e]) for p, c, s, e in stored.index["videos"]
         ]  # (pid, camid, start, stop)
-        self.backbone_sha256 = index["backbone_sha256"]
+        self.backbone_sha256 = stored.index["backbone_sha256"]
         with torch.no_grad():
             self.z = fc(torch.from_numpy(np.asarray(self.conv, dtype=np.float32)))  # (frames, D)
         self.splits = make_splits(population.pids, num_splits, seed=population.seed)
@@ -187,17 +192,32 @@ def lab_features(
     )
     key = hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
     folder = cache_root(cache_dir, "lab") / f"{population.size}-{condition}-{key}"
-    if not (folder / "index.json").exists():
-        _build(folder, gen, population, cnn, spec, progress)
+    features_store(folder).get(lambda: _contents(gen, population, cnn, spec, progress), _damage)
     return LabFeatures(folder, population, condition, cnn.fc, num_splits)
 
 
+def features_store(folder: Path) -> FrameStore:
+    """The frame store of one population's features in one condition."""
+    return FrameStore(folder, ARRAYS, "the lab's features cache")
+
+
+def _damage(stored: Stored) -> str | None:
+    """What is wrong with the videos of a store whose files passed their checks (None: nothing)."""
+    videos = stored.index.get("videos")
+    if "backbone_sha256" not in stored.index or not isinstance(videos, list) or not videos:
+        return "its index.json lists no videos or no backbone (edited, or another program's)"
+    try:
+        starts, stops = zip(*[(int(start), int(stop)) for _, _, start, stop in videos], strict=True)
+    except (TypeError, ValueError) as e:
+        return f"its index.json lists videos that are not (pid, camid, start, stop) ({type(e).__name__})"
+    if list(starts) != [0, *stops[:-1]] or stops[-1] != stored.rows or min(np.subtract(stops, starts)) < 1:
+        return f"its index.json lists videos that do not cover its {stored.rows} frames one after another"
+    return None
+
+
 @torch.inference_mode()
-def _build(folder: Path, gen: SyntheticReID, population: Population, cnn, spec: dict, progress: bool) -> None:
-    """Render, preprocess and run the frozen conv stages over every video; write the folder atomically."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale(folder.parent.glob(f"{folder.name}.tmp*"))
-    tmp = Path(tempfile.mkdtemp(prefix=f"{folder.name}.{temp_tag()}.", dir=folder.parent))  # unpredictable
+def _contents(gen: SyntheticReID, population: Population, cnn, spec: dict, progress: bool) -> tuple[dict, dict]:
+    """Render, preprocess and run the frozen conv stages over every video -> (the store's arrays, its index)."""
     keys = [(p, c) for p in population.pids for c in range(gen.num_cams)]
     conv, vis, videos, start = [], [], [], 0
     for p, c in tqdm(keys, desc="lab features", disable=not progress, unit="video"):
@@ -206,7 +226,4 @@ def _build(folder: Path, gen: SyntheticReID, population: Population, cnn, spec: 
         vis.append(np.asarray(t.visibility, dtype=np.float32))
         videos.append([p, c, start, start + len(t)])
         start += len(t)
-    np.save(tmp / "conv.npy", np.concatenate(conv))
-    np.save(tmp / "visibility.npy", np.concatenate(vis))
-    (tmp / "index.json").write_text(json.dumps({**spec, "videos": videos}))
-    os.replace(tmp, folder)
+    return dict(conv=np.concatenate(conv), visibility=np.concatenate(vis)), {**spec, "videos": videos}
