@@ -120,7 +120,7 @@ def run_all(args) -> None:
 def report(args) -> dict:
     """reidlib/results/lab.json and its RESULTS.md section, from every records file."""
     results = {
-        "command": "python benchmarks/bench_lab.py " + shlex.join(["--splits", str(args.splits)]),
+        "command": "python benchmarks/bench_lab.py --report",
         "machine": args.machine or device_name(torch.device("cpu")),
         "date": time.strftime("%Y-%m-%d"),
         "torch": torch.__version__,
@@ -142,6 +142,7 @@ def report(args) -> dict:
                     paper_degraded[name] = copy.deepcopy(records)
                 if records:
                     conditions[condition] = lab.table_of(records, args.splits)
+                    conditions[condition]["command"] = table_command(name, identity, condition, conditions[condition])
             if conditions:
                 protocols[identity] = conditions
         if protocols:
@@ -152,6 +153,14 @@ def report(args) -> dict:
     write_section("bench_lab", section)
     print(section)
     return results
+
+
+def table_command(population: str, identity: str, condition: str, table: dict) -> str:
+    """The command that trains (or, its records present, skips) every run of one table."""
+    splits = max(r["split"] for m in table["methods"].values() for r in m["splits"]) + 1
+    words = ["--population", population, "--identities", identity, "--conditions", condition]
+    words += ["--methods", *table["methods"], "--splits", str(splits)]
+    return "python benchmarks/bench_lab.py " + shlex.join(words)
 
 
 def results_section(results: dict) -> str:
@@ -165,7 +174,8 @@ def results_section(results: dict) -> str:
         f"{design['backbone']['trained_on']} (degraded videos), frozen; the same backbone serves the degraded and the "
         "clean videos. Each head (with a per-frame linear adapter and the identity "
         f"classifier) is trained with Eq. 4 and Adam until the stopping rule {design['config']['rule']} ends it; "
-        f"{design['splits']} splits of the population's persons into halves. {verdicts.COLUMNS}",
+        f"{design['splits']} splits of the population's persons into halves. The command under each table trains its "
+        f"runs (those in the records are skipped). {verdicts.COLUMNS}",
         "",
     ]
     for name, pop in results["populations"].items():
@@ -175,6 +185,8 @@ def results_section(results: dict) -> str:
                     f"**{name}** ({pop['describe']}), identity input `{protocol}`, **{condition}**",
                     "",
                     verdicts.markdown(verdicts.table_rows(table)),
+                    "",
+                    f"Command: `{table['command']}`",
                     "",
                 ]
     return "\n".join(lines)
