@@ -163,6 +163,17 @@ def table_command(population: str, identity: str, condition: str, table: dict) -
     return "python benchmarks/bench_lab.py " + shlex.join(words)
 
 
+def rule_text(rule: dict) -> str:
+    """The stopping rule in words."""
+    first = {0: "", 1: " (the first such plateau divides the learning rate by 10 instead)"}.get(
+        rule["decays"], f" (the first {rule['decays']} such plateaus divide the learning rate by 10 instead)"
+    )
+    return (
+        f"its training loss has not improved by {100 * rule['min_delta']:g}% for {rule['patience']} epochs"
+        f"{first}, or for at most {rule['max_epochs']} epochs"
+    )
+
+
 def results_section(results: dict) -> str:
     """The RESULTS.md section, made from the results file."""
     design = results["design"]
@@ -171,9 +182,9 @@ def results_section(results: dict) -> str:
             "The lab: temporal heads on frozen frame features (bench_lab.py)", results, "reidlib/results/lab.json"
         ),
         f"Backbone: the frame CNN of the shipped `{design['backbone']['head']}` model, trained on "
-        f"{design['backbone']['trained_on']} (degraded videos), frozen; the same backbone serves the degraded and the "
+        f"{design['backbone']['trained_on']} on degraded videos, then frozen; the same backbone serves the degraded and the "
         "clean videos. Each head (with a per-frame linear adapter and the identity "
-        f"classifier) is trained with Eq. 4 and Adam until the stopping rule {design['config']['rule']} ends it; "
+        f"classifier) is trained with Eq. 4 and Adam until {rule_text(design['config']['rule'])}; "
         f"{design['splits']} splits of the population's persons into halves. The command under each table trains its "
         f"runs (those in the records are skipped). {verdicts.COLUMNS}",
         "",
