@@ -182,8 +182,8 @@ def results_section(results: dict) -> str:
             "The lab: temporal heads on frozen frame features (bench_lab.py)", results, "reidlib/results/lab.json"
         ),
         f"Backbone: the frame CNN of the shipped `{design['backbone']['head']}` model, trained on "
-        f"{design['backbone']['trained_on']} on degraded videos, then frozen; the same backbone serves the degraded and the "
-        "clean videos. Each head (with a per-frame linear adapter and the identity "
+        f"{design['backbone']['trained_on']} on degraded videos, then frozen; the same backbone serves the "
+        "degraded and the clean videos. Each head (with a per-frame linear adapter and the identity "
         f"classifier) is trained with Eq. 4 and Adam until {rule_text(design['config']['rule'])}; "
         f"{design['splits']} splits of the population's persons into halves. The command under each table trains its "
         f"runs (those in the records are skipped). {verdicts.COLUMNS}",
