@@ -156,8 +156,9 @@ class LabFeatures:
 
     @cached_property
     def conv_rows(self) -> torch.Tensor:
-        """The conv features in memory (frames, 2560) float16: what a quality branch reads."""
-        return torch.from_numpy(np.asarray(self.conv))
+        """The conv features in memory (frames, 2560) float16: what a quality branch reads (a copy: the cache
+        file is mapped read-only)."""
+        return torch.from_numpy(np.array(self.conv))
 
     def split(self, i: int) -> tuple[list[Video], list[Video], list[Video]]:
         """(train videos, query = camera 0 of the test persons, gallery = camera 1)."""
