@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ..experiments import ablation
 from ..experiments import lab as lab_results
-from ..experiments.compare import correct_family, difference
+from ..experiments.compare import common, correct_family, difference
 from ..stats import Difference, interval_text, shown
 
 PROTOCOLS = ("lab", "end_to_end")
@@ -141,7 +141,7 @@ def lab_facts(
     n = _splits(table)
     which = ""
     if population != "primary":
-        which += f" on another population ({pop['describe']})"
+        which += f" on the {population.replace('_', '-')} population"
     if condition != "degraded":
         which += f" on {condition} videos"
     if protocol == "unit":
@@ -249,13 +249,22 @@ def _capital(s: str) -> str:
 
 # ----------------------------------------------------------------------------- claims and correlations
 def claims(table: dict, pairs: list[tuple[str, str, str]]) -> list[str]:
-    """One sentence per (a, b, what): "what: a's label beats b's label (+4.0 points, 95% CI ...)". The pairs
-    are one family: Holm's correction runs over them."""
-    family = {
-        i: difference(table["methods"][a]["splits"], table["methods"][b]["splits"]) for i, (a, b, _) in enumerate(pairs)
+    """One sentence per (a, b, what): "what: a's label beats b's label (+4.0 points, 95% CI ...)", paired on
+    the splits both rows have (the sentence names them when they are fewer than the table's); a pair with
+    fewer than two is left out. The pairs are one family: Holm's correction runs over them."""
+    most = max(len(m["splits"]) for m in table["methods"].values())
+    runs = {
+        i: common(table["methods"][a]["splits"], table["methods"][b]["splits"]) for i, (a, b, _) in enumerate(pairs)
     }
+    family = {i: difference(ra, rb) for i, (ra, rb) in runs.items() if len(ra) > 1}
     correct_family(family)
-    return [f"{what}: " + relation(family[i], spoken(a), spoken(b)) for i, (a, b, what) in enumerate(pairs)]
+    out = []
+    for i, c in family.items():
+        a, b, what = pairs[i]
+        n = len(runs[i][0])
+        fewer = f" (on the {n} splits both have run)" if n < most else ""
+        out.append(f"{what}{fewer}: " + relation(c, spoken(a), spoken(b)))
+    return out
 
 
 def table_of(protocol: str = "lab", condition: str = "degraded") -> dict:
@@ -318,8 +327,34 @@ def _variant(row: dict, inside: bool = False) -> str:
     """A row of the search in a sentence: the head's spoken name and what the variant changes (its own
     suffix, else the row's factor, such as the population; after a comma ``inside`` parentheses)."""
     base = lab_results.exploration(row["method"]).base
-    change = lab_results.label(row["method"]).removeprefix(lab_results.label(base))
-    return spoken(base) + (change or (f", {row['factor']}" if inside else f" ({row['factor']})"))
+    change = lab_results.label(row["method"]).removeprefix(lab_results.label(base)).removeprefix(", ")
+    change = change or row["factor"]
+    return f"{spoken(base)}, {change}" if inside else f"{spoken(base)} ({change})"
+
+
+def agreement(main: Facts, checks: dict[str, Facts]) -> str:
+    """Whether checks of a verdict (``{"on clean videos": facts, ...}``) give its answers: against mean pooling
+    and against normalised mean pooling, where each answer holds and where it changes to what."""
+    sentences = []
+    for attr, name in (("vs_mean", "mean pooling"), ("vs_mean_l2", "normalised mean pooling")):
+        base = (getattr(main, attr) or {}).get("decision", 0)
+        found = {w: getattr(f, attr).get("decision", 0) for w, f in checks.items() if getattr(f, attr) is not None}
+        if not found:
+            continue
+        moved: dict[int, list[str]] = {}
+        for where, d in found.items():
+            if d != base:
+                moved.setdefault(d, []).append(where)
+        if not moved:
+            sentences.append(
+                f"Against {name}, {'every check' if len(found) > 1 else 'the check'} gives the same answer"
+            )
+            continue
+        changes = [f"{RELATION[d]} it {_listed(ws)}" for d, ws in moved.items()]
+        held = [w for w, d in found.items() if d == base]
+        sentence = f"Against {name}, the paper's model {_listed(changes)}"
+        sentences.append(sentence + (f"; {_listed(held)}, the answer holds" if held else ""))
+    return ". ".join(sentences) + "." if sentences else ""
 
 
 def _listed(items: list[str]) -> str:

@@ -199,7 +199,53 @@ def test_the_search_sentence_counts_the_successes_and_names_the_paper_s_best():
     assert text.startswith("1 of the 3 variants succeeds: the sigmoid-weighted mean (sum or mean).")
     assert "none succeeds" in text and "+0.31 (the paper's model, quality branch)." in text
     rows[2]["success"] = True
+    assert "the sigmoid-weighted mean (sum or mean) and the paper's model (quality branch)." in (
+        verdicts.explorations({"explorations": rows})
+    )
+    rows[2]["success"] = False
+    rows[2]["success"] = True
     text = verdicts.explorations({"explorations": rows})
     assert text.startswith("2 of the 3 variants succeed: ") and "some succeed" in text
     none = [dict(r, success=False) for r in rows]
     assert verdicts.explorations({"explorations": none}).startswith("None of the 3 variants succeeds.")
+
+
+def test_claims_pair_on_the_splits_both_rows_have_and_say_so():
+    from scipy import stats as sps
+
+    table = _table(
+        {
+            "mean": [40.0, 45.0, 50.0, 42.0],
+            "paper": [50.0, 52.0, 61.0, 47.0],
+            "rnn_attention": [41.0, 47.0, 52.0],  # still running: three splits
+            "rcn": [30.0],  # one split: nothing to judge
+        }
+    )
+    pairs = [
+        ("paper", "mean", "Attention beats mean pooling"),
+        ("paper", "rnn_attention", "FCN beats RNN"),
+        ("paper", "rcn", "FCN beats the RCN"),
+    ]
+    lines = verdicts.claims(table, pairs)
+    assert len(lines) == 2 and lines[0].startswith("Attention beats mean pooling: the paper's model beats")
+    assert lines[1].startswith("FCN beats RNN (on the 3 splits both have run): the paper's model")
+    p_rnn = sps.ttest_rel([50.0, 52.0, 61.0], [41.0, 47.0, 52.0]).pvalue  # 0.029
+    p_mean = sps.ttest_rel([50.0, 52.0, 61.0, 47.0], [40.0, 45.0, 50.0, 42.0]).pvalue  # 0.009
+    # Holm over two: 2 x 0.009 = 0.019 and max(0.019, 0.029) = 0.029, both below 0.05: both decided
+    assert max(2 * p_mean, p_rnn) < 0.05 < 2 * p_rnn
+    assert "the paper's model beats RNN attention (+7.7 points" in lines[1]
+
+
+def test_the_checks_of_a_verdict_say_where_each_answer_holds_and_where_it_changes():
+    main = _facts(0, 1, 0)
+    checks = {"with one input": _facts(1, 1, 0), "on clean videos": _facts(-1, 1, 0), "elsewhere": _facts(0, 1, 0)}
+    text = verdicts.agreement(main, checks)
+    assert text == (
+        "Against mean pooling, the paper's model beats it with one input and loses to it on clean videos; "
+        "elsewhere, the answer holds. Against normalised mean pooling, every check gives the same answer."
+    )
+    one = verdicts.agreement(main, {"on clean videos": _facts(0, -1, 0)})
+    assert one == (
+        "Against mean pooling, the check gives the same answer. Against normalised mean pooling, the paper's "
+        "model loses to it on clean videos."
+    )
