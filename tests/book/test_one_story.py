@@ -3,6 +3,7 @@ files (reidlib.book.verdicts), never a verdict typed by hand; the sentences are 
 results, for every combination of outcomes, and must read as a person writes."""
 
 import itertools
+import json
 import re
 
 import jupytext
@@ -249,3 +250,18 @@ def test_the_checks_of_a_verdict_say_where_each_answer_holds_and_where_it_change
         "Against mean pooling, the check gives the same answer. Against normalised mean pooling, the paper's "
         "model loses to it on clean videos."
     )
+
+
+def test_the_budget_file_is_the_mean_of_its_records_on_the_splits_it_names():
+    budget = ablation.load_budget()
+    records = ROOT / "benchmarks" / "results" / "accuracy"
+    assert "20" in budget["epochs"]
+    for epochs, row in budget["epochs"].items():
+        assert row["splits"] and set(row["splits"]) <= set(budget["splits"])
+        for m in budget["methods"]:
+            runs = [
+                records / f"{budget['data']}-short-{epochs}ep" / "degraded" / m / f"split{s}.json"
+                for s in row["splits"]
+            ]
+            want = np.mean([json.loads(p.read_text())["rank1"] for p in runs])
+            assert row[m]["rank1"] == pytest.approx(want), (epochs, m)
