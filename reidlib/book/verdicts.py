@@ -289,10 +289,10 @@ def follows_visibility(protocol: str = "lab", methods=(ablation.PAPER, "sigmoid_
     if not parts:
         return ""
     where = "In the lab" if protocol == "lab" else "End to end"
-    listed = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
     return (
         f"{where}, the trained attention scores follow the true visibility within each test video with a mean "
-        f"Spearman correlation of {listed} (+1 would rank the frames exactly as their visibility does; 0 ignores it)."
+        f"Spearman correlation of {listed(parts)} "
+        "(+1 would rank the frames exactly as their visibility does; 0 ignores it)."
     )
 
 
@@ -307,9 +307,9 @@ def explorations(results: dict | None = None) -> str:
     named = [_variant(r) for r in wins]
     verb = "succeeds" if len(wins) == 1 else "succeed"
     text = (
-        f"{len(wins)} of the {len(rows)} variants {verb}: {_listed(named)}."
+        f"{len(wins)} of the {len(rows)} variants {verb}: {listed(named)}."
         if wins
-        else (f"None of the {len(rows)} variants succeeds.")
+        else f"None of the {len(rows)} variants succeeds."
     )
     paper = [r for r in rows if lab_results.exploration(r["method"]).base == ablation.PAPER]
     if paper:
@@ -350,14 +350,15 @@ def agreement(main: Facts, checks: dict[str, Facts]) -> str:
                 f"Against {name}, {'every check' if len(found) > 1 else 'the check'} gives the same answer"
             )
             continue
-        changes = [f"{RELATION[d]} it {_listed(ws)}" for d, ws in moved.items()]
+        changes = [f"{RELATION[d]} it {listed(ws)}" for d, ws in moved.items()]
         held = [w for w, d in found.items() if d == base]
-        sentence = f"Against {name}, the paper's model {_listed(changes)}"
-        sentences.append(sentence + (f"; {_listed(held)}, the answer holds" if held else ""))
+        sentence = f"Against {name}, the paper's model {listed(changes)}"
+        sentences.append(sentence + (f"; {listed(held)}, the answer holds" if held else ""))
     return ". ".join(sentences) + "." if sentences else ""
 
 
-def _listed(items: list[str]) -> str:
+def listed(items: list[str]) -> str:
+    """Items as a person lists them: "a", "a and b", "a, b and c"."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 

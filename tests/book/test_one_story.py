@@ -265,3 +265,11 @@ def test_the_budget_file_is_the_mean_of_its_records_on_the_splits_it_names():
             ]
             want = np.mean([json.loads(p.read_text())["rank1"] for p in runs])
             assert row[m]["rank1"] == pytest.approx(want), (epochs, m)
+
+
+@pytest.mark.parametrize(
+    "items, text",
+    [(["a"], "a"), (["a", "b"], "a and b"), (["a", "b", "c"], "a, b and c")],
+)
+def test_a_list_reads_as_a_person_writes_it(items, text):
+    assert verdicts.listed(items) == text
