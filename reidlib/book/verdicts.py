@@ -117,6 +117,24 @@ def best_attention(table: dict, exclude=()) -> str | None:
     return max(heads, key=lambda m: table["methods"][m]["summary"]["rank1"]["mean"]) if heads else None
 
 
+def unbeaten_attention(table: dict, exclude=()) -> list[str]:
+    """The attention heads (none of ``exclude``) that no other such head beats measurably: each paired with
+    every other on the splits both have, Holm over its comparisons. Choosing among them by the highest mean
+    alone would follow noise."""
+    heads = [m for m in ablation.ATTENTION if m in table["methods"] and m not in exclude]
+    unbeaten = []
+    for head in heads:
+        family = {}
+        for other in heads:
+            if other != head:
+                a, b = common(table["methods"][other]["splits"], table["methods"][head]["splits"])
+                family[other] = difference(a, b)
+        correct_family(family)
+        if not any(c["decision"] > 0 for c in family.values()):
+            unbeaten.append(head)
+    return unbeaten
+
+
 def _facts(table: dict, where: str) -> Facts:
     paper = ablation.PAPER
     best = best_attention(table)

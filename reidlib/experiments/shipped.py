@@ -31,8 +31,8 @@ from .config import DataConfig, ExperimentConfig, ModelConfig
 from .run import load_data, run_split
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
-# The paper's model, mean pooling, and the end-to-end ablation's best attention head besides the paper's
-# (``reidlib.book.verdicts.best_attention``; tests/book/test_one_story.py checks it).
+# The paper's model, mean pooling, and an end-to-end attention head besides the paper's that no other
+# beats measurably (``reidlib.book.verdicts.unbeaten_attention``; tests/book/test_one_story.py checks it).
 SHIPPED_HEADS = ("combined", "mean", "rnn_attention")
 SPLIT = 0
 # The experiment of the shipped weights; each head replaces ``model``.
