@@ -38,6 +38,10 @@ SPOKEN = {
     "rcn": "the RCN",
     "paper_no_flow": "the paper's model without flow",
     "mean_no_flow": "mean pooling without flow",
+    "mean_l2_m1": "mean pooling with L2 and a margin of 1",
+    "paper_m1": "the paper's model with a margin of 1",
+    "mean_no_id": "mean pooling trained with the hinge alone",
+    "mean_l2_no_id": "mean pooling with L2 trained with the hinge alone",
 }
 
 
@@ -266,10 +270,10 @@ def _capital(s: str) -> str:
 
 
 # ----------------------------------------------------------------------------- claims and correlations
-def claims(table: dict, pairs: list[tuple[str, str, str]]) -> list[str]:
-    """One sentence per (a, b, what): "what: a's label beats b's label (+4.0 points, 95% CI ...)", paired on
-    the splits both rows have (the sentence names them when they are fewer than the table's); a pair with
-    fewer than two is left out. The pairs are one family: Holm's correction runs over them."""
+def claims(table: dict, pairs: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    """(what, the finding) per (a, b, what): "The paper's model beats mean pooling (+4.0 points, 95% CI ...)",
+    paired on the splits both rows have (the finding names them when they are fewer than the table's); a
+    pair with fewer than two is left out. The pairs are one family: Holm's correction runs over them."""
     most = max(len(m["splits"]) for m in table["methods"].values())
     runs = {
         i: common(table["methods"][a]["splits"], table["methods"][b]["splits"]) for i, (a, b, _) in enumerate(pairs)
@@ -280,9 +284,14 @@ def claims(table: dict, pairs: list[tuple[str, str, str]]) -> list[str]:
     for i, c in family.items():
         a, b, what = pairs[i]
         n = len(runs[i][0])
-        fewer = f" (on the {n} splits both have run)" if n < most else ""
-        out.append(f"{what}{fewer}: " + relation(c, spoken(a), spoken(b)))
+        finding = relation(c, spoken(a), spoken(b))
+        out.append((what, f"On the {n} splits both have run, {finding}" if n < most else _capital(finding)))
     return out
+
+
+def claim_list(table: dict, pairs: list[tuple[str, str, str]]) -> str:
+    """:func:`claims` as a Markdown list: "* *What.* The finding." per pair."""
+    return "\n".join(f"* *{what}.* {finding}." for what, finding in claims(table, pairs))
 
 
 def table_of(protocol: str = "lab", condition: str = "degraded") -> dict:

@@ -248,13 +248,14 @@ def test_claims_pair_on_the_splits_both_rows_have_and_say_so():
         ("paper", "rcn", "FCN beats the RCN"),
     ]
     lines = verdicts.claims(table, pairs)
-    assert len(lines) == 2 and lines[0].startswith("Attention beats mean pooling: the paper's model beats")
-    assert lines[1].startswith("FCN beats RNN (on the 3 splits both have run): the paper's model")
+    assert [what for what, _ in lines] == ["Attention beats mean pooling", "FCN beats RNN"]
+    assert lines[0][1].startswith("The paper's model beats mean pooling")
+    assert lines[1][1].startswith("On the 3 splits both have run, the paper's model")
     p_rnn = sps.ttest_rel([50.0, 52.0, 61.0], [41.0, 47.0, 52.0]).pvalue  # 0.029
     p_mean = sps.ttest_rel([50.0, 52.0, 61.0, 47.0], [40.0, 45.0, 50.0, 42.0]).pvalue  # 0.009
     # Holm over two: 2 x 0.009 = 0.019 and max(0.019, 0.029) = 0.029, both below 0.05: both decided
     assert max(2 * p_mean, p_rnn) < 0.05 < 2 * p_rnn
-    assert "the paper's model beats RNN attention (+7.7 points" in lines[1]
+    assert "the paper's model beats RNN attention (+7.7 points" in lines[1][1]
 
 
 def test_the_checks_of_a_verdict_say_where_each_answer_holds_and_where_it_changes():
