@@ -180,15 +180,34 @@ def _splits(table: dict) -> int:
     return table["methods"][ablation.PAPER]["summary"]["splits"]
 
 
-def end_to_end_facts(results: dict | None = None, condition: str = "degraded") -> Facts:
+def end_to_end_facts(results: dict | None = None, condition: str = "degraded", protocol: str = "raw") -> Facts:
+    """The end-to-end facts of one condition; ``protocol="unit"``: the rows whose classifiers all read the
+    normalised feature (``ablation.UNIT``), without a best head (only three rows are run that way)."""
     results = results or ablation.load()
     b = results["budget"]
+    table = results["conditions"][condition]
+    paper, which = ablation.PAPER, ""
+    if condition != "degraded":
+        which += f" on {condition} videos"
+    if protocol == "unit":
+        which += " with the same kind of classifier input for every head"
+        paper = ablation.UNIT[paper]
+    n = table["methods"][paper]["summary"]["splits"]
     where = (
-        f"End to end (synthetic `{b['data']}`, {_splits(results['conditions'][condition])} splits of "
-        f"{b['test_persons']} test persons, "
+        f"End to end{which} (synthetic `{b['data']}`, {n} splits of {b['test_persons']} test persons, "
         f"{b['epochs']} epochs: a fixed budget, not converged)"
     )
-    return _facts(results["conditions"][condition], where)
+    if protocol == "raw":
+        return _facts(table, where)
+    mean, mean_l2 = ablation.UNIT[ablation.BASELINE], ablation.UNIT[ablation.BASELINE_L2]
+    return Facts(
+        where=where,
+        vs_mean=comparison(table, paper, mean),
+        vs_mean_l2=comparison(table, paper, mean_l2),
+        acts=test_time(table, paper),
+        best=None,
+        best_vs_mean_l2=None,
+    )
 
 
 def facts(protocol: str) -> Facts:
@@ -379,8 +398,8 @@ def agreement(main: Facts, checks: dict[str, Facts]) -> str:
             continue
         changes = [f"{RELATION[d]} it {listed(ws)}" for d, ws in moved.items()]
         held = [w for w, d in found.items() if d == base]
-        sentence = f"Against {name}, the paper's model {listed(changes)}"
-        sentences.append(sentence + (f"; {listed(held)}, the answer holds" if held else ""))
+        sentence = f"Against {name}, the answer changes: the paper's model {listed(changes)}"
+        sentences.append(sentence + (f"; {listed(held)}, it holds" if held else ""))
     return ". ".join(sentences) + "." if sentences else ""
 
 

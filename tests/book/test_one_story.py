@@ -153,6 +153,25 @@ def test_the_end_to_end_file_keeps_one_budget_and_pairs_each_row_on_its_own_spli
     assert len(results["splits"]) >= 10
 
 
+def test_the_end_to_end_unit_check_pairs_the_unit_rows_of_the_records():
+    """The check's numbers against the records themselves: the paper's unit row minus each unit baseline on
+    the splits both have, and the constant-lambda stand-in of the paper's unit row."""
+    results = ablation.load()
+    rows = results["conditions"]["degraded"]["methods"]
+    f = verdicts.end_to_end_facts(results, protocol="unit")
+    paper = {r["split"]: r for r in rows[ablation.UNIT[ablation.PAPER]]["splits"]}
+    assert f"{len(paper)} splits of" in f.where and "same kind of classifier input" in f.where
+    assert f.best is None and f.best_vs_mean_l2 is None
+    for c, base in ((f.vs_mean, ablation.BASELINE), (f.vs_mean_l2, ablation.BASELINE_L2)):
+        other = {r["split"]: r["rank1"] for r in rows[ablation.UNIT[base]]["splits"]}
+        diffs = [paper[s]["rank1"] - other[s] for s in sorted(set(paper) & set(other))]
+        assert c["t"]["n"] == len(diffs) and c["t"]["diff"] == pytest.approx(np.mean(diffs))
+    own_minus_constant = [
+        r["ablation"]["own"]["l2"]["rank1"] - r["ablation"]["constant"]["l2"]["rank1"] for r in paper.values()
+    ]
+    assert f.acts["t"]["diff"] == pytest.approx(np.mean(own_minus_constant))
+
+
 def test_the_shipped_heads_are_the_paper_mean_pooling_and_an_attention_head_none_of_the_others_beats():
     from reidlib.experiments import SHIPPED_HEADS
 
@@ -263,13 +282,13 @@ def test_the_checks_of_a_verdict_say_where_each_answer_holds_and_where_it_change
     checks = {"with one input": _facts(1, 1, 0), "on clean videos": _facts(-1, 1, 0), "elsewhere": _facts(0, 1, 0)}
     text = verdicts.agreement(main, checks)
     assert text == (
-        "Against mean pooling, the paper's model beats it with one input and loses to it on clean videos; "
-        "elsewhere, the answer holds. Against normalised mean pooling, every check gives the same answer."
+        "Against mean pooling, the answer changes: the paper's model beats it with one input and loses to it "
+        "on clean videos; elsewhere, it holds. Against normalised mean pooling, every check gives the same answer."
     )
     one = verdicts.agreement(main, {"on clean videos": _facts(0, -1, 0)})
     assert one == (
-        "Against mean pooling, the check gives the same answer. Against normalised mean pooling, the paper's "
-        "model loses to it on clean videos."
+        "Against mean pooling, the check gives the same answer. Against normalised mean pooling, the answer "
+        "changes: the paper's model loses to it on clean videos."
     )
 
 
