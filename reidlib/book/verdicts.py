@@ -46,8 +46,10 @@ SPOKEN = {
 
 
 def spoken(method: str) -> str:
-    """The name of a method in a sentence."""
-    return SPOKEN.get(method, ablation.METHODS[method].label)
+    """The name of a method in a sentence (a row of the unit protocol by its head's name: the sentence
+    around it says that every classifier reads the normalised feature)."""
+    base = {unit: name for name, unit in ablation.UNIT.items()}.get(method, method)
+    return SPOKEN.get(base, ablation.METHODS[base].label)
 
 
 RELATION = {1: "beats", 0: "does not differ measurably from", -1: "loses to"}
