@@ -267,6 +267,14 @@ BUDGET_METHODS = (ablation.BASELINE, ablation.BASELINE_L2, ablation.PAPER)
 BUDGET_SPLITS = (0, 1)
 
 
+def _acts(runs: list[dict]) -> dict:
+    """A head's constant-lambda rank-1 minus its own (on the side it was trained with, as
+    ``reidlib.experiments.compare`` pairs them) and its Spearman with visibility, each a mean over ``runs``."""
+    side = "l2" if all(r["ablation"]["own"]["l2"]["rank1"] == r["rank1"] for r in runs) else "raw"
+    change = [r["ablation"]["constant"][side]["rank1"] - r["ablation"]["own"][side]["rank1"] for r in runs]
+    return {"constant_minus_own": sum(change) / len(runs), "spearman": sum(r["spearman"] for r in runs) / len(runs)}
+
+
 def budget_report(args) -> dict:
     """reidlib/results/budget.json: mean pooling, with L2, and the paper's model after 20, 60 and 120 epochs
     on (up to) two splits (degraded), from the records; and its RESULTS.md section. Each length lists the
@@ -284,6 +292,9 @@ def budget_report(args) -> dict:
         table[str(epochs)] = {
             m: {k: sum(r[k] for r in rs) / len(rs) for k in ("rank1", "mAP", "final_loss")} for m, rs in runs.items()
         }
+        for m, rs in runs.items():
+            if all("constant" in r.get("ablation", {}) for r in rs):  # a head with weights: do they act?
+                table[str(epochs)][m] |= _acts(rs)
         table[str(epochs)]["splits"] = splits
     results = {
         "command": "python benchmarks/bench_accuracy.py --data small --conditions degraded --methods mean mean_l2 "
