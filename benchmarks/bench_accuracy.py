@@ -51,7 +51,7 @@ from reidlib.experiments import (
     schedule,
     spread,
 )
-from reidlib.experiments.compare import lighten
+from reidlib.experiments.compare import lighten, trained_side
 from reidlib.experiments.shipped import device_name
 
 CONDITIONS = {"degraded": "{data}", "clean": "{data}_clean"}
@@ -270,7 +270,7 @@ BUDGET_SPLITS = (0, 1)
 def _acts(runs: list[dict]) -> dict:
     """A head's constant-lambda rank-1 minus its own (on the side it was trained with, as
     ``reidlib.experiments.compare`` pairs them) and its Spearman with visibility, each a mean over ``runs``."""
-    side = "l2" if all(r["ablation"]["own"]["l2"]["rank1"] == r["rank1"] for r in runs) else "raw"
+    side = trained_side(runs)
     change = [r["ablation"]["constant"][side]["rank1"] - r["ablation"]["own"][side]["rank1"] for r in runs]
     return {"constant_minus_own": sum(change) / len(runs), "spearman": sum(r["spearman"] for r in runs) / len(runs)}
 

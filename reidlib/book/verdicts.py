@@ -45,10 +45,13 @@ SPOKEN = {
 }
 
 
+_UNIT_BASE = {unit: name for name, unit in ablation.UNIT.items()}
+
+
 def spoken(method: str) -> str:
     """The name of a method in a sentence (a row of the unit protocol by its head's name: the sentence
     around it says that every classifier reads the normalised feature)."""
-    base = {unit: name for name, unit in ablation.UNIT.items()}.get(method, method)
+    base = _UNIT_BASE.get(method, method)
     return SPOKEN.get(base, ablation.METHODS[base].label)
 
 
@@ -117,9 +120,14 @@ class Facts:
     best_vs_mean_l2: dict | None
 
 
+def _heads(table: dict, exclude=()) -> list[str]:
+    """The table's attention heads (methods with learned scores), none of ``exclude``."""
+    return [m for m in ablation.ATTENTION if m in table["methods"] and m not in exclude]
+
+
 def best_attention(table: dict, exclude=()) -> str | None:
     """The attention head (a method with learned scores, none of ``exclude``) with the highest mean rank-1."""
-    heads = [m for m in ablation.ATTENTION if m in table["methods"] and m not in exclude]
+    heads = _heads(table, exclude)
     return max(heads, key=lambda m: table["methods"][m]["summary"]["rank1"]["mean"]) if heads else None
 
 
@@ -127,7 +135,7 @@ def unbeaten_attention(table: dict, exclude=()) -> list[str]:
     """The attention heads (none of ``exclude``) that no other such head beats measurably: each paired with
     every other on the splits both have, Holm over its comparisons. Choosing among them by the highest mean
     alone would follow noise."""
-    heads = [m for m in ablation.ATTENTION if m in table["methods"] and m not in exclude]
+    heads = _heads(table, exclude)
     unbeaten = []
     for head in heads:
         family = {}
@@ -141,16 +149,18 @@ def unbeaten_attention(table: dict, exclude=()) -> list[str]:
     return unbeaten
 
 
-def _facts(table: dict, where: str) -> Facts:
-    paper = ablation.PAPER
-    best = best_attention(table)
+def _facts(table: dict, where: str, rows: dict[str, str] | None = None) -> Facts:
+    """The verdict's comparisons in ``table``. ``rows``: the table's names for the paper's model and the two
+    baselines where they differ (``ablation.UNIT`` for the end-to-end unit rows, which have no best head)."""
+    paper, mean, mean_l2 = ((rows or {}).get(m, m) for m in (ablation.PAPER, ablation.BASELINE, ablation.BASELINE_L2))
+    best = best_attention(table) if rows is None else None
     return Facts(
         where=where,
-        vs_mean=comparison(table, paper, ablation.BASELINE),
-        vs_mean_l2=comparison(table, paper, ablation.BASELINE_L2),
+        vs_mean=comparison(table, paper, mean),
+        vs_mean_l2=comparison(table, paper, mean_l2),
         acts=test_time(table, paper),
         best=best,
-        best_vs_mean_l2=None if best in (None, paper) else comparison(table, best, ablation.BASELINE_L2),
+        best_vs_mean_l2=None if best in (None, paper) else comparison(table, best, mean_l2),
     )
 
 
@@ -177,9 +187,9 @@ def lab_facts(
     return _facts(table, where)
 
 
-def _splits(table: dict) -> int:
+def _splits(table: dict, paper: str = ablation.PAPER) -> int:
     """The splits behind a table's verdict: those of the paper's model (its comparisons pair on them)."""
-    return table["methods"][ablation.PAPER]["summary"]["splits"]
+    return table["methods"][paper]["summary"]["splits"]
 
 
 def end_to_end_facts(results: dict | None = None, condition: str = "degraded", protocol: str = "raw") -> Facts:
@@ -188,28 +198,18 @@ def end_to_end_facts(results: dict | None = None, condition: str = "degraded", p
     results = results or ablation.load()
     b = results["budget"]
     table = results["conditions"][condition]
-    paper, which = ablation.PAPER, ""
+    rows, which = None, ""
     if condition != "degraded":
         which += f" on {condition} videos"
     if protocol == "unit":
         which += " with the same kind of classifier input for every head"
-        paper = ablation.UNIT[paper]
-    n = table["methods"][paper]["summary"]["splits"]
+        rows = ablation.UNIT
+    n = _splits(table, (rows or {}).get(ablation.PAPER, ablation.PAPER))
     where = (
         f"End to end{which} (synthetic `{b['data']}`, {n} splits of {b['test_persons']} test persons, "
         f"{b['epochs']} epochs: a fixed budget, not converged)"
     )
-    if protocol == "raw":
-        return _facts(table, where)
-    mean, mean_l2 = ablation.UNIT[ablation.BASELINE], ablation.UNIT[ablation.BASELINE_L2]
-    return Facts(
-        where=where,
-        vs_mean=comparison(table, paper, mean),
-        vs_mean_l2=comparison(table, paper, mean_l2),
-        acts=test_time(table, paper),
-        best=None,
-        best_vs_mean_l2=None,
-    )
+    return _facts(table, where, rows)
 
 
 def facts(protocol: str) -> Facts:

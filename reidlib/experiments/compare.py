@@ -149,6 +149,12 @@ def summarize_table(table: dict, families: dict | None = None) -> dict:
     return table
 
 
+def trained_side(runs: list[dict]) -> str:
+    """ "l2" when every run's own rank-1 with L2 at test time is its reported rank-1 (it was trained with
+    L2), else "raw": the side on which its test-time stand-ins are compared."""
+    return "l2" if all(r["ablation"]["own"]["l2"]["rank1"] == r["rank1"] for r in runs) else "raw"
+
+
 def _test_time(methods: dict) -> None:
     """For each head with a test-time ablation: its own lambda against each stand-in (on the side it was
     trained with), and its own lambda with L2 against without (one Holm family per stand-in)."""
@@ -158,7 +164,7 @@ def _test_time(methods: dict) -> None:
         if not all("ablation" in r for r in runs):
             continue
         variants = runs[0]["ablation"]
-        side = "l2" if all(r["ablation"]["own"]["l2"]["rank1"] == r["rank1"] for r in runs) else "raw"
+        side = trained_side(runs)
         m["summary"]["trained_side"] = side
         means = {f"{k}_{sd}": float(np.mean([r["ablation"][k][sd]["rank1"] for r in runs])) for k in variants
                  for sd in ("raw", "l2")}  # fmt: skip

@@ -46,10 +46,11 @@ def secret():
     return {name: masters.assignment(name) for name in SEALED}
 
 
-def _module(path: Path):
-    spec = importlib.util.spec_from_file_location(path.stem, path)
+def _module(path: Path, name: str | None = None):
+    name = name or path.stem
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[path.stem] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -102,14 +103,11 @@ def test_every_automatic_question_has_a_hidden_test_the_truth_defines(secret, na
 
 def test_the_masters_type_no_verdict_and_a3_computes_it(secret):
     """As tests/book/test_one_story.py asks of the chapters, for the sealed text too (model answers included)."""
-    one_story = ROOT / "tests" / "book" / "test_one_story.py"
-    spec = importlib.util.spec_from_file_location("one_story_patterns", one_story)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # by path: the test runs alone too, without tests/book on sys.path
-    TYPED_VERDICTS = module.TYPED_VERDICTS
+    # by path, under a name of its own: the test runs alone too, without tests/book on sys.path
+    typed = _module(ROOT / "tests" / "book" / "test_one_story.py", "one_story_patterns").TYPED_VERDICTS
     for name, assignment in secret.items():
         prose = "\n".join(c.source for c in assignment.notebook.cells if c.cell_type == "markdown")
-        for pattern in TYPED_VERDICTS:
+        for pattern in typed:
             found = re.search(pattern, prose, re.IGNORECASE)
             assert not found, f"{name} types a verdict by hand: {found.group(0)!r}"
     code = "\n".join(c.source for c in secret["a3_cmc_ablation"].notebook.cells if c.cell_type == "code")
